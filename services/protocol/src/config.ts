@@ -1,0 +1,134 @@
+/**
+ * Every setting of every camqtt service, by its one environment-variable name. A service lists
+ * the names it reads and gets a typed, validated object back; a wrong value throws a ConfigError
+ * whose message is one line naming the variable (see `runService`).
+ */
+import { readFileSync } from 'node:fs';
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+import { CAMERA_ID_PATTERN, TOPIC_PREFIX_PATTERN } from './topics.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Setting<S extends z.ZodType> {
+  /** One line for `.env.example` and error messages. */
+  doc: string;
+  /** Used when the variable is unset or empty. */
+  default: string;
+  schema: S;
+}
+
+function setting<S extends z.ZodType>(doc: string, defaultValue: string, schema: S): Setting<S> {
+  return { doc, default: defaultValue, schema };
+}
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` });
+const port = int(0, 65535);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
+const text = z.string();
+const mqttUrl = z
+  .string()
+  .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
+
+export const settings = {
+  LOG_LEVEL: setting('Log level: trace, debug, info, warn, error, fatal or silent.', 'info',
+    z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], { error: 'must be one of trace, debug, info, warn, error, fatal, silent' })),
+  TOPIC_PREFIX: setting('First topic level(s): topics are <prefix>/<camera>/frame|status|control.', 'camqtt',
+    z.string().regex(TOPIC_PREFIX_PATTERN, { error: 'must be plain topic levels (letters, digits, _ and -, separated by /)' })),
+
+  MQTT_URL: setting('Broker to connect to: mqtt://host:1883, or mqtts://host:8883 for TLS (a cloud broker works the same).', 'mqtt://localhost:1883', mqttUrl),
+  MQTT_USERNAME: setting('Broker account name (empty: connect without one).', '', text),
+  MQTT_PASSWORD: setting('Broker account password. Prefer MQTT_PASSWORD_FILE.', '', text),
+  MQTT_PASSWORD_FILE: setting('File holding the password (used when MQTT_PASSWORD is empty).', '', text),
+  MQTT_CA_FILE: setting('PEM CA bundle to verify an mqtts:// broker (empty: the system CAs). Verification is always on.', '', text),
+
+  CAMERA_ID: setting('This camera\'s id: one topic level, letters, digits, _ and -.', 'cam1',
+    z.string().regex(CAMERA_ID_PATTERN, { error: 'must be 1-64 letters, digits, _ or -, starting with a letter or digit' })),
+  CAMERA_SOURCE: setting('What to capture: a device path (/dev/video0) or index (0), a video file, an rtsp:// or http(s):// URL, or testsrc (built-in moving test pattern).', '/dev/video0',
+    z.string().min(1, { error: 'must not be empty' })),
+  VIDEO_WIDTH: setting('Published frame width in pixels.', '640', int(16, 7680)),
+  VIDEO_HEIGHT: setting('Published frame height in pixels.', '480', int(16, 4320)),
+  VIDEO_FPS: setting('Most frames per second to publish.', '30', int(1, 120)),
+  JPEG_QUALITY: setting('JPEG quality, 1 (smallest) to 100 (best).', '60', int(1, 100)),
+  STATUS_INTERVAL_S: setting('Seconds between retained status updates.', '5', int(1, 3600)),
+
+  BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
+  BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port).', '1883', port),
+  BROKER_MQTTS_PORT: setting('MQTT over TLS port of the bundled broker (0: any free port).', '8883', port),
+  BROKER_HTTP_PORT: setting('Port of the broker\'s /healthz and /metrics (0: any free port).', '9883', port),
+  BROKER_TLS_CERT_FILE: setting('PEM server certificate for the TLS listener (empty: the provisioned one, or no TLS).', '', text),
+  BROKER_TLS_KEY_FILE: setting('PEM private key for BROKER_TLS_CERT_FILE.', '', text),
+  BROKER_USERS_FILE: setting('Password file, Mosquitto format (user:$7$...). Empty: the provisioned one.', '', text),
+  BROKER_ACL_FILE: setting('Access rules, Mosquitto ACL format. Empty: the provisioned one.', '', text),
+  BROKER_ALLOW_ANONYMOUS: setting('Let clients connect without an account (they get no access unless a rule grants it).', 'false', bool),
+  BROKER_MAX_PACKET_BYTES: setting('Largest MQTT packet the broker accepts; bigger ones close the connection.', '2097152', int(1024, 268435455)),
+  BROKER_PROVISION_DIR: setting('If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.', '', text),
+  BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, admin), comma-separated.', 'cam1:camera,relay:relay', text),
+  BROKER_TLS_HOSTNAMES: setting('Names and addresses the provisioned server certificate is valid for, comma-separated.', 'broker,localhost,127.0.0.1', text),
+
+  WEB_HOST: setting('Address the viewer page and relay listen on (0.0.0.0 for every interface).', '127.0.0.1', text),
+  WEB_PORT: setting('Port of the viewer page and relay (0: any free port).', '8080', port),
+} as const;
+
+export type SettingName = keyof typeof settings;
+export type Config<K extends SettingName> = { [P in K]: z.output<(typeof settings)[P]['schema']> };
+
+/**
+ * Validates the named settings from `env` (default: process.env after loading `.env`).
+ * Throws a ConfigError naming the first wrong variable.
+ */
+export function loadConfig<K extends SettingName>(names: readonly K[], env: NodeJS.ProcessEnv = processEnv()): Config<K> {
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const spec = settings[name];
+    const raw = env[name]?.trim() || spec.default;
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? 'is invalid';
+      throw new ConfigError(`${name} ${why} (got ${JSON.stringify(raw)})`);
+    }
+    out[name] = parsed.data;
+  }
+  return out as Config<K>;
+}
+
+let dotenvLoaded = false;
+function processEnv(): NodeJS.ProcessEnv {
+  if (!dotenvLoaded) {
+    // Values already in the environment win over .env, as with docker compose.
+    loadDotenv({ quiet: true });
+    dotenvLoaded = true;
+  }
+  return process.env;
+}
+
+/** Reads a file a setting names, turning a failure into a ConfigError naming the setting. */
+export function readSettingFile(name: SettingName, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+/**
+ * Runs a service's main function; a ConfigError (or any startup error) becomes one line on
+ * stderr and exit code 2, with no stack trace for a mere wrong setting.
+ */
+export function runService(name: string, main: () => Promise<unknown>): void {
+  main().catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${name}: configuration error: ${error.message}\n`);
+    } else {
+      process.stderr.write(`${name}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exit(2);
+  });
+}

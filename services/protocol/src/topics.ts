@@ -1,0 +1,49 @@
+/**
+ * Topic layout, MQTT 3.1.1:
+ *   <prefix>/<camera>/frame    QoS 0, one JPEG per message (see frame.ts)
+ *   <prefix>/<camera>/status   retained JSON (see status.ts); the last will marks the camera offline
+ *   <prefix>/<camera>/control  JSON commands to the camera
+ */
+
+export type TopicKind = 'frame' | 'status' | 'control';
+export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control'];
+
+/** A camera id is one topic level: no wildcards, no slashes, nothing a URL or file name chokes on. */
+export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A prefix is one or more plain topic levels. */
+export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
+
+export function isCameraId(value: string): boolean {
+  return CAMERA_ID_PATTERN.test(value);
+}
+
+export class Topics {
+  constructor(readonly prefix: string) {}
+
+  frame(camera: string): string {
+    return `${this.prefix}/${camera}/frame`;
+  }
+
+  status(camera: string): string {
+    return `${this.prefix}/${camera}/status`;
+  }
+
+  control(camera: string): string {
+    return `${this.prefix}/${camera}/control`;
+  }
+
+  /** Subscription filter for one kind of topic of every camera. */
+  all(kind: TopicKind): string {
+    return `${this.prefix}/+/${kind}`;
+  }
+
+  /** Splits a topic of ours into camera and kind; undefined for anything else. */
+  parse(topic: string): { camera: string; kind: TopicKind } | undefined {
+    if (!topic.startsWith(`${this.prefix}/`)) return undefined;
+    const rest = topic.slice(this.prefix.length + 1).split('/');
+    if (rest.length !== 2) return undefined;
+    const [camera, kind] = rest as [string, string];
+    if (!isCameraId(camera) || !(TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
+    return { camera, kind: kind as TopicKind };
+  }
+}

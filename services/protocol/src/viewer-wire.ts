@@ -1,0 +1,63 @@
+/**
+ * What the relay sends a browser over its WebSocket.
+ *
+ * Binary message = one frame:
+ *   byte 0      format version (1)
+ *   byte 1      n = length of the camera id in bytes (1..255)
+ *   bytes 2-9   when the relay received the frame, float64 little-endian, ms since the Unix epoch
+ *   bytes 10..  the camera id (UTF-8, n bytes), then the frame payload exactly as published
+ *
+ * Text message = one JSON `ViewerEvent`.
+ *
+ * No Node APIs here: the browser page bundles this file.
+ */
+import type { CameraStatus } from './status.js';
+
+export const VIEWER_WIRE_VERSION = 1;
+const HEADER_BYTES = 10;
+
+export interface ViewerFrame {
+  camera: string;
+  receivedAt: number;
+  payload: Uint8Array;
+}
+
+export type ViewerEvent =
+  /** Sent once on connect: every known camera, and the relay's clock for offset estimation. */
+  | { type: 'hello'; serverTime: number; cameras: CameraStatus[] }
+  /** A camera's status changed (or it appeared). */
+  | { type: 'status'; status: CameraStatus }
+  /** A camera's retained status was cleared: it is gone. */
+  | { type: 'removed'; camera: string }
+  /** An error about something the browser sent. */
+  | { type: 'error'; message: string };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Builds the header once per frame; every viewer of the camera is sent the same bytes. */
+export function encodeViewerFrame(camera: string, receivedAt: number, payload: Uint8Array): Uint8Array {
+  const id = encoder.encode(camera);
+  if (id.length === 0 || id.length > 255) throw new RangeError('camera id must be 1..255 bytes');
+  const out = new Uint8Array(HEADER_BYTES + id.length + payload.length);
+  out[0] = VIEWER_WIRE_VERSION;
+  out[1] = id.length;
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(2, receivedAt, true);
+  out.set(id, HEADER_BYTES);
+  out.set(payload, HEADER_BYTES + id.length);
+  return out;
+}
+
+/** Reads a binary frame message; undefined if it is not one. The payload is a view, not a copy. */
+export function decodeViewerFrame(message: Uint8Array): ViewerFrame | undefined {
+  if (message.length < HEADER_BYTES + 1 || message[0] !== VIEWER_WIRE_VERSION) return undefined;
+  const idLength = message[1]!;
+  const payloadStart = HEADER_BYTES + idLength;
+  if (idLength === 0 || payloadStart > message.length) return undefined;
+  const receivedAt = new DataView(message.buffer, message.byteOffset, message.byteLength).getFloat64(2, true);
+  return {
+    camera: decoder.decode(message.subarray(HEADER_BYTES, payloadStart)),
+    receivedAt,
+    payload: message.subarray(payloadStart),
+  };
+}
