@@ -1,1 +1,13 @@
-export {};
+/** What other code (scripts, tests, tools) may use from the broker. */
+export * from './topic-filter.js';
+export * from './acl.js';
+export * from './password-file.js';
+export * from './certificates.js';
+export * from './provisioning.js';
+export { AccountStore, AclStore } from './accounts.js';
+export { PacketSizeGuard, MalformedPacketError, type OversizePacket, type PacketSizeGuardOptions } from './packet-size-guard.js';
+export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
+export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
+export { MqttBroker, classifyClientError, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';
+export { HealthServer, type HealthServerOptions } from './health-server.js';
+export { BROKER_SETTINGS, prepareBrokerFiles, type BrokerConfig, type BrokerFiles } from './broker-config.js';

@@ -1,1 +1,95 @@
-export {};
+/**
+ * The camqtt broker service: provisioning, accounts and access rules, the MQTT/MQTTS listeners
+ * and the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT; SIGHUP re-reads the users
+ * and ACL files (they are also re-read when they change).
+ */
+import { pino, type Logger } from 'pino';
+import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/protocol';
+import { createAccessHooks } from './access-hooks.js';
+import { AccountStore, AclStore } from './accounts.js';
+import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
+import { HealthServer } from './health-server.js';
+import { BrokerMetrics } from './metrics.js';
+import { MqttBroker } from './mqtt-broker.js';
+
+/** SIGTERM must end the process within 2 s (docker's patience is longer, the tests' is not). */
+const SHUTDOWN_DEADLINE_MS = 1500;
+
+async function startFileStore(store: AccountStore | AclStore, setting: SettingName): Promise<void> {
+  try {
+    await store.start();
+  } catch (error) {
+    throw new ConfigError(`${setting} (${store.path}) cannot be used: ${(error as Error).message}`);
+  }
+}
+
+function handleSignals(log: Logger, stop: () => Promise<void>, reload: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    setTimeout(() => {
+      log.warn('shutdown took too long; exiting anyway');
+      process.exit(0);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    stop().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping');
+        process.exit(0);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading users and access rules');
+    void reload();
+  });
+}
+
+runService('broker', async () => {
+  const config = loadConfig(BROKER_SETTINGS);
+  const log = pino({ name: 'broker', level: config.LOG_LEVEL });
+  const files = await prepareBrokerFiles(config, log);
+
+  const accounts = new AccountStore(files.usersFile, log);
+  const acl = new AclStore(files.aclFile, log);
+  await startFileStore(accounts, 'BROKER_USERS_FILE');
+  await startFileStore(acl, 'BROKER_ACL_FILE');
+  if (!files.usersFile && !config.BROKER_ALLOW_ANONYMOUS) log.warn('no users file and anonymous clients refused: nobody can connect');
+  if (!files.aclFile) log.warn('no ACL file: every publish and subscribe will be refused');
+
+  // Read at scrape time; `mqtt` exists by then.
+  const metrics: BrokerMetrics = new BrokerMetrics(() => mqtt.connectedClients);
+  const mqtt: MqttBroker = new MqttBroker({
+    host: config.BROKER_HOST,
+    mqttPort: config.BROKER_MQTT_PORT,
+    mqttsPort: config.BROKER_MQTTS_PORT,
+    tls: files.tls,
+    maxPacketBytes: config.BROKER_MAX_PACKET_BYTES,
+    hooks: createAccessHooks({ accounts, acl, allowAnonymous: config.BROKER_ALLOW_ANONYMOUS, metrics, log }),
+    metrics,
+    log,
+  });
+  const http = new HealthServer({ host: config.BROKER_HOST, port: config.BROKER_HTTP_PORT, metrics, countClients: () => mqtt.connectedClients, log });
+
+  handleSignals(
+    log,
+    async () => {
+      accounts.stop();
+      acl.stop();
+      await Promise.all([http.stop(), mqtt.stop()]);
+    },
+    async () => {
+      await Promise.all([accounts.reload(), acl.reload()]);
+    },
+  );
+  await mqtt.start();
+  await http.start();
+  log.info({ tls: files.tls !== undefined, caCertFile: files.caCertFile, usersFile: files.usersFile, aclFile: files.aclFile }, 'broker ready');
+});

@@ -1,0 +1,104 @@
+/**
+ * The broker's accounts (a Mosquitto password file) and access rules (a Mosquitto ACL file),
+ * each re-read when its file changes or on `reload()` (SIGHUP), so adding a user needs no
+ * restart. A file that fails to load on reload keeps the previous contents in force.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { AccessRules } from './acl.js';
+import { DECOY_HASH, parsePasswordFile, verifyPassword, type PasswordHash } from './password-file.js';
+import { WatchedFile } from './watched-file.js';
+
+/** A file loaded at start and again whenever it changes. */
+abstract class ReloadingFile<T> {
+  protected current: T;
+  private watched: WatchedFile | undefined;
+
+  constructor(
+    readonly path: string | undefined,
+    protected readonly log: Logger,
+    empty: T,
+  ) {
+    this.current = empty;
+  }
+
+  /** Parses the file's text; throws with a message naming what is wrong. */
+  protected abstract parse(text: string): T;
+  protected abstract describe(value: T): Record<string, unknown>;
+
+  /** Loads the file (a failure here is fatal: the broker must not start with half its config). */
+  async start(): Promise<void> {
+    if (this.path === undefined) return;
+    this.current = this.parse(await readFile(this.path, 'utf8'));
+    this.log.info({ file: this.path, ...this.describe(this.current) }, 'loaded');
+    this.watched = new WatchedFile(this.path, () => void this.reload(), (error) => {
+      this.log.warn({ file: this.path, err: error }, 'cannot watch file; use SIGHUP to reload');
+    });
+    this.watched.start();
+  }
+
+  /** Re-reads the file; on failure logs and keeps what was loaded before. */
+  async reload(): Promise<void> {
+    if (this.path === undefined) return;
+    try {
+      this.current = this.parse(await readFile(this.path, 'utf8'));
+      this.log.info({ file: this.path, ...this.describe(this.current) }, 'reloaded');
+    } catch (error) {
+      this.log.error({ file: this.path, err: error }, 'reload failed; keeping the previous contents');
+    }
+  }
+
+  stop(): void {
+    this.watched?.stop();
+    this.watched = undefined;
+  }
+}
+
+export class AccountStore extends ReloadingFile<Map<string, PasswordHash>> {
+  constructor(path: string | undefined, log: Logger) {
+    super(path, log.child({ component: 'users' }), new Map());
+  }
+
+  protected parse(text: string): Map<string, PasswordHash> {
+    const { entries, problems } = parsePasswordFile(text);
+    for (const problem of problems) this.log.warn({ file: this.path, problem }, 'users file line ignored');
+    return entries;
+  }
+
+  protected describe(value: Map<string, PasswordHash>): Record<string, unknown> {
+    return { users: value.size };
+  }
+
+  get usernames(): string[] {
+    return [...this.current.keys()];
+  }
+
+  has(username: string): boolean {
+    return this.current.has(username);
+  }
+
+  /** True if the password is right. Unknown users cost the same time as known ones. */
+  async verify(username: string, password: string): Promise<boolean> {
+    const stored = this.current.get(username);
+    const matches = await verifyPassword(password, stored ?? DECOY_HASH);
+    return stored !== undefined && matches;
+  }
+}
+
+export class AclStore extends ReloadingFile<AccessRules> {
+  constructor(path: string | undefined, log: Logger) {
+    super(path, log.child({ component: 'acl' }), AccessRules.none);
+  }
+
+  protected parse(text: string): AccessRules {
+    return AccessRules.parse(text);
+  }
+
+  protected describe(value: AccessRules): Record<string, unknown> {
+    return { users: value.userRules.size, patterns: value.patternRules.length };
+  }
+
+  get rules(): AccessRules {
+    return this.current;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The settings the broker reads, and which files it uses: the ones configured explicitly win,
+ * else the provisioned ones (BROKER_PROVISION_DIR), else none.
+ */
+import { access, readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { type Config, ConfigError, type SettingName } from '@camqtt/protocol';
+import { parseHostnames } from './certificates.js';
+import { parseProvisionAccounts, provision } from './provisioning.js';
+
+export const BROKER_SETTINGS = [
+  'LOG_LEVEL',
+  'TOPIC_PREFIX',
+  'BROKER_HOST',
+  'BROKER_MQTT_PORT',
+  'BROKER_MQTTS_PORT',
+  'BROKER_HTTP_PORT',
+  'BROKER_TLS_CERT_FILE',
+  'BROKER_TLS_KEY_FILE',
+  'BROKER_USERS_FILE',
+  'BROKER_ACL_FILE',
+  'BROKER_ALLOW_ANONYMOUS',
+  'BROKER_MAX_PACKET_BYTES',
+  'BROKER_PROVISION_DIR',
+  'BROKER_PROVISION_ACCOUNTS',
+  'BROKER_TLS_HOSTNAMES',
+] as const satisfies readonly SettingName[];
+
+export type BrokerConfig = Config<(typeof BROKER_SETTINGS)[number]>;
+
+export interface BrokerFiles {
+  usersFile: string | undefined;
+  aclFile: string | undefined;
+  tls: { certFile: string; keyFile: string; cert: string; key: string } | undefined;
+  /** The provisioned CA certificate clients should trust, if provisioning made one. */
+  caCertFile: string | undefined;
+}
+
+async function readNamed(name: SettingName, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+async function checkReadable(name: SettingName, path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  try {
+    await access(path);
+  } catch (error) {
+    throw new ConfigError(`${name} names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+/** Runs provisioning (if configured) and settles which files the broker uses. */
+export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Promise<BrokerFiles> {
+  const explicitCert = config.BROKER_TLS_CERT_FILE || undefined;
+  const explicitKey = config.BROKER_TLS_KEY_FILE || undefined;
+  if ((explicitCert === undefined) !== (explicitKey === undefined)) {
+    throw new ConfigError('BROKER_TLS_CERT_FILE and BROKER_TLS_KEY_FILE must be set together');
+  }
+  const provisionDir = config.BROKER_PROVISION_DIR || undefined;
+  const provisioned = provisionDir
+    ? await provision({
+        dir: provisionDir,
+        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS),
+        hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
+        topicPrefix: config.TOPIC_PREFIX,
+        parts: { tls: explicitCert === undefined, users: !config.BROKER_USERS_FILE, acl: !config.BROKER_ACL_FILE },
+        log,
+      })
+    : undefined;
+
+  const certFile = explicitCert ?? provisioned?.certFile;
+  const keyFile = explicitKey ?? provisioned?.keyFile;
+  const files: BrokerFiles = {
+    usersFile: config.BROKER_USERS_FILE || provisioned?.usersFile,
+    aclFile: config.BROKER_ACL_FILE || provisioned?.aclFile,
+    tls: certFile && keyFile
+      ? { certFile, keyFile, cert: await readNamed('BROKER_TLS_CERT_FILE', certFile), key: await readNamed('BROKER_TLS_KEY_FILE', keyFile) }
+      : undefined,
+    caCertFile: explicitCert === undefined ? provisioned?.caCertFile : undefined,
+  };
+  await checkReadable('BROKER_USERS_FILE', files.usersFile);
+  await checkReadable('BROKER_ACL_FILE', files.aclFile);
+  return files;
+}

@@ -1,0 +1,68 @@
+/** The broker's HTTP side: `GET /healthz` (liveness + client count) and `GET /metrics` (Prometheus). */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { BrokerMetrics } from './metrics.js';
+
+export interface HealthServerOptions {
+  host: string;
+  port: number;
+  metrics: BrokerMetrics;
+  countClients: () => number;
+  log: Logger;
+}
+
+export class HealthServer {
+  private server: Server | undefined;
+  port: number | undefined;
+
+  constructor(private readonly options: HealthServerOptions) {}
+
+  async start(): Promise<void> {
+    const server = createServer((request, response) => {
+      this.respond(request, response).catch((error: unknown) => {
+        this.options.log.error({ err: error, url: request.url }, 'http request failed');
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.port = (server.address() as AddressInfo).port;
+    this.options.log.info({ listener: 'http', host: this.options.host, port: this.port }, 'listening');
+  }
+
+  private async respond(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://broker').pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD' }).end();
+      return;
+    }
+    if (path === '/healthz') {
+      const body = JSON.stringify({ status: 'ok', clients: this.options.countClients() });
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+      return;
+    }
+    if (path === '/metrics') {
+      const { contentType, body } = await this.options.metrics.render();
+      response.writeHead(200, { 'content-type': contentType }).end(body);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The broker's Prometheus metrics, in a registry of their own (not prom-client's global one, so
+ * two brokers in one process, e.g. in a test, do not collide).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'camqtt_broker_';
+
+export class BrokerMetrics {
+  readonly registry = new Registry();
+  readonly connectedClients: Gauge;
+  readonly messagesReceived: Counter;
+  readonly messagesSent: Counter;
+  readonly payloadBytesReceived: Counter;
+  readonly payloadBytesSent: Counter;
+  readonly networkBytesReceived: Counter;
+  readonly networkBytesSent: Counter;
+  readonly refusedLogins: Counter<'reason'>;
+  readonly refusedPublishes: Counter;
+  readonly refusedSubscribes: Counter;
+  readonly oversizePackets: Counter;
+  readonly malformedPackets: Counter;
+
+  /** @param countClients read at scrape time, so the gauge is never stale. */
+  constructor(countClients: () => number) {
+    const registers = [this.registry];
+    const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []): Counter<L> =>
+      new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers });
+    this.connectedClients = new Gauge({
+      name: `${METRIC_PREFIX}connected_clients`,
+      help: 'MQTT clients connected now.',
+      registers,
+      collect() {
+        this.set(countClients());
+      },
+    });
+    this.messagesReceived = counter('messages_received_total', 'PUBLISH packets accepted from clients.');
+    this.messagesSent = counter('messages_sent_total', 'PUBLISH packets delivered to subscribers.');
+    this.payloadBytesReceived = counter('payload_bytes_received_total', 'Payload bytes of accepted PUBLISH packets.');
+    this.payloadBytesSent = counter('payload_bytes_sent_total', 'Payload bytes delivered to subscribers.');
+    this.networkBytesReceived = counter('network_bytes_received_total', 'Bytes read from client connections (all packets).');
+    this.networkBytesSent = counter('network_bytes_sent_total', 'Bytes written to client connections (all packets).');
+    this.refusedLogins = counter('refused_logins_total', 'CONNECTs refused: bad username or password, or anonymous not allowed.', ['reason']);
+    this.refusedPublishes = counter('refused_publishes_total', 'PUBLISH packets refused by the access rules.');
+    this.refusedSubscribes = counter('refused_subscribes_total', 'Subscriptions refused by the access rules (SUBACK 0x80).');
+    this.oversizePackets = counter('oversize_packets_total', 'Connections closed for a packet over BROKER_MAX_PACKET_BYTES.');
+    this.malformedPackets = counter('malformed_packets_total', 'Connections closed for a malformed packet or protocol violation.');
+    collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

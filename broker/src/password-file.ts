@@ -1,0 +1,142 @@
+/**
+ * Mosquitto's password-file format, one account a line:
+ *
+ *   user:$7$<iterations>$<salt base64>$<hash base64>   PBKDF2-HMAC-SHA512 (Mosquitto 2; 101 iterations,
+ *                                                      12-byte salt, 64-byte hash)
+ *   user:$6$<salt base64>$<hash base64>                SHA-512(password || salt) (Mosquitto 1.x)
+ *
+ * The salt is used as its decoded bytes, as Mosquitto does, so files are interchangeable with
+ * `mosquitto_passwd`.
+ */
+import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const pbkdf2Async = promisify(pbkdf2);
+
+/** What Mosquitto 2's `mosquitto_passwd` writes. */
+export const PBKDF2_DEFAULTS = { iterations: 101, saltBytes: 12, hashBytes: 64 } as const;
+
+export type PasswordHash =
+  | { kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer }
+  | { kind: 'sha512'; salt: Buffer; hash: Buffer };
+
+export class PasswordFileError extends Error {
+  override name = 'PasswordFileError';
+}
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function decodeBase64(value: string, what: string): Buffer {
+  if (!BASE64.test(value)) throw new PasswordFileError(`${what} is not base64`);
+  return Buffer.from(value, 'base64');
+}
+
+/** Parses the part after `user:`. Throws a PasswordFileError for anything else. */
+export function parsePasswordHash(text: string): PasswordHash {
+  const parts = text.split('$');
+  if (parts[0] !== '') throw new PasswordFileError('hash does not start with $');
+  if (parts[1] === '7' && parts.length === 5) {
+    const iterations = Number(parts[2]);
+    if (!Number.isSafeInteger(iterations) || iterations < 1) throw new PasswordFileError('bad iteration count');
+    return { kind: 'pbkdf2-sha512', iterations, salt: decodeBase64(parts[3]!, 'salt'), hash: decodeBase64(parts[4]!, 'hash') };
+  }
+  if (parts[1] === '6' && parts.length === 4) {
+    return { kind: 'sha512', salt: decodeBase64(parts[2]!, 'salt'), hash: decodeBase64(parts[3]!, 'hash') };
+  }
+  throw new PasswordFileError('unknown hash type (expected $7$ or $6$)');
+}
+
+export function formatPasswordHash(value: PasswordHash): string {
+  return value.kind === 'pbkdf2-sha512'
+    ? `$7$${value.iterations}$${value.salt.toString('base64')}$${value.hash.toString('base64')}`
+    : `$6$${value.salt.toString('base64')}$${value.hash.toString('base64')}`;
+}
+
+async function digest(password: string, like: PasswordHash): Promise<Buffer> {
+  if (like.kind === 'pbkdf2-sha512') {
+    return await pbkdf2Async(password, like.salt, like.iterations, like.hash.length, 'sha512');
+  }
+  return createHash('sha512').update(password, 'utf8').update(like.salt).digest();
+}
+
+/** Hashes `password` the way Mosquitto 2 does, with a fresh random salt. */
+export async function hashPassword(password: string, iterations: number = PBKDF2_DEFAULTS.iterations): Promise<PasswordHash> {
+  const salt = randomBytes(PBKDF2_DEFAULTS.saltBytes);
+  const hash = await pbkdf2Async(password, salt, iterations, PBKDF2_DEFAULTS.hashBytes, 'sha512');
+  return { kind: 'pbkdf2-sha512', iterations, salt, hash };
+}
+
+/** Constant-time check of `password` against a stored hash. */
+export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+  const candidate = await digest(password, stored);
+  return candidate.length === stored.hash.length && timingSafeEqual(candidate, stored.hash);
+}
+
+/** A hash nobody's password matches, checked for unknown users so they take as long as known ones. */
+export const DECOY_HASH: PasswordHash = {
+  kind: 'pbkdf2-sha512',
+  iterations: PBKDF2_DEFAULTS.iterations,
+  salt: randomBytes(PBKDF2_DEFAULTS.saltBytes),
+  hash: randomBytes(PBKDF2_DEFAULTS.hashBytes),
+};
+
+export interface PasswordFileEntry {
+  username: string;
+  hash: PasswordHash;
+}
+
+export interface ParsedPasswordFile {
+  entries: Map<string, PasswordHash>;
+  /** Lines that could not be used, with why (the rest of the file still counts). */
+  problems: string[];
+}
+
+/** Parses a whole file; blank lines and `#` comments are skipped, bad lines reported. */
+export function parsePasswordFile(text: string): ParsedPasswordFile {
+  const entries = new Map<string, PasswordHash>();
+  const problems: string[] = [];
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    if (colon <= 0) {
+      problems.push(`line ${index + 1}: expected user:hash`);
+      return;
+    }
+    const username = line.slice(0, colon);
+    try {
+      entries.set(username, parsePasswordHash(line.slice(colon + 1)));
+    } catch (error) {
+      problems.push(`line ${index + 1} (${username}): ${(error as Error).message}`);
+    }
+  });
+  return { entries, problems };
+}
+
+export function formatPasswordLine(username: string, hash: PasswordHash): string {
+  return `${username}:${formatPasswordHash(hash)}`;
+}
+
+/** A username Mosquitto can store: no colon (the separator), no whitespace or control characters. */
+export function isValidUsername(username: string): boolean {
+  return username.length > 0 && username.length <= 256 && !/[:\s\p{Cc}]/u.test(username);
+}
+
+/**
+ * Returns `text` with `username`'s line replaced by `hash` (appended if missing), or removed when
+ * `hash` is null. Other lines, comments included, are kept as they are.
+ */
+export function replacePasswordLine(text: string, username: string, hash: PasswordHash | null): string {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  const index = lines.findIndex((line) => line.trim().startsWith(`${username}:`));
+  const replacement = hash ? [formatPasswordLine(username, hash)] : [];
+  if (index === -1) lines.push(...replacement);
+  else lines.splice(index, 1, ...replacement);
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+}
+
+/** A random password for a provisioned account (192 bits, URL- and shell-safe). */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}

@@ -1,0 +1,190 @@
+/**
+ * First-start provisioning of a broker folder (BROKER_PROVISION_DIR):
+ *
+ *   tls/ca.crt, tls/ca.key          a local CA (clients trust ca.crt)
+ *   tls/server.crt, tls/server.key  the broker's certificate, signed by that CA
+ *   users                           Mosquitto password file with the accounts of BROKER_PROVISION_ACCOUNTS
+ *   acl                             Mosquitto ACL file with each account's role
+ *   passwords/<user>                each generated password (mode 0600), for MQTT_PASSWORD_FILE
+ *
+ * Only what is missing is created; nothing is ever overwritten, so a second start reuses
+ * everything. An account missing from an existing users/ACL file is appended to it.
+ */
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError, isCameraId } from '@camqtt/protocol';
+import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
+import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
+import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from './password-file.js';
+
+export const ROLES = ['camera', 'relay', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ProvisionAccount {
+  username: string;
+  role: Role;
+}
+
+/** Parses BROKER_PROVISION_ACCOUNTS: `cam1:camera,relay:relay`. */
+export function parseProvisionAccounts(list: string): ProvisionAccount[] {
+  const accounts: ProvisionAccount[] = [];
+  for (const item of list.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
+    const [username = '', role = '', ...extra] = item.split(':');
+    const where = `BROKER_PROVISION_ACCOUNTS entry ${JSON.stringify(item)}`;
+    if (extra.length > 0 || !isValidUsername(username)) throw new ConfigError(`${where} must be user:role with a user name of no spaces or colons`);
+    if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`${where} has an unknown role (roles: ${ROLES.join(', ')})`);
+    if (role === 'camera' && !isCameraId(username)) throw new ConfigError(`${where}: a camera account's name is its camera id (letters, digits, _ and -)`);
+    if (accounts.some((account) => account.username === username)) throw new ConfigError(`${where} names the user twice`);
+    accounts.push({ username, role: role as Role });
+  }
+  return accounts;
+}
+
+/** What each role may do, written as plain topic rules in the account's `user` block. */
+export function roleRules(role: Role, username: string, topicPrefix: string): AclRule[] {
+  switch (role) {
+    case 'camera':
+      return [
+        { access: 'write', filter: `${topicPrefix}/${username}/frame` },
+        { access: 'write', filter: `${topicPrefix}/${username}/status` },
+        { access: 'read', filter: `${topicPrefix}/${username}/control` },
+      ];
+    case 'relay':
+      return [
+        { access: 'read', filter: `${topicPrefix}/+/frame` },
+        { access: 'read', filter: `${topicPrefix}/+/status` },
+        { access: 'write', filter: `${topicPrefix}/+/control` },
+      ];
+    case 'admin':
+      return [
+        { access: 'readwrite', filter: '#' },
+        { access: 'readwrite', filter: '$SYS/#' },
+      ];
+  }
+}
+
+export interface ProvisionOptions {
+  dir: string;
+  accounts: readonly ProvisionAccount[];
+  hostnames: readonly string[];
+  topicPrefix: string;
+  /** Which parts to provision; a part whose file is configured explicitly is skipped. */
+  parts: { tls: boolean; users: boolean; acl: boolean };
+  log: Logger;
+}
+
+export interface ProvisionedFiles {
+  caCertFile: string;
+  caKeyFile: string;
+  certFile: string;
+  keyFile: string;
+  usersFile: string;
+  aclFile: string;
+  passwordsDir: string;
+}
+
+export function provisionedPaths(dir: string): ProvisionedFiles {
+  return {
+    caCertFile: join(dir, 'tls', 'ca.crt'),
+    caKeyFile: join(dir, 'tls', 'ca.key'),
+    certFile: join(dir, 'tls', 'server.crt'),
+    keyFile: join(dir, 'tls', 'server.key'),
+    usersFile: join(dir, 'users'),
+    aclFile: join(dir, 'acl'),
+    passwordsDir: join(dir, 'passwords'),
+  };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** Creates `path` only if it does not exist yet ('wx'): never overwrites, even in a race. */
+async function writeNew(path: string, data: string, mode: number, log: Logger): Promise<void> {
+  await writeFile(path, data, { flag: 'wx', mode });
+  log.info({ file: path }, 'provisioned');
+}
+
+async function appendTo(path: string, data: string, log: Logger, what: Record<string, unknown>): Promise<void> {
+  const text = await readFile(path, 'utf8');
+  await appendFile(path, (text === '' || text.endsWith('\n') ? '' : '\n') + data);
+  log.info({ file: path, ...what }, 'provisioned: appended');
+}
+
+async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[], log: Logger): Promise<void> {
+  const [haveCaCert, haveCaKey, haveCert, haveKey] = await Promise.all(
+    [paths.caCertFile, paths.caKeyFile, paths.certFile, paths.keyFile].map(exists),
+  );
+  if (haveCert && haveKey) return;
+  if (haveCert !== haveKey) {
+    throw new ConfigError(`BROKER_PROVISION_DIR has only one of ${paths.certFile} and ${paths.keyFile}; remove it to have both made again`);
+  }
+  let ca: PemPair;
+  if (haveCaCert && haveCaKey) {
+    ca = { cert: await readFile(paths.caCertFile, 'utf8'), key: await readFile(paths.caKeyFile, 'utf8') };
+  } else if (!haveCaCert && !haveCaKey) {
+    ca = await createCertificateAuthority();
+    await writeNew(paths.caKeyFile, ca.key, 0o600, log);
+    await writeNew(paths.caCertFile, ca.cert, 0o644, log);
+  } else {
+    throw new ConfigError(`BROKER_PROVISION_DIR has only one of ${paths.caCertFile} and ${paths.caKeyFile}, so no server certificate can be signed`);
+  }
+  const server = await createServerCertificate(ca, hostnames);
+  await writeNew(paths.keyFile, server.key, 0o600, log);
+  await writeNew(paths.certFile, server.cert, 0o644, log);
+}
+
+/** The account's password: the one already in passwords/<user>, else a new random one saved there. */
+async function accountPassword(paths: ProvisionedFiles, username: string, log: Logger): Promise<string> {
+  const file = join(paths.passwordsDir, username);
+  if (await exists(file)) return (await readFile(file, 'utf8')).trim();
+  const password = generatePassword();
+  await writeNew(file, `${password}\n`, 0o600, log);
+  return password;
+}
+
+async function provisionUsers(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], log: Logger): Promise<void> {
+  const hadFile = await exists(paths.usersFile);
+  const known = hadFile ? parsePasswordFile(await readFile(paths.usersFile, 'utf8')).entries : new Map();
+  const lines: string[] = [];
+  for (const { username } of accounts) {
+    if (known.has(username)) continue;
+    const hash = await hashPassword(await accountPassword(paths, username, log));
+    lines.push(formatPasswordLine(username, hash));
+  }
+  if (!hadFile) await writeNew(paths.usersFile, lines.map((line) => `${line}\n`).join(''), 0o600, log);
+  else if (lines.length > 0) await appendTo(paths.usersFile, lines.map((line) => `${line}\n`).join(''), log, { users: lines.length });
+}
+
+async function provisionAcl(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], topicPrefix: string, log: Logger): Promise<void> {
+  const hadFile = await exists(paths.aclFile);
+  const known = new Set(hadFile ? AccessRules.parse(await readFile(paths.aclFile, 'utf8')).usernames : []);
+  const blocks = accounts
+    .filter((account) => !known.has(account.username))
+    .map((account) => `# role: ${account.role}\n${formatUserBlock(account.username, roleRules(account.role, account.username, topicPrefix))}`);
+  if (!hadFile) {
+    const header = '# camqtt broker access rules (Mosquitto ACL format). Nothing is allowed unless a rule allows it.\n\n';
+    await writeNew(paths.aclFile, header + blocks.join('\n'), 0o644, log);
+  } else if (blocks.length > 0) {
+    await appendTo(paths.aclFile, `\n${blocks.join('\n')}`, log, { users: blocks.length });
+  }
+}
+
+/** Creates whatever is missing in `options.dir`; returns where everything is. */
+export async function provision(options: ProvisionOptions): Promise<ProvisionedFiles> {
+  const paths = provisionedPaths(options.dir);
+  const log = options.log.child({ component: 'provisioning' });
+  await mkdir(join(options.dir, 'tls'), { recursive: true, mode: 0o755 });
+  await mkdir(paths.passwordsDir, { recursive: true, mode: 0o700 });
+  if (options.parts.tls) await provisionTls(paths, options.hostnames, log);
+  if (options.parts.users) await provisionUsers(paths, options.accounts, log);
+  if (options.parts.acl) await provisionAcl(paths, options.accounts, options.topicPrefix, log);
+  return paths;
+}

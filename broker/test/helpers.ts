@@ -1,0 +1,135 @@
+/** Shared pieces of the broker's service tests: starting a broker, accounts, raw MQTT bytes. */
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { ServiceProcess } from '../../test/support/service-process.js';
+
+export interface BrokerUnderTest {
+  process: ServiceProcess;
+  dir: string;
+  ports: { mqtt: number; mqtts: number; http: number };
+}
+
+export async function makeTempDir(): Promise<string> {
+  return await mkdtemp(join(tmpdir(), 'camqtt-broker-'));
+}
+
+export function brokerEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    BROKER_HOST: '127.0.0.1',
+    BROKER_MQTT_PORT: '0',
+    BROKER_MQTTS_PORT: '0',
+    BROKER_HTTP_PORT: '0',
+    BROKER_PROVISION_DIR: dir,
+    BROKER_PROVISION_ACCOUNTS: 'cam1:camera,cam2:camera,relay:relay,admin:admin',
+    BROKER_TLS_HOSTNAMES: 'localhost,127.0.0.1',
+    BROKER_MAX_PACKET_BYTES: '1048576',
+    TOPIC_PREFIX: 'camqtt',
+    ...extra,
+  };
+}
+
+export async function startBroker(dir: string, extra: Record<string, string> = {}): Promise<BrokerUnderTest> {
+  const process = ServiceProcess.start('broker', brokerEnv(dir, extra));
+  const [mqttPort, mqtts, http] = await Promise.all([process.port('mqtt'), process.port('mqtts'), process.port('http')]);
+  return { process, dir, ports: { mqtt: mqttPort, mqtts, http } };
+}
+
+export async function stopBroker(broker: BrokerUnderTest | undefined): Promise<void> {
+  if (!broker) return;
+  await broker.process.stop();
+  await rm(broker.dir, { recursive: true, force: true });
+}
+
+export async function passwordOf(dir: string, username: string): Promise<string> {
+  return (await readFile(join(dir, 'passwords', username), 'utf8')).trim();
+}
+
+/** Connects a real MQTT.js client with a provisioned account; no reconnects, so a refusal stays visible. */
+export async function connectAs(broker: BrokerUnderTest, username: string, options: IClientOptions = {}): Promise<MqttClient> {
+  return await connectAsync(`mqtt://127.0.0.1:${broker.ports.mqtt}`, {
+    username,
+    password: await passwordOf(broker.dir, username),
+    clientId: `${username}-${Math.random().toString(16).slice(2, 10)}`,
+    reconnectPeriod: 0,
+    ...options,
+  });
+}
+
+/** Resolves with the next message the client receives on a topic matching `topic` exactly. */
+export async function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
+  return await new Promise((resolve) => {
+    const onMessage = (received: string, payload: Buffer): void => {
+      if (received !== topic) return;
+      client.off('message', onMessage);
+      resolve(payload);
+    };
+    client.on('message', onMessage);
+  });
+}
+
+export async function closeClients(...clients: Array<MqttClient | undefined>): Promise<void> {
+  await Promise.all(clients.map(async (client) => client?.endAsync(true)));
+}
+
+function remainingLength(length: number): Buffer {
+  const bytes: number[] = [];
+  do {
+    let byte = length % 128;
+    length = Math.floor(length / 128);
+    if (length > 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (length > 0);
+  return Buffer.from(bytes);
+}
+
+function mqttString(value: string): Buffer {
+  const text = Buffer.from(value, 'utf8');
+  const size = Buffer.alloc(2);
+  size.writeUInt16BE(text.length);
+  return Buffer.concat([size, text]);
+}
+
+/** A raw MQTT 3.1.1 CONNECT with a username and password (clean session, keepalive 60 s). */
+export function connectPacket(clientId: string, username: string, password: string): Buffer {
+  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0xc2, 0, 60]), mqttString(clientId), mqttString(username), mqttString(password)]);
+  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
+}
+
+/** The fixed header of a QoS 0 PUBLISH that declares `declaredLength` bytes of body. */
+export function publishHeader(declaredLength: number): Buffer {
+  return Buffer.concat([Buffer.from([0x30]), remainingLength(declaredLength)]);
+}
+
+/** A raw TCP connection that records what it receives and when it closes. */
+export class RawConnection {
+  readonly received: Buffer[] = [];
+  readonly closed: Promise<void>;
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => this.received.push(chunk));
+    socket.on('error', () => {}); // a reset by the broker is an expected way to close
+    this.closed = once(socket, 'close').then(() => undefined);
+  }
+
+  static async open(port: number): Promise<RawConnection> {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    return new RawConnection(socket);
+  }
+
+  /** Waits until at least `bytes` bytes arrived (or the connection closed). */
+  async waitForBytes(bytes: number): Promise<Buffer> {
+    while (Buffer.concat(this.received).length < bytes && !this.socket.destroyed) {
+      await Promise.race([once(this.socket, 'data'), this.closed]);
+    }
+    return Buffer.concat(this.received);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,62 @@
+/** BROKER_PROVISION_DIR: the first start creates what is missing, later starts reuse it. */
+import assert from 'node:assert/strict';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { AccessRules, parsePasswordFile, verifyPassword } from '../src/index.js';
+import { closeClients, connectAs, makeTempDir, startBroker, type BrokerUnderTest } from './helpers.js';
+
+const FILES = ['tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'users', 'acl', 'passwords/cam1', 'passwords/relay'];
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const entries = await Promise.all(FILES.map(async (file) => [file, await readFile(join(dir, file), 'utf8')] as const));
+  return Object.fromEntries(entries);
+}
+
+describe('provisioning', () => {
+  let dir: string | undefined;
+  let broker: BrokerUnderTest | undefined;
+
+  after(async () => {
+    await broker?.process.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the CA, certificate, users, ACL and passwords, then reuses them on the next start', async () => {
+    dir = await makeTempDir();
+    const accounts = { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' };
+    broker = await startBroker(dir, accounts);
+    const first = await snapshot(dir);
+
+    for (const secret of ['tls/ca.key', 'tls/server.key', 'passwords/cam1', 'passwords/relay', 'users']) {
+      assert.equal((await stat(join(dir, secret))).mode & 0o777, 0o600, `${secret} is private`);
+    }
+    assert.match(first['tls/ca.crt']!, /BEGIN CERTIFICATE/);
+    const users = parsePasswordFile(first.users!).entries;
+    assert.deepEqual([...users.keys()].sort(), ['cam1', 'relay']);
+    assert.ok(first.users!.startsWith('cam1:$7$101$'));
+    assert.ok(await verifyPassword(first['passwords/cam1']!.trim(), users.get('cam1')!));
+    assert.notEqual(first['passwords/cam1']!.trim(), first['passwords/relay']!.trim());
+    const acl = AccessRules.parse(first.acl!);
+    assert.equal(acl.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/frame'), true);
+    assert.equal(acl.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/status'), true);
+    const client = await connectAs(broker, 'cam1');
+    await closeClients(client);
+    assert.equal(await broker.process.stop(), 0, 'SIGTERM ends the broker with exit code 0');
+
+    // Second start, with one more account: nothing is rewritten, the new account is appended.
+    broker = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay,cam3:camera' });
+    const second = await snapshot(dir);
+    for (const file of FILES.filter((name) => name !== 'users' && name !== 'acl')) {
+      assert.equal(second[file], first[file], `${file} is reused`);
+    }
+    assert.ok(second.users!.startsWith(first.users!), 'existing users lines are kept');
+    assert.ok(second.acl!.startsWith(first.acl!), 'existing ACL lines are kept');
+    assert.ok(parsePasswordFile(second.users!).entries.has('cam3'));
+    assert.equal(AccessRules.parse(second.acl!).canPublish({ username: 'cam3', clientId: 'z' }, 'camqtt/cam3/frame'), true);
+    assert.equal((await stat(join(dir, 'passwords', 'cam3'))).mode & 0o777, 0o600);
+    const cam3 = await connectAs(broker, 'cam3');
+    const relay = await connectAs(broker, 'relay');
+    await closeClients(cam3, relay);
+  });
+});
