@@ -1,0 +1,114 @@
+/**
+ * The relay's MQTT side: subscribes to every camera's frames and statuses, keeps the camera
+ * directory from the retained statuses, and hands each good frame to the fan-out as one
+ * ready-to-send viewer message.
+ */
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { checkJpeg, encodeViewerFrame, parseCameraStatus, type Topics } from '@camqtt/protocol';
+import type { CameraDirectory } from './camera-directory.js';
+import { PerKeyRateLimit } from './per-key-rate-limit.js';
+import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerFanout } from './viewer-fanout.js';
+
+/** One warning per camera per minute about bad payloads, however many arrive. */
+const BAD_PAYLOAD_LOG_WINDOW_MS = 60_000;
+
+export interface FrameRelayOptions {
+  url: string;
+  clientOptions: IClientOptions;
+  topics: Topics;
+  directory: CameraDirectory;
+  fanout: ViewerFanout;
+  metrics: RelayMetrics;
+  log: Logger;
+}
+
+export class FrameRelay {
+  private client: MqttClient | undefined;
+  private readonly badFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
+  private readonly badStatusLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
+  /** The last connection error logged, so a broker that stays down costs one line, not one per retry. */
+  private lastConnectionError: string | undefined;
+
+  constructor(private readonly options: FrameRelayOptions) {}
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): void {
+    const { url, clientOptions, log } = this.options;
+    // We subscribe on every connect ourselves: a SUBSCRIBE sent before the first connect succeeds
+    // is dropped with the failed connection, and MQTT.js only resubscribes what was acknowledged.
+    const client = connect(url, { ...clientOptions, resubscribe: false });
+    this.client = client;
+    client.on('connect', () => {
+      this.lastConnectionError = undefined;
+      log.info({ url, clientId: clientOptions.clientId }, 'connected to the MQTT broker');
+      this.subscribe(client);
+    });
+    client.on('offline', () => log.warn({ url }, 'MQTT broker connection lost, reconnecting'));
+    client.on('error', (error) => {
+      if (error.message === this.lastConnectionError) return;
+      this.lastConnectionError = error.message;
+      log.warn({ url, err: error }, 'MQTT client error');
+    });
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  /** Frames are QoS 0 (a lost frame is replaced by the next); statuses QoS 1 (retained, rare). */
+  private subscribe(client: MqttClient): void {
+    const { topics, log } = this.options;
+    client.subscribe({ [topics.all('frame')]: { qos: 0 }, [topics.all('status')]: { qos: 1 } }, (error, granted) => {
+      // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
+      if (error) log.error({ err: error }, 'MQTT subscribe failed');
+      const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+      if (refused.length > 0) log.error({ refused }, 'the broker refused a subscription: check the relay account\'s ACL');
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.client?.endAsync();
+    this.client = undefined;
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const parsed = this.options.topics.parse(topic);
+    if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
+    else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
+  }
+
+  private onFrame(camera: string, payload: Buffer): void {
+    const { metrics, fanout, log } = this.options;
+    metrics.framesReceived.inc();
+    const check = checkJpeg(payload);
+    if (!check.ok) {
+      metrics.framesRejected.inc();
+      const { allowed, suppressed } = this.badFrameLog.take(camera);
+      if (allowed) log.warn({ camera, bytes: payload.length, reason: check.reason, suppressedSinceLastLog: suppressed }, 'dropped a frame that is not a complete JPEG');
+      return;
+    }
+    // Built once per frame; a plain JPEG without camqtt metadata is relayed as well.
+    const message = encodeViewerFrame(camera, Date.now(), payload);
+    fanout.publishFrame(camera, Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+  }
+
+  private onStatus(camera: string, payload: Buffer): void {
+    const { directory, metrics, log } = this.options;
+    if (payload.length === 0) {
+      directory.remove(camera);
+      this.options.fanout.forgetCamera(camera);
+    } else {
+      const status = parseCameraStatus(payload);
+      if ('error' in status) {
+        const { allowed, suppressed } = this.badStatusLog.take(camera);
+        if (allowed) log.warn({ camera, reason: status.error, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
+        return;
+      }
+      // The topic names the camera; a status body that disagrees does not get to move it.
+      directory.update({ ...status, camera });
+    }
+    metrics.cameras.set(directory.size);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * Sends every frame to every viewer without letting a slow viewer cost anyone else anything.
+ *
+ * Per viewer and camera there is one NewestWinsGate: at most one frame of that camera is being
+ * written to the viewer's socket, and at most one more waits; a newer frame replaces the waiting
+ * one. A write is "done" when ws calls back (the bytes reached the kernel), so a viewer that does
+ * not read stops completing writes and simply loses frames. The frame message is built once by
+ * the caller and the same Buffer goes to every socket. A viewer whose writes make no progress for
+ * STALL_LIMIT_MS is terminated, and so is one that stops answering pings.
+ */
+import type { Logger } from 'pino';
+import { WebSocket, type RawData } from 'ws';
+import { NewestWinsGate, type ViewerEvent } from '@camqtt/protocol';
+import type { RelayMetrics } from './relay-metrics.js';
+
+/** A viewer whose socket takes nothing for this long is gone as far as we care. */
+const STALL_LIMIT_MS = 10_000;
+const WATCHDOG_INTERVAL_MS = 1_000;
+/** Finds viewers whose TCP connection died silently (phone went to sleep, NAT dropped it). */
+const HEARTBEAT_INTERVAL_MS = 15_000;
+/**
+ * The gates bound frames to one in flight per camera, but events and error replies bypass them; if
+ * that much is still unsent, skip frames rather than add to it.
+ */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** How long stop() lets viewers answer the close handshake before cutting them off. */
+const CLOSE_GRACE_MS = 1_000;
+
+class Viewer {
+  private readonly gates = new Map<string, NewestWinsGate<Buffer>>();
+  private writesInFlight = 0;
+  /** Since when the oldest unfinished write has been waiting with no write finishing. */
+  private blockedSince: number | undefined;
+  /** Cleared when a ping goes out, set again by the pong. */
+  answeredPing = true;
+
+  constructor(
+    readonly id: number,
+    readonly socket: WebSocket,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  offerFrame(camera: string, message: Buffer): void {
+    let gate = this.gates.get(camera);
+    if (!gate) {
+      gate = new NewestWinsGate<Buffer>((frame, done) => this.deliverFrame(frame, done));
+      this.gates.set(camera, gate);
+    }
+    const replacedBefore = gate.replaced;
+    gate.offer(message);
+    if (gate.replaced !== replacedBefore) this.metrics.framesDropped.inc();
+  }
+
+  sendText(text: string): void {
+    this.write(text, () => {});
+  }
+
+  forgetCamera(camera: string): void {
+    if (this.gates.get(camera)?.dropPending()) this.metrics.framesDropped.inc();
+    this.gates.delete(camera);
+  }
+
+  /** ms the socket has taken nothing while it had something to take; 0 when it is keeping up. */
+  blockedFor(now: number): number {
+    return this.blockedSince === undefined ? 0 : now - this.blockedSince;
+  }
+
+  private deliverFrame(message: Buffer, done: () => void): void {
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.metrics.framesDropped.inc();
+      done();
+      return;
+    }
+    this.metrics.framesSent.inc();
+    this.write(message, done);
+  }
+
+  private write(data: Buffer | string, done: () => void): void {
+    if (this.socket.readyState !== WebSocket.OPEN) {
+      done();
+      return;
+    }
+    this.writesInFlight += 1;
+    this.blockedSince ??= Date.now();
+    this.socket.send(data, { binary: typeof data !== 'string' }, () => {
+      // Any finished write is progress: the stall clock restarts from here.
+      this.writesInFlight -= 1;
+      this.blockedSince = this.writesInFlight > 0 ? Date.now() : undefined;
+      done();
+    });
+  }
+}
+
+export class ViewerFanout {
+  private readonly viewers = new Set<Viewer>();
+  private nextViewerId = 1;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+
+  /** @param greeting the `hello` event a new viewer gets first. */
+  constructor(
+    private readonly log: Logger,
+    private readonly metrics: RelayMetrics,
+    private readonly greeting: () => ViewerEvent,
+  ) {}
+
+  get size(): number {
+    return this.viewers.size;
+  }
+
+  start(): void {
+    this.watchdogTimer = setInterval(() => this.terminateStalled(), WATCHDOG_INTERVAL_MS);
+    this.heartbeatTimer = setInterval(() => this.pingAll(), HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Closes every viewer (1001 going away) and gives the timers back. */
+  async stop(): Promise<void> {
+    clearInterval(this.watchdogTimer);
+    clearInterval(this.heartbeatTimer);
+    const closed = [...this.viewers].map(async (viewer) => {
+      if (viewer.socket.readyState === WebSocket.CLOSED) return;
+      const gone = new Promise<void>((resolve) => viewer.socket.once('close', () => resolve()));
+      viewer.socket.close(1001, 'relay shutting down');
+      const timer = setTimeout(() => viewer.socket.terminate(), CLOSE_GRACE_MS);
+      await gone;
+      clearTimeout(timer);
+    });
+    await Promise.all(closed);
+  }
+
+  /** Takes over an upgraded socket. */
+  add(socket: WebSocket, remoteAddress: string | undefined): void {
+    const viewer = new Viewer(this.nextViewerId++, socket, this.metrics);
+    this.viewers.add(viewer);
+    this.metrics.viewers.set(this.viewers.size);
+    this.log.info({ viewer: viewer.id, remoteAddress, viewers: this.viewers.size }, 'viewer connected');
+
+    socket.on('message', (data, isBinary) => this.onViewerMessage(viewer, data, isBinary));
+    socket.on('pong', () => {
+      viewer.answeredPing = true;
+    });
+    socket.on('error', (error) => this.log.debug({ viewer: viewer.id, err: error }, 'viewer socket error'));
+    socket.on('close', (code) => {
+      this.viewers.delete(viewer);
+      this.metrics.viewers.set(this.viewers.size);
+      this.log.info({ viewer: viewer.id, code, viewers: this.viewers.size }, 'viewer disconnected');
+    });
+    viewer.sendText(JSON.stringify(this.greeting()));
+  }
+
+  /** `message` is the encoded viewer frame, built once; every viewer is sent these same bytes. */
+  publishFrame(camera: string, message: Buffer): void {
+    for (const viewer of this.viewers) viewer.offerFrame(camera, message);
+  }
+
+  broadcast(event: ViewerEvent): void {
+    const text = JSON.stringify(event);
+    for (const viewer of this.viewers) viewer.sendText(text);
+  }
+
+  /** A removed camera's gates go too, so the per-viewer state only holds live cameras. */
+  forgetCamera(camera: string): void {
+    for (const viewer of this.viewers) viewer.forgetCamera(camera);
+  }
+
+  /**
+   * Browsers have nothing to tell the relay yet; anything they send is answered with an error
+   * event so a confused client (or a person poking at it) learns why nothing happens.
+   */
+  private onViewerMessage(viewer: Viewer, data: RawData, isBinary: boolean): void {
+    let message: string;
+    if (isBinary) {
+      message = 'binary messages are not accepted';
+    } else {
+      const type = messageType(data);
+      message = type === undefined ? 'malformed message: expected a JSON object with a string "type"' : `unknown message type ${JSON.stringify(type)}`;
+    }
+    this.log.debug({ viewer: viewer.id, reason: message }, 'rejected a viewer message');
+    // A client that floods us with junk while not reading gets no more replies than fit.
+    if (viewer.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    viewer.sendText(JSON.stringify({ type: 'error', message } satisfies ViewerEvent));
+  }
+
+  private terminateStalled(): void {
+    const now = Date.now();
+    for (const viewer of this.viewers) {
+      if (viewer.socket.readyState !== WebSocket.OPEN) continue;
+      const blockedMs = viewer.blockedFor(now);
+      if (blockedMs <= STALL_LIMIT_MS) continue;
+      this.log.warn({ viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount }, 'viewer socket blocked too long, terminating it');
+      this.metrics.viewersTerminated.inc();
+      viewer.socket.terminate();
+    }
+  }
+
+  private pingAll(): void {
+    for (const viewer of this.viewers) {
+      if (viewer.socket.readyState !== WebSocket.OPEN) continue;
+      if (!viewer.answeredPing) {
+        this.log.warn({ viewer: viewer.id }, 'viewer did not answer a ping, terminating it');
+        this.metrics.viewersTerminated.inc();
+        viewer.socket.terminate();
+        continue;
+      }
+      viewer.answeredPing = false;
+      viewer.socket.ping();
+    }
+  }
+}
+
+/** The `type` of a JSON object message, or undefined when the text is not one. */
+function messageType(data: RawData): string | undefined {
+  try {
+    const value: unknown = JSON.parse(data.toString());
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    const { type } = value as { type?: unknown };
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}

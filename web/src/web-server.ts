@@ -1,0 +1,103 @@
+/**
+ * The relay's HTTP side: the page (static files), /healthz, /api/cameras, /metrics, and the
+ * viewer WebSocket at /ws on the same port.
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { CameraDirectory } from './camera-directory.js';
+import type { FrameRelay } from './frame-relay.js';
+import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerFanout } from './viewer-fanout.js';
+
+/** Browsers send nothing big; a larger message is an abuse and closes the socket. */
+const MAX_VIEWER_MESSAGE_BYTES = 64 * 1024;
+
+export interface WebServerOptions {
+  host: string;
+  port: number;
+  /** Directory holding the built page (index.html, main.js, styles.css). */
+  publicDir: string;
+  directory: CameraDirectory;
+  fanout: ViewerFanout;
+  relay: FrameRelay;
+  metrics: RelayMetrics;
+  log: Logger;
+}
+
+export class WebServer {
+  private server: Server | undefined;
+  private sockets: WebSocketServer | undefined;
+
+  constructor(private readonly options: WebServerOptions) {}
+
+  /** Listens; resolves with the port actually bound (WEB_PORT may be 0). */
+  async start(): Promise<number> {
+    const { host, port, log } = this.options;
+    const server = createServer(this.createApp());
+    // perMessageDeflate stays off: JPEG does not compress, and deflating per viewer would defeat
+    // sending every viewer the same bytes.
+    const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_VIEWER_MESSAGE_BYTES });
+    server.on('upgrade', (request, socket, head) => {
+      const path = new URL(request.url ?? '/', 'http://relay').pathname;
+      if (path !== '/ws') {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress));
+    });
+    this.server = server;
+    this.sockets = sockets;
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (error) => log.error({ err: error }, 'HTTP server error'));
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections and ends the idle ones; viewers are closed by the fan-out. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await new Promise<void>((resolve) => (this.sockets ? this.sockets.close(() => resolve()) : resolve()));
+  }
+
+  private createApp(): express.Express {
+    const { publicDir, directory, fanout, relay, metrics, log } = this.options;
+    const app = express();
+    app.disable('x-powered-by');
+
+    app.get('/healthz', (_request, response) => {
+      const mqtt = relay.connected ? 'connected' : 'disconnected';
+      // 503 while the broker is away: the relay is up but has nothing to relay.
+      response.status(relay.connected ? 200 : 503).json({
+        status: relay.connected ? 'ok' : 'degraded',
+        mqtt,
+        viewers: fanout.size,
+        cameras: directory.size,
+      });
+    });
+    app.get('/api/cameras', (_request, response) => {
+      response.json(directory.list());
+    });
+    app.get('/metrics', async (_request, response) => {
+      response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+
+    if (!existsSync(publicDir)) log.warn({ publicDir }, 'page not built (run npm run build --workspace web); only the API is served');
+    app.use(express.static(publicDir));
+    return app;
+  }
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
+import type { ServiceProcess } from '../../test/support/service-process.js';
+import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+
+const topics = new Topics(PREFIX);
+let broker: TestBroker;
+let relay: ServiceProcess;
+let port: number;
+let baseUrl: string;
+let publisher: MqttClient;
+let frozen: Socket | undefined;
+let live: TestViewer | undefined;
+
+before(async () => {
+  broker = await TestBroker.start();
+  ({ relay, port, baseUrl } = await startRelay(broker.url));
+  publisher = await connectPublisher(broker.url);
+});
+
+after(async () => {
+  frozen?.destroy();
+  await live?.close();
+  await publisher?.endAsync();
+  await relay?.stop();
+  await broker?.stop();
+});
+
+/**
+ * A viewer that completes the WebSocket handshake and then never reads a byte: the kernel buffers
+ * fill and the relay's writes to it stop completing, like a phone on a dead network.
+ */
+async function frozenViewer(): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(
+    [
+      'GET /ws HTTP/1.1',
+      `Host: 127.0.0.1:${port}`,
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`,
+      'Sec-WebSocket-Version: 13',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+  socket.pause();
+  return socket;
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+test('a viewer that never reads does not stop a live viewer from getting every new frame, and is cut off', async () => {
+  // Big frames (1280x720 at high quality) fill the frozen socket's kernel buffers quickly.
+  const jpegs = await makeJpegs(10, '1280x720', 2);
+  frozen = await frozenViewer();
+  live = await TestViewer.connect(baseUrl);
+  await live.event('hello');
+  await waitFor('both viewers at the relay', async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === 2);
+
+  // Lockstep: the next frame goes out only once the live viewer has the previous one, so if the
+  // frozen viewer held anything up, this loop would stall and time out.
+  const published: number[] = [];
+  let seq = 0;
+  const publishOne = async (): Promise<void> => {
+    seq += 1;
+    const before = live!.frames.length;
+    await publisher.publishAsync(topics.frame('cam1'), Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })));
+    published.push(seq);
+    await waitFor(`frame ${seq} at the live viewer`, () => live!.frames.length > before);
+  };
+  // Keep going until the relay has actually dropped frames for the frozen viewer (its socket is
+  // full), then some more.
+  while ((await metric('camqtt_web_frames_dropped_total')) < 5) await publishOne();
+  for (let i = 0; i < 20; i += 1) await publishOne();
+
+  const received = live.frames.map((frame) => readFrameMeta(frame.payload)?.seq);
+  assert.deepEqual(received, published);
+
+  // The frozen viewer's writes make no progress: after ~10 s the relay terminates it.
+  const keepPublishing = setInterval(() => {
+    seq += 1;
+    void publisher.publishAsync(topics.frame('cam1'), Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })));
+  }, 200);
+  try {
+    await relay.waitForLog((line) => line.msg === 'viewer socket blocked too long, terminating it', 30_000);
+  } finally {
+    clearInterval(keepPublishing);
+  }
+  await waitFor('the relay to count one viewer', async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === 1);
+  assert.equal(live.socket.readyState, live.socket.OPEN);
+});

@@ -1,0 +1,97 @@
+/**
+ * What a person sees: Debian's Chromium opens the page from the built relay while a camera
+ * publishes ~12 fps over a real broker; then the relay restarts and the page recovers by itself.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Topics, withFrameMeta } from '@camqtt/protocol';
+import type { ServiceProcess } from '../../test/support/service-process.js';
+import { connectPublisher, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
+
+const topics = new Topics(PREFIX);
+const TILE = '[data-camera="cam1"]';
+let broker: TestBroker;
+let relay: ServiceProcess | undefined;
+let port: number;
+let baseUrl: string;
+let publisher: MqttClient;
+let browser: Browser | undefined;
+let camera: NodeJS.Timeout | undefined;
+
+before(async () => {
+  const jpegs = await makeJpegs(20);
+  broker = await TestBroker.start();
+  ({ relay, port, baseUrl } = await startRelay(broker.url));
+  publisher = await connectPublisher(broker.url);
+  await publisher.publishAsync(topics.status('cam1'), JSON.stringify({ camera: 'cam1', online: true, targetFps: 12 }), { qos: 1, retain: true });
+  // The camera: the ffmpeg test pattern moves, so consecutive frames differ.
+  let seq = 0;
+  camera = setInterval(() => {
+    seq += 1;
+    const frame = withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() });
+    void publisher.publishAsync(topics.frame('cam1'), Buffer.from(frame)).catch(() => {});
+  }, 80);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  clearInterval(camera);
+  await browser?.close();
+  await publisher?.endAsync();
+  await relay?.stop();
+  await broker?.stop();
+});
+
+async function canvasImage(page: Page): Promise<string> {
+  return await page.locator(`${TILE} canvas`).evaluate((canvas) => (canvas as HTMLCanvasElement).toDataURL());
+}
+
+async function stat(page: Page, name: string): Promise<string> {
+  return (await page.locator(`${TILE} [data-stat="${name}"]`).textContent()) ?? '';
+}
+
+/** The tile shows moving video: the picture changes, FPS is above 0 and latency is a number. */
+async function expectLiveVideo(page: Page): Promise<void> {
+  await page.locator(`${TILE} [data-role="badge"][data-state="live"]`).waitFor();
+  const first = await canvasImage(page);
+  await page.waitForFunction(
+    ([selector, before]) => (document.querySelector(`${selector} canvas`) as HTMLCanvasElement).toDataURL() !== before,
+    [TILE, first] as const,
+  );
+  assert.notEqual(await canvasImage(page), first);
+  await page.waitForFunction((selector) => parseFloat(document.querySelector(`${selector} [data-stat="fps"]`)?.textContent ?? '0') > 0, TILE);
+  assert.ok(Number.parseFloat(await stat(page, 'fps')) > 0);
+  assert.match(await stat(page, 'latency'), /^-?\d+ ms$/);
+  assert.match(await stat(page, 'kbps'), /^\d+(\.\d+)? kB\/s$/);
+}
+
+test('the page shows cam1 live, and recovers by itself when the relay restarts', async () => {
+  const page = await browser!.newPage({ viewport: { width: 390, height: 844 } });
+  const pageErrors: Error[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error));
+  await page.goto(baseUrl);
+
+  await page.locator(TILE).waitFor();
+  assert.equal(await page.locator(`${TILE} [data-role="camera-id"]`).textContent(), 'cam1');
+  await page.locator('#connection-banner').waitFor({ state: 'hidden' });
+  await expectLiveVideo(page);
+
+  // The relay goes away: the page says so and keeps its tile.
+  await relay!.stop();
+  relay = undefined;
+  await page.locator('#connection-banner[data-state="reconnecting"]').waitFor({ state: 'visible' });
+  assert.match((await page.locator('#connection-banner').textContent()) ?? '', /reconnecting/i);
+  await page.locator(`${TILE} [data-role="badge"][data-state="stalled"]`).waitFor();
+
+  // Back on the same port: the page reconnects without a reload and video flows again.
+  ({ relay } = await startRelay(broker.url, port));
+  await page.locator('#connection-banner').waitFor({ state: 'hidden', timeout: 15_000 });
+  await expectLiveVideo(page);
+  assert.deepEqual(pageErrors, []);
+  await page.close();
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import { checkJpeg, readFrameMeta, Topics, withFrameMeta, type CameraStatus } from '@camqtt/protocol';
+import type { ServiceProcess } from '../../test/support/service-process.js';
+import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+
+const topics = new Topics(PREFIX);
+let broker: TestBroker;
+let relay: ServiceProcess;
+let baseUrl: string;
+let publisher: MqttClient;
+let jpegs: Buffer[];
+const viewers: TestViewer[] = [];
+
+before(async () => {
+  jpegs = await makeJpegs(12);
+  broker = await TestBroker.start();
+  ({ relay, baseUrl } = await startRelay(broker.url));
+  publisher = await connectPublisher(broker.url);
+});
+
+after(async () => {
+  await Promise.all(viewers.map((viewer) => viewer.close()));
+  await publisher?.endAsync();
+  await relay?.stop();
+  await broker?.stop();
+});
+
+async function viewer(): Promise<TestViewer> {
+  const connected = await TestViewer.connect(baseUrl);
+  viewers.push(connected);
+  await connected.event('hello');
+  return connected;
+}
+
+async function publishStatus(status: CameraStatus): Promise<void> {
+  await publisher.publishAsync(topics.status(status.camera), JSON.stringify(status), { qos: 1, retain: true });
+}
+
+/** Publishes one frame and waits until `to` has it, so every frame is published to an idle gate. */
+async function publishFrameTo(to: TestViewer, camera: string, payload: Uint8Array): Promise<void> {
+  const before = to.frames.length;
+  await publisher.publishAsync(topics.frame(camera), Buffer.from(payload));
+  await waitFor(`frame ${before + 1} at the viewer`, () => to.frames.length > before);
+}
+
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+test('a viewer gets binary frames that decodeViewerFrame parses: the published JPEGs, seq increasing', async () => {
+  const watcher = await viewer();
+  const published: Uint8Array[] = [];
+  for (let seq = 1; seq <= 10; seq += 1) {
+    const frame = withFrameMeta(jpegs[seq]!, { camera: 'camA', seq, captureTime: Date.now() });
+    published.push(frame);
+    await publishFrameTo(watcher, 'camA', frame);
+  }
+  assert.equal(watcher.undecodable.length, 0);
+  const frames = watcher.frames.filter((frame) => frame.camera === 'camA');
+  assert.equal(frames.length, 10);
+  frames.forEach((frame, index) => {
+    assert.deepEqual(checkJpeg(frame.payload), { ok: true });
+    assert.deepEqual(Buffer.from(frame.payload), Buffer.from(published[index]!));
+    assert.equal(readFrameMeta(frame.payload)?.seq, index + 1);
+    assert.ok(frame.receivedAt > 0);
+  });
+});
+
+test('a plain JPEG without camqtt metadata is relayed as it is', async () => {
+  const watcher = await viewer();
+  await publishFrameTo(watcher, 'plain', jpegs[0]!);
+  const frame = watcher.frames.at(-1)!;
+  assert.equal(frame.camera, 'plain');
+  assert.equal(readFrameMeta(frame.payload), undefined);
+  assert.deepEqual(Buffer.from(frame.payload), jpegs[0]);
+});
+
+test('non-JPEG and truncated payloads are never forwarded, and good frames keep flowing', async () => {
+  const watcher = await viewer();
+  const rejectedBefore = await metric('camqtt_web_frames_rejected_total');
+  const good = (seq: number) => withFrameMeta(jpegs[seq]!, { camera: 'camB', seq, captureTime: Date.now() });
+  await publishFrameTo(watcher, 'camB', good(1));
+  await publisher.publishAsync(topics.frame('camB'), Buffer.from('this is not a jpeg at all'));
+  await publisher.publishAsync(topics.frame('camB'), Buffer.from(good(2).subarray(0, 500)));
+  await publisher.publishAsync(topics.frame('camB'), Buffer.alloc(0));
+  // QoS 0 on one connection keeps order: once frame 3 is in, the bad ones were dealt with.
+  await publishFrameTo(watcher, 'camB', good(3));
+
+  const seqs = watcher.frames.filter((frame) => frame.camera === 'camB').map((frame) => readFrameMeta(frame.payload)?.seq);
+  assert.deepEqual(seqs, [1, 3]);
+  assert.equal(await metric('camqtt_web_frames_rejected_total'), rejectedBefore + 3);
+  // Rate-limited: three bad payloads from one camera make one log line.
+  const warnings = relay.lines.filter((line) => line.msg === 'dropped a frame that is not a complete JPEG' && line.camera === 'camB');
+  assert.equal(warnings.length, 1);
+});
+
+test('the camera directory follows retained statuses: hello, status and removed events, /api/cameras', async () => {
+  await publishStatus({ camera: 'camS', online: true, fps: 10 });
+  await waitFor('camS in /api/cameras', async () => ((await getJson(`${baseUrl}/api/cameras`)).body as CameraStatus[]).some((s) => s.camera === 'camS'));
+
+  const watcher = await viewer();
+  const hello = await watcher.event('hello');
+  assert.ok(hello.cameras.some((status) => status.camera === 'camS' && status.online));
+  assert.equal(typeof hello.serverTime, 'number');
+
+  await publishStatus({ camera: 'camS', online: false });
+  const offline = await watcher.event('status', (event) => event.status.camera === 'camS' && !event.status.online);
+  assert.equal(offline.status.online, false);
+
+  // An invalid status is ignored, not relayed.
+  await publisher.publishAsync(topics.status('camS'), '{"not":"a status"}', { qos: 1, retain: true });
+  await publisher.publishAsync(topics.status('camS'), '', { qos: 1, retain: true });
+  await watcher.event('removed', (event) => event.camera === 'camS');
+  const cameras = (await getJson(`${baseUrl}/api/cameras`)).body as CameraStatus[];
+  assert.ok(!cameras.some((status) => status.camera === 'camS'));
+  assert.ok(!watcher.events.some((event) => event.type === 'status' && event.status.camera === 'camS' && 'not' in event.status));
+});
+
+test('a malformed text message from a browser gets an error reply, and the connection stays usable', async () => {
+  const watcher = await viewer();
+  watcher.socket.send('{this is not json');
+  const malformed = await watcher.event('error');
+  assert.match(malformed.message, /malformed/);
+  watcher.socket.send(JSON.stringify({ type: 'subscribe', camera: 'camA' }));
+  await watcher.event('error', (event) => /unknown message type/.test(event.message));
+  watcher.socket.send(Buffer.from([1, 2, 3]));
+  await watcher.event('error', (event) => /binary/.test(event.message));
+
+  await publishFrameTo(watcher, 'camA', withFrameMeta(jpegs[11]!, { camera: 'camA', seq: 99, captureTime: Date.now() }));
+  assert.equal(relay.exitCode, null);
+});
+
+test('/healthz reports the MQTT connection, viewers and cameras', async () => {
+  await publishStatus({ camera: 'camH', online: true });
+  const watcher = await viewer();
+  const health = await waitFor('healthz to count camH', async () => {
+    const answer = await getJson(`${baseUrl}/healthz`);
+    return (answer.body as { cameras: number }).cameras >= 1 ? answer : undefined;
+  });
+  assert.equal(health.status, 200);
+  const body = health.body as { status: string; mqtt: string; viewers: number; cameras: number };
+  assert.equal(body.status, 'ok');
+  assert.equal(body.mqtt, 'connected');
+  assert.ok(body.viewers >= 1);
+  await watcher.close();
+  await publisher.publishAsync(topics.status('camH'), '', { qos: 1, retain: true });
+});
+
+// Last: it stops the shared relay.
+test('SIGTERM closes the viewers with 1001 and exits 0', async () => {
+  const watcher = await viewer();
+  const closed = new Promise<number>((resolve) => watcher.socket.once('close', (code) => resolve(code)));
+  assert.equal(await relay.stop(), 0);
+  assert.equal(await closed, 1001);
+  assert.ok(relay.lines.some((line) => line.msg === 'stopped'));
+});

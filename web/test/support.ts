@@ -1,0 +1,129 @@
+/**
+ * Real parts for the relay tests: an in-process Aedes broker, the built relay as a child process,
+ * a real MQTT.js publisher, real JPEGs from ffmpeg, and a raw `ws` viewer that records what it gets.
+ */
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Aedes } from 'aedes';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { WebSocket } from 'ws';
+import { decodeViewerFrame, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
+import { ServiceProcess } from '../../test/support/service-process.js';
+
+const run = promisify(execFile);
+
+export const PREFIX = 'camqtt';
+
+/** Polls until `check` returns something truthy; the timeout only guards against a hang. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export class TestBroker {
+  private constructor(
+    private readonly broker: Aedes,
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
+
+  static async start(port = 0): Promise<TestBroker> {
+    const broker = await Aedes.createBroker();
+    const server = createServer(broker.handle);
+    server.listen(port, '127.0.0.1');
+    await once(server, 'listening');
+    return new TestBroker(broker, server, (server.address() as AddressInfo).port);
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** Real JPEGs of ffmpeg's moving test pattern, each different from the one before. */
+export async function makeJpegs(count: number, size = '320x240', quality = 5): Promise<Buffer[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'camqtt-web-jpegs-'));
+  try {
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-frames:v', String(count), '-q:v', String(quality), join(dir, 'f%03d.jpg')]);
+    const names = (await readdir(dir)).filter((name) => name.endsWith('.jpg')).sort();
+    return await Promise.all(names.map((name) => readFile(join(dir, name))));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function startRelay(mqttUrl: string, port = 0, { waitForBroker = true } = {}): Promise<{ relay: ServiceProcess; port: number; baseUrl: string }> {
+  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX });
+  try {
+    const bound = await relay.port('http');
+    // Frames published before the relay subscribed would be lost; wait until it is subscribed.
+    if (waitForBroker) await relay.waitForLog((line) => line.msg === 'connected to the MQTT broker');
+    return { relay, port: bound, baseUrl: `http://127.0.0.1:${bound}` };
+  } catch (error) {
+    await relay.stop();
+    throw error;
+  }
+}
+
+export async function connectPublisher(mqttUrl: string): Promise<MqttClient> {
+  return await connectAsync(mqttUrl, { protocolVersion: 4, clientId: `camqtt-test-${process.pid}-${Math.random().toString(16).slice(2)}` });
+}
+
+/** A raw WebSocket viewer that keeps everything the relay sends it. */
+export class TestViewer {
+  readonly frames: ViewerFrame[] = [];
+  readonly events: ViewerEvent[] = [];
+  readonly undecodable: Buffer[] = [];
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on('message', (data: Buffer, isBinary) => {
+      if (!isBinary) {
+        this.events.push(JSON.parse(data.toString()) as ViewerEvent);
+        return;
+      }
+      const frame = decodeViewerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      if (frame) this.frames.push(frame);
+      else this.undecodable.push(data);
+    });
+  }
+
+  static async connect(baseUrl: string): Promise<TestViewer> {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`);
+    const viewer = new TestViewer(socket);
+    await once(socket, 'open');
+    return viewer;
+  }
+
+  async event<T extends ViewerEvent['type']>(type: T, match: (event: Extract<ViewerEvent, { type: T }>) => boolean = () => true): Promise<Extract<ViewerEvent, { type: T }>> {
+    return await waitFor(`a ${type} event`, () => this.events.find((event): event is Extract<ViewerEvent, { type: T }> => event.type === type && match(event as Extract<ViewerEvent, { type: T }>)));
+  }
+
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    const closed = once(this.socket, 'close');
+    this.socket.close();
+    const timer = setTimeout(() => this.socket.terminate(), 2000);
+    await closed;
+    clearTimeout(timer);
+  }
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.json() };
+}
