@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Topics } from '../src/topics.js';
+import { decodeViewerFrame, encodeViewerFrame } from '../src/viewer-wire.js';
+
+test('topics are <prefix>/<camera>/<kind> and parse back', () => {
+  const topics = new Topics('home/cams');
+  assert.equal(topics.frame('cam1'), 'home/cams/cam1/frame');
+  assert.equal(topics.status('cam1'), 'home/cams/cam1/status');
+  assert.equal(topics.control('cam1'), 'home/cams/cam1/control');
+  assert.equal(topics.all('frame'), 'home/cams/+/frame');
+  assert.deepEqual(topics.parse('home/cams/cam1/status'), { camera: 'cam1', kind: 'status' });
+  for (const foreign of ['home/cams/cam1/other', 'home/cams/cam1', 'other/cam1/frame', 'home/cams/a/b/frame', 'home/cams/+/frame']) {
+    assert.equal(topics.parse(foreign), undefined, foreign);
+  }
+});
+
+test('a viewer frame carries camera, relay time and the payload untouched', () => {
+  const payload = new Uint8Array([0xff, 0xd8, 1, 2, 3, 0xff, 0xd9]);
+  const message = encodeViewerFrame('cam-\u00e9', 1764000000123.5, payload);
+  const frame = decodeViewerFrame(message);
+  assert.ok(frame);
+  assert.equal(frame.camera, 'cam-\u00e9');
+  assert.equal(frame.receivedAt, 1764000000123.5);
+  assert.deepEqual([...frame.payload], [...payload]);
+});
+
+test('anything else is not a viewer frame', () => {
+  assert.equal(decodeViewerFrame(new Uint8Array()), undefined);
+  assert.equal(decodeViewerFrame(new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 65, 1])), undefined);
+  assert.equal(decodeViewerFrame(new Uint8Array([1, 200, 0, 0, 0, 0, 0, 0, 0, 0, 65])), undefined);
+});
