@@ -6,6 +6,7 @@
  * meanwhile replaces the one waiting, so a slow device shows fewer frames but never falls behind.
  */
 import { readFrameMeta } from '@camqtt/protocol/frame';
+import { NewestWinsGate } from '@camqtt/protocol/newest-wins';
 import type { ViewerEvent } from '@camqtt/protocol/viewer-wire';
 
 /** From the wire module, so the page never pulls in the Node-side status schema. */
@@ -34,11 +35,8 @@ export class CameraTile {
   private status: CameraStatus | undefined;
   private readonly arrivals: Arrival[] = [];
   private firstArrivalAt: number | undefined;
-  private decoding = false;
-  /** The newest frame that came in while a decode was running. */
-  private waiting: Uint8Array | undefined;
-  /** Frames replaced while waiting for the decoder, for the tooltip. */
-  private skipped = 0;
+  /** One decode at a time; a frame arriving meanwhile replaces the one waiting. */
+  private readonly decoder = new NewestWinsGate<Uint8Array>((payload, done) => void this.decode(payload).finally(done));
   decodeErrors = 0;
 
   constructor(readonly camera: string) {
@@ -79,12 +77,7 @@ export class CameraTile {
     const now = Date.now();
     this.arrivals.push({ at: now, bytes: payload.length });
     this.firstArrivalAt ??= now;
-    if (this.decoding) {
-      if (this.waiting) this.skipped += 1;
-      this.waiting = payload;
-      return;
-    }
-    void this.decodeFrom(payload);
+    this.decoder.offer(payload);
   }
 
   /** Updates badge and rates; called on a timer so they decay when frames stop. */
@@ -102,7 +95,7 @@ export class CameraTile {
     const bytes = this.arrivals.reduce((sum, arrival) => sum + arrival.bytes, 0);
     this.fps.textContent = `${((frames * 1000) / span).toFixed(1)} fps`;
     this.kbps.textContent = `${(bytes / span).toFixed(1)} kB/s`;
-    this.element.title = this.status?.error ? `${this.camera}: ${this.status.error}` : `${this.camera}: ${this.skipped} frames skipped while decoding`;
+    this.element.title = this.status?.error ? `${this.camera}: ${this.status.error}` : `${this.camera}: ${this.decoder.replaced} frames skipped while decoding`;
   }
 
   private state(now: number): TileState {
@@ -112,22 +105,14 @@ export class CameraTile {
     return 'stalled';
   }
 
-  private async decodeFrom(first: Uint8Array): Promise<void> {
-    this.decoding = true;
-    let next: Uint8Array | undefined = first;
-    while (next) {
-      const payload: Uint8Array = next;
-      this.waiting = undefined;
-      try {
-        const bitmap = await createImageBitmap(new Blob([payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
-        this.draw(bitmap, payload);
-      } catch {
-        // A corrupt JPEG costs one frame; the next one decodes on its own.
-        this.decodeErrors += 1;
-      }
-      next = this.waiting;
+  private async decode(payload: Uint8Array): Promise<void> {
+    try {
+      const bitmap = await createImageBitmap(new Blob([payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
+      this.draw(bitmap, payload);
+    } catch {
+      // A corrupt JPEG costs one frame; the next one decodes on its own.
+      this.decodeErrors += 1;
     }
-    this.decoding = false;
   }
 
   private draw(bitmap: ImageBitmap, payload: Uint8Array): void {
