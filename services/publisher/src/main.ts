@@ -1,1 +1,45 @@
-export {};
+/**
+ * camqtt publisher: captures from a camera, file, stream or the built-in test pattern,
+ * JPEG-encodes and publishes the frames over MQTT. Configured by environment (see
+ * services/protocol/src/config.ts); SIGTERM/SIGINT shut it down cleanly within 2 s.
+ */
+import { pino } from 'pino';
+import { MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/protocol';
+import { PUBLISHER_SETTINGS } from './publisher-settings.js';
+
+/** The whole shutdown, after which the process exits regardless (docker stop waits 10 s). */
+const SHUTDOWN_BUDGET_MS = 1500;
+const SHUTDOWN_HARD_LIMIT_MS = 1900;
+
+runService('publisher', async () => {
+  const config = loadConfig(['LOG_LEVEL', ...PUBLISHER_SETTINGS, ...MQTT_SETTINGS]);
+  // Reads the password/CA files now, so a bad one is a configuration error (exit 2), not a crash.
+  mqttClientOptions(config, {});
+  const log = pino({ name: 'publisher', level: config.LOG_LEVEL });
+
+  // Imported only now: it loads the OpenCV addon, and reporting a wrong setting must not need that.
+  const { Publisher } = await import('./publisher.js');
+  const publisher = new Publisher(config, log);
+  publisher.start();
+
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.warn('shutdown took too long; exiting anyway');
+      process.exit(0);
+    }, SHUTDOWN_HARD_LIMIT_MS).unref();
+    publisher
+      .stop(SHUTDOWN_BUDGET_MS)
+      .catch((error: unknown) => log.error({ error: error instanceof Error ? error.message : String(error) }, 'error while shutting down'))
+      .finally(() => {
+        log.info('stopped');
+        // pino writes stdout synchronously by default, so the last lines are out already.
+        process.exit(0);
+      });
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+});

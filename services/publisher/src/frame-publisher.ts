@@ -1,0 +1,96 @@
+/**
+ * Hands encoded frames to MQTT, QoS 0, through a NewestWinsGate: one publish in flight, the
+ * newest frame waiting, older ones replaced. For QoS 0 MQTT.js calls the publish callback once
+ * the socket took the packet (at once, or on 'drain'), which is exactly the gate's `done`: a
+ * slow link costs frames, never a queue. While the client is offline frames are dropped here
+ * (queueQoSZero is off too, so MQTT.js would not queue them either).
+ */
+import type { MqttClient } from 'mqtt';
+import { NewestWinsGate } from '@camqtt/protocol';
+import type { Logger } from 'pino';
+
+export class FramePublisher {
+  private readonly gate: NewestWinsGate<Uint8Array>;
+  /** `done` of the publish in flight: a socket closing while waiting for 'drain' never calls it. */
+  private inFlightDone: (() => void) | undefined;
+  private offlineDrops = 0;
+  private failedPublishes = 0;
+  /** Frames the socket took. */
+  sent = 0;
+  bytesSent = 0;
+
+  constructor(
+    private readonly client: MqttClient,
+    private readonly topic: string,
+    private readonly log: Logger,
+  ) {
+    this.gate = new NewestWinsGate((payload, done) => this.deliver(payload, done));
+  }
+
+  /** Frames that never reached the socket: replaced at the gate, dropped offline, or failed. */
+  get dropped(): number {
+    return this.gate.replaced + this.offlineDrops + this.failedPublishes;
+  }
+
+  /** False while the client is not connected: the caller may skip encoding altogether. */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  start(): void {
+    this.client.on('close', this.onClose);
+  }
+
+  stop(): void {
+    this.client.off('close', this.onClose);
+  }
+
+  /** Counts a frame not even offered because the client is offline. */
+  dropOffline(): void {
+    this.offlineDrops += 1;
+  }
+
+  offer(payload: Uint8Array): void {
+    if (!this.client.connected) {
+      this.offlineDrops += 1;
+      return;
+    }
+    this.gate.offer(payload);
+  }
+
+  private deliver(payload: Uint8Array, done: () => void): void {
+    if (!this.client.connected) {
+      // Connection lost between offer and delivery (a pending frame released by the previous done).
+      this.offlineDrops += 1;
+      done();
+      return;
+    }
+    this.inFlightDone = done;
+    const message = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    this.client.publish(this.topic, message, { qos: 0, retain: false }, (error) => {
+      // Already settled by onClose: counted there.
+      if (this.inFlightDone !== done) return;
+      this.inFlightDone = undefined;
+      if (error) {
+        this.failedPublishes += 1;
+        this.log.debug({ error: error.message }, 'frame publish failed');
+      } else {
+        this.sent += 1;
+        this.bytesSent += payload.byteLength;
+      }
+      done();
+    });
+  }
+
+  private readonly onClose = (): void => {
+    // The frame waiting for 'drain' is lost with the socket, and so is the pending one: both are
+    // stale by the time a new connection is up.
+    const done = this.inFlightDone;
+    this.inFlightDone = undefined;
+    this.gate.dropPending();
+    if (done) {
+      this.failedPublishes += 1;
+      done();
+    }
+  };
+}

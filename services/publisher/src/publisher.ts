@@ -1,0 +1,110 @@
+/**
+ * Wires the publisher's parts: MQTT client, source, pipeline, frame gate, status and control.
+ * Loaded by main.ts only after the configuration checked out, so a wrong setting is reported
+ * even where the OpenCV addon cannot load.
+ */
+import './quiet-opencv-loader.js';
+import { connect, type MqttClient } from 'mqtt';
+import { Topics, mqttClientOptions, offlineStatus } from '@camqtt/protocol';
+import type { Logger } from 'pino';
+import { ControlHandler } from './control-handler.js';
+import { FramePipeline } from './frame-pipeline.js';
+import { FramePublisher } from './frame-publisher.js';
+import { LiveSettings } from './live-settings.js';
+import type { PublisherConfig } from './publisher-settings.js';
+import { CaptureSource } from './sources/capture-source.js';
+import { FileSource } from './sources/file-source.js';
+import { type FrameSource, redactSource, sourceKind } from './sources/frame-source.js';
+import { TestPatternSource } from './sources/test-pattern-source.js';
+import { StatusReporter } from './status-reporter.js';
+
+export class Publisher {
+  private readonly settings: LiveSettings;
+  private client: MqttClient | undefined;
+  private pipeline: FramePipeline | undefined;
+  private frames: FramePublisher | undefined;
+  private status: StatusReporter | undefined;
+  private control: ControlHandler | undefined;
+
+  constructor(
+    private readonly config: PublisherConfig,
+    private readonly log: Logger,
+  ) {
+    this.settings = new LiveSettings({
+      fps: config.VIDEO_FPS,
+      quality: config.JPEG_QUALITY,
+      width: config.VIDEO_WIDTH,
+      height: config.VIDEO_HEIGHT,
+      paused: false,
+    });
+  }
+
+  start(): void {
+    const { config, log, settings } = this;
+    const camera = config.CAMERA_ID;
+    const topics = new Topics(config.TOPIC_PREFIX);
+    const clientId = `camqtt-pub-${camera}`;
+    const options = mqttClientOptions(config, {
+      clientId,
+      will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
+    });
+    const client = connect(config.MQTT_URL, options);
+    this.client = client;
+    const url = redactSource(config.MQTT_URL);
+    client.on('connect', () => log.info({ url, clientId }, 'connected'));
+    client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
+    // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
+    client.on('error', (error) => log.warn({ url, error: error.message }, 'mqtt error'));
+
+    const source = this.createSource();
+    this.frames = new FramePublisher(client, topics.frame(camera), log);
+    this.pipeline = new FramePipeline(source, settings, this.frames, camera, log);
+    this.status = new StatusReporter(client, topics.status(camera), camera, config.STATUS_INTERVAL_S, this.pipeline, this.frames, settings, log);
+    this.control = new ControlHandler(client, topics.control(camera), settings, log);
+
+    this.frames.start();
+    this.status.start();
+    this.control.start();
+    this.pipeline.start();
+    log.info({ camera, source: source.description, width: config.VIDEO_WIDTH, height: config.VIDEO_HEIGHT, fps: config.VIDEO_FPS, quality: config.JPEG_QUALITY, url }, 'publisher started');
+  }
+
+  /** Releases the source, marks the camera offline and disconnects, within about `budgetMs`. */
+  async stop(budgetMs: number): Promise<void> {
+    const deadline = performance.now() + budgetMs;
+    const left = (): number => Math.max(0, deadline - performance.now());
+    this.control?.stop();
+    if (this.pipeline && !(await this.pipeline.stop(left() * 0.5))) {
+      this.log.warn('source still busy; leaving it to the process exit');
+    }
+    this.status?.stop();
+    this.frames?.stop();
+    await this.status?.publishOffline(left() * 0.6);
+    const client = this.client;
+    if (client) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        client.endAsync(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, left());
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+  }
+
+  private createSource(): FrameSource {
+    const { CAMERA_SOURCE: source, CAMERA_ID: camera } = this.config;
+    const current = (): { width: number; height: number; fps: number } => this.settings.value;
+    switch (sourceKind(source)) {
+      case 'testsrc':
+        return new TestPatternSource(current, () => this.settings.value.fps, camera);
+      case 'device':
+        return new CaptureSource(source, 'device', current);
+      case 'stream':
+        return new CaptureSource(source, 'stream', current);
+      case 'file':
+        return new FileSource(source, () => this.settings.value.fps);
+    }
+  }
+}

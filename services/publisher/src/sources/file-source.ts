@@ -1,0 +1,95 @@
+/**
+ * A video file played in real time at its own frame rate, looping at the end. When fewer frames
+ * are published than the file has (VIDEO_FPS below the file's fps), the frames in between are
+ * read and skipped, so the picture still moves at real speed.
+ */
+import { existsSync } from 'node:fs';
+import cv, { type VideoCapture } from '@u4/opencv4nodejs';
+import { openCapture } from './capture-source.js';
+import { type FrameSource, type Grab, type SourceInfo, grabTimes } from './frame-source.js';
+
+/** Files claiming a rate outside this range are played at VIDEO_FPS instead. */
+const PLAUSIBLE_FPS = { min: 1, max: 240 };
+
+export class FileSource implements FrameSource {
+  readonly live = false;
+  private capture: VideoCapture | undefined;
+  private fileFps = 0;
+  /** Monotonic time at which frame 0 of the current pass was (or would have been) shown. */
+  private playStart: number | undefined;
+  /** Index of the next frame the capture will return. */
+  private position = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly fallbackFps: () => number,
+  ) {}
+
+  get description(): string {
+    return this.path;
+  }
+
+  get maxFps(): number | undefined {
+    return this.fileFps > 0 ? this.fileFps : undefined;
+  }
+
+  async open(): Promise<SourceInfo> {
+    this.close();
+    if (!existsSync(this.path)) throw new Error(`video file not found: ${this.path}`);
+    const capture = this.openFromStart();
+    const claimed = capture.get(cv.CAP_PROP_FPS);
+    this.fileFps = claimed >= PLAUSIBLE_FPS.min && claimed <= PLAUSIBLE_FPS.max ? claimed : this.fallbackFps();
+    return { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: this.fileFps };
+  }
+
+  async read(): Promise<Grab> {
+    const now = performance.now();
+    this.playStart ??= now;
+    const frameMs = 1000 / this.fileFps;
+    let due = Math.floor((now - this.playStart) / frameMs);
+    if (due - this.position > this.fileFps) {
+      // More than a second behind (paused, or a slow pipeline): carry on from here instead of
+      // decoding a second of frames only to skip them.
+      this.playStart = now - this.position * frameMs;
+      due = this.position;
+    }
+    for (;;) {
+      let mat = await this.requireCapture().readAsync();
+      if (mat.empty) {
+        this.loop();
+        due = 0;
+        mat = await this.requireCapture().readAsync();
+        if (mat.empty) throw new Error(`video file ${this.path} has no readable frames`);
+      }
+      this.position += 1;
+      // The frame just read is shown from (position - 1) * frameMs on; return it once it is due.
+      if (this.position > due) return { mat, ...grabTimes() };
+    }
+  }
+
+  close(): void {
+    this.capture?.release();
+    this.capture = undefined;
+  }
+
+  /** Back to frame 0. Reopening is more dependable across containers than seeking. */
+  private loop(): void {
+    this.close();
+    this.openFromStart();
+    this.playStart = performance.now();
+  }
+
+  private openFromStart(): VideoCapture {
+    // FFmpeg explicitly: with CAP_ANY a missing or odd file is also tried by GStreamer, which
+    // prints warnings to stderr.
+    this.capture = openCapture(this.path, cv.CAP_FFMPEG, `video file ${this.path}`);
+    this.position = 0;
+    this.playStart = undefined;
+    return this.capture;
+  }
+
+  private requireCapture(): VideoCapture {
+    if (!this.capture) throw new Error(`video file ${this.path} is not open`);
+    return this.capture;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the pipeline needs from anything that yields frames: open, read one frame, close.
+ */
+import type { Mat } from '@u4/opencv4nodejs';
+
+/** What an opened source actually delivers (which may differ from what was asked). */
+export interface SourceInfo {
+  width: number;
+  height: number;
+  fps: number;
+  /** Pixel format a camera settled on (e.g. MJPG, YUYV), when known. */
+  format?: string;
+}
+
+export interface Grab {
+  mat: Mat;
+  /** When the frame was grabbed, ms since the Unix epoch (fractional): goes into the frame metadata. */
+  captureTime: number;
+  /** The same instant on the monotonic clock (`performance.now()`), for pacing. */
+  grabbedAt: number;
+}
+
+/**
+ * A source is either live (a camera or a network stream: it delivers at its own pace and must be
+ * read continuously, or its buffers fill with stale frames) or paced (a file or the test
+ * pattern: it makes a frame when asked, so the pipeline asks only when a frame is due).
+ */
+export interface FrameSource {
+  /** CAMERA_SOURCE with any password removed: safe for logs and the retained status. */
+  readonly description: string;
+  readonly live: boolean;
+  /**
+   * Paced sources only: the most frames per second worth asking for (a file's own fps), or
+   * undefined for no limit of the source's own.
+   */
+  readonly maxFps: number | undefined;
+  /** Opens (or reopens) the source; throws an Error with a readable message when it cannot. */
+  open(): Promise<SourceInfo>;
+  /** Resolves with the next frame; throws when the source failed and must be reopened. */
+  read(): Promise<Grab>;
+  /** Releases the source. Never called while a read is in flight. */
+  close(): void;
+}
+
+/** Wall-clock and monotonic time of "now", taken together. */
+export function grabTimes(): { captureTime: number; grabbedAt: number } {
+  const grabbedAt = performance.now();
+  return { captureTime: performance.timeOrigin + grabbedAt, grabbedAt };
+}
+
+/** Removes user:password@ from a URL so it can be logged and published. */
+export function redactSource(source: string): string {
+  return source.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
+}
+
+export type SourceKind = 'testsrc' | 'device' | 'stream' | 'file';
+
+/** How CAMERA_SOURCE is read: testsrc, a device index or /dev path, a URL, else a file. */
+export function sourceKind(source: string): SourceKind {
+  if (source === 'testsrc') return 'testsrc';
+  if (/^\d+$/.test(source) || source.startsWith('/dev/')) return 'device';
+  if (/^(rtsps?|rtmp|https?):\/\//i.test(source)) return 'stream';
+  return 'file';
+}

@@ -1,0 +1,56 @@
+/**
+ * Faults around the publisher: the broker going away and coming back, and a wrong setting.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, describe, test } from 'node:test';
+import { ServiceProcess } from '../../../test/support/service-process.js';
+import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+
+describe('publisher faults', () => {
+  const broker = new TestBroker();
+  const processes: ServiceProcess[] = [];
+  const subscribers: TestSubscriber[] = [];
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.close()));
+    await broker.stop();
+  });
+
+  test('the broker closing and coming back on the same port: frames resume, nothing stale is replayed', async () => {
+    await broker.start();
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'flaky', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240' }));
+    processes.push(publisher);
+    const subscriber = await TestSubscriber.connect(broker.url, 'flaky');
+    subscribers.push(subscriber);
+    const before = await subscriber.nextFrame();
+    assert.ok(before.meta);
+
+    const port = broker.port;
+    await broker.stop();
+    const stoppedAt = Date.now();
+    await publisher.waitForLog((line) => line.msg === 'disconnected; reconnecting');
+    await broker.start(port);
+
+    // The publisher reconnects by itself (a second 'connected'), the subscriber too.
+    await publisher.waitForLog((line) => line.msg === 'connected' && publisher.lines.filter((l) => l.msg === 'connected').length >= 2, WAIT_MS);
+    const after = await subscriber.nextFrame((frame) => (frame.meta?.seq ?? 0) > before.meta!.seq, WAIT_MS);
+    assert.ok(after.meta);
+    // Frames grabbed while the broker was away were dropped, not queued for later.
+    assert.ok(after.meta.captureTime > stoppedAt, 'the first frame after the outage was grabbed after it began');
+    assert.equal(publisher.exitCode, null);
+    const status = await subscriber.status((s) => s.online && (s.framesDropped ?? 0) > 0);
+    assert.equal(status.camera, 'flaky');
+  });
+
+  test('a bad setting exits with code 2 and one stderr line naming it', async () => {
+    const publisher = ServiceProcess.start('publisher', { VIDEO_FPS: 'abc', CAMERA_SOURCE: 'testsrc', MQTT_URL: 'mqtt://127.0.0.1:1' });
+    processes.push(publisher);
+    await once(publisher.child, 'close');
+    assert.equal(publisher.exitCode, 2);
+    assert.equal(publisher.rawOutput.length, 1, publisher.rawOutput.join('\n'));
+    assert.match(publisher.rawOutput[0]!, /VIDEO_FPS/);
+    assert.deepEqual(publisher.lines, []);
+  });
+});

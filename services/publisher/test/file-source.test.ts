@@ -1,0 +1,119 @@
+/**
+ * A video file as CAMERA_SOURCE: played, looped, and a missing file reported and retried until
+ * it appears.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import cv from '@u4/opencv4nodejs';
+import { ServiceProcess } from '../../../test/support/service-process.js';
+import { type ReceivedFrame, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+
+const FILE_FRAMES = 20;
+const FILE_FPS = 10;
+
+/**
+ * Writes an MJPG .avi whose frame i is a flat grey of level 10 + 12 i, so a frame tells its index.
+ * Written aside and renamed into place, so a publisher polling for it never sees half a file.
+ */
+function writeTestVideo(path: string): void {
+  const partial = join(dirname(path), `partial-${basename(path)}`);
+  const writer = new cv.VideoWriter(partial, cv.VideoWriter.fourcc('MJPG'), FILE_FPS, new cv.Size(320, 240), true);
+  for (let i = 0; i < FILE_FRAMES; i++) {
+    const level = 10 + 12 * i;
+    writer.write(new cv.Mat(240, 320, cv.CV_8UC3, [level, level, level]));
+  }
+  writer.release();
+  renameSync(partial, path);
+}
+
+/** The index of the file frame a published frame shows. */
+function fileFrameIndex(frame: ReceivedFrame): number {
+  const grey = cv.imdecode(frame.payload, cv.IMREAD_GRAYSCALE);
+  const level = grey.at(grey.rows >> 1, grey.cols >> 1) as number;
+  return Math.round((level - 10) / 12);
+}
+
+describe('publisher with a video file', () => {
+  const broker = new TestBroker();
+  const dir = mkdtempSync(join(tmpdir(), 'camqtt-publisher-'));
+  const processes: ServiceProcess[] = [];
+  const subscribers: TestSubscriber[] = [];
+
+  before(async () => {
+    await broker.start();
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.close()));
+    await broker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('publishes the file at its own rate, scaled to the configured size, in order, looping at the end', async () => {
+    const path = join(dir, 'clip.avi');
+    writeTestVideo(path);
+    const subscriber = await TestSubscriber.connect(broker.url, 'filecam');
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+      CAMERA_ID: 'filecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_FPS: '30',
+    }));
+    processes.push(publisher);
+
+    // The source reports what the file holds; frames are published at VIDEO_WIDTH x VIDEO_HEIGHT.
+    const opened = await publisher.waitForLog((line) => line.msg === 'source opened');
+    assert.equal(opened.width, 320);
+    assert.equal(opened.height, 240);
+    assert.equal(opened.fps, FILE_FPS);
+
+    // Enough frames to pass the end of the file at least once.
+    const frames = await subscriber.collectFrames(FILE_FRAMES + 10, 30_000);
+    let previousSeq = 0;
+    const indices: number[] = [];
+    for (const frame of frames) {
+      const image = cv.imdecode(frame.payload);
+      assert.equal(image.cols, 160);
+      assert.equal(image.rows, 120);
+      assert.ok(frame.meta);
+      assert.equal(frame.meta.camera, 'filecam');
+      assert.ok(frame.meta.seq > previousSeq);
+      previousSeq = frame.meta.seq;
+      indices.push(fileFrameIndex(frame));
+    }
+    for (const index of indices) assert.ok(index >= 0 && index < FILE_FRAMES, `frame index ${index} is in the file`);
+    const wraps = indices.filter((index, i) => i > 0 && index < indices[i - 1]!).length;
+    assert.equal(wraps >= 1, true, `looped back to the start: ${indices.join(',')}`);
+
+    const status = await subscriber.status((s) => s.online && (s.framesSent ?? 0) > 0);
+    assert.equal(status.source, path);
+    assert.equal(status.error, undefined);
+  });
+
+  test('a missing file logs "source failed", keeps retrying with the error in the status, and plays once it appears', async () => {
+    const path = join(dir, 'appears-later.avi');
+    const subscriber = await TestSubscriber.connect(broker.url, 'latecam');
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+      CAMERA_ID: 'latecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
+    }));
+    processes.push(publisher);
+
+    const failed = await publisher.waitForLog((line) => line.msg === 'source failed');
+    assert.match(String(failed.error), /not found/);
+    assert.match(String(failed.error), /appears-later\.avi/);
+    // A second failure means the retry loop runs; the process did not exit.
+    await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed);
+    assert.equal(publisher.exitCode, null);
+    const failing = await subscriber.status((s) => s.online && typeof s.error === 'string');
+    assert.match(failing.error ?? '', /not found/);
+
+    writeTestVideo(path);
+    await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
+    const frame = await subscriber.nextFrame();
+    assert.equal(cv.imdecode(frame.payload).cols, 320);
+    await subscriber.status((s) => s.online && s.error === undefined && (s.framesSent ?? 0) > 0);
+  });
+});

@@ -1,0 +1,152 @@
+/**
+ * Real parts for the publisher tests: an in-process Aedes broker on a free port (restartable on
+ * the same port), and an MQTT.js subscriber that records frames and statuses and lets a test wait
+ * for the one it needs.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import { Aedes } from 'aedes';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/protocol';
+
+export const WAIT_MS = 20_000;
+
+export class TestBroker {
+  private server: net.Server | undefined;
+  private broker: Aedes | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  /** Listens on `port` (0: a free one, remembered for a restart). */
+  async start(port = this.port): Promise<void> {
+    this.broker = await Aedes.createBroker();
+    const broker = this.broker;
+    this.server = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      broker.handle(socket);
+    });
+    this.server.listen(port, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as net.AddressInfo).port;
+  }
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops listening and drops every connection (a broker crash, as the clients see it). */
+  async stop(): Promise<void> {
+    const server = this.server;
+    const broker = this.broker;
+    this.server = undefined;
+    this.broker = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
+  }
+}
+
+export interface ReceivedFrame {
+  payload: Buffer;
+  meta: FrameMeta | undefined;
+  receivedAt: number;
+}
+
+type Waiter<T> = { match: (item: T) => boolean; resolve: (item: T) => void };
+
+/** A real MQTT.js client subscribed to one camera's frames and status. */
+export class TestSubscriber {
+  readonly frames: ReceivedFrame[] = [];
+  readonly statuses: CameraStatus[] = [];
+  /** Status payloads that did not match the schema (a test asserts there are none). */
+  readonly invalidStatuses: string[] = [];
+  private frameWaiters: Array<Waiter<ReceivedFrame>> = [];
+  private statusWaiters: Array<Waiter<CameraStatus>> = [];
+
+  private constructor(readonly client: MqttClient, readonly topics: Topics, readonly camera: string) {
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  static async connect(url: string, camera: string, prefix = 'camqtt'): Promise<TestSubscriber> {
+    const client = await connectAsync(url, { reconnectPeriod: 200, clientId: `test-sub-${Math.random().toString(16).slice(2)}` });
+    const subscriber = new TestSubscriber(client, new Topics(prefix), camera);
+    await client.subscribeAsync([subscriber.topics.frame(camera), subscriber.topics.status(camera)], { qos: 0 });
+    return subscriber;
+  }
+
+  async control(command: unknown): Promise<void> {
+    const payload = typeof command === 'string' ? command : JSON.stringify(command);
+    await this.client.publishAsync(this.topics.control(this.camera), payload, { qos: 1 });
+  }
+
+  /** Resolves with the first frame received from now on that matches. */
+  nextFrame(match: (frame: ReceivedFrame) => boolean = () => true, timeoutMs = WAIT_MS): Promise<ReceivedFrame> {
+    return waitFor(this.frameWaiters, match, timeoutMs, 'frame');
+  }
+
+  /** Resolves with the first status (past or future) that matches. */
+  status(match: (status: CameraStatus) => boolean, timeoutMs = WAIT_MS): Promise<CameraStatus> {
+    const seen = this.statuses.find(match);
+    if (seen) return Promise.resolve(seen);
+    return waitFor(this.statusWaiters, match, timeoutMs, 'status');
+  }
+
+  /** Resolves with the first status received from now on that matches. */
+  nextStatus(match: (status: CameraStatus) => boolean = () => true, timeoutMs = WAIT_MS): Promise<CameraStatus> {
+    return waitFor(this.statusWaiters, match, timeoutMs, 'status');
+  }
+
+  /** Resolves with the next `count` frames received from now on. */
+  async collectFrames(count: number, timeoutMs = WAIT_MS): Promise<ReceivedFrame[]> {
+    const start = this.frames.length;
+    await this.nextFrame(() => this.frames.length - start >= count, timeoutMs);
+    return this.frames.slice(start, start + count);
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync(true);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.topics.frame(this.camera)) {
+      const frame = { payload, meta: readFrameMeta(payload), receivedAt: Date.now() };
+      this.frames.push(frame);
+      this.frameWaiters = settle(this.frameWaiters, frame);
+    } else if (topic === this.topics.status(this.camera)) {
+      const status = parseCameraStatus(payload);
+      if (!('camera' in status)) {
+        this.invalidStatuses.push(`${status.error ?? 'invalid'}: ${payload.toString('utf8')}`);
+        return;
+      }
+      this.statuses.push(status);
+      this.statusWaiters = settle(this.statusWaiters, status);
+    }
+  }
+}
+
+function waitFor<T>(waiters: Array<Waiter<T>>, match: (item: T) => boolean, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no matching ${what} within ${timeoutMs} ms`)), timeoutMs);
+    waiters.push({
+      match,
+      resolve: (item) => {
+        clearTimeout(timer);
+        resolve(item);
+      },
+    });
+  });
+}
+
+function settle<T>(waiters: Array<Waiter<T>>, item: T): Array<Waiter<T>> {
+  return waiters.filter((waiter) => {
+    if (!waiter.match(item)) return true;
+    waiter.resolve(item);
+    return false;
+  });
+}
+
+/** Env for a publisher under test: debug logs, quick status, the given broker. */
+export function publisherEnv(brokerUrl: string, extra: Record<string, string>): Record<string, string> {
+  return { MQTT_URL: brokerUrl, CAMERA_ID: 'testcam', VIDEO_FPS: '15', STATUS_INTERVAL_S: '1', ...extra };
+}
