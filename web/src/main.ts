@@ -13,7 +13,7 @@ import { WebServer } from './web-server.js';
 
 async function main(): Promise<void> {
   const config = loadConfig(['WEB_HOST', 'WEB_PORT', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS]);
-  const log = pino({ level: config.LOG_LEVEL, base: { service: 'web' } });
+  const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
   const metrics = new RelayMetrics();
 
