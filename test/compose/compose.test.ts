@@ -58,7 +58,7 @@ before(async () => {
     BROKER_MQTT_PORT: String(await freePort()),
     BROKER_MQTTS_PORT: String(await freePort()),
   };
-  await composeRun(['build']);
+  await composeRun(['build', '--parallel']);
   await composeRun(['up', '-d']);
 });
 
