@@ -24,12 +24,29 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 const colours: Record<string, string> = { broker: '35', publisher: '36', web: '32' };
+const levels: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
+
+/** The services log one JSON object per line (for machines); a person at a terminal gets this. */
+function readable(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const { level, time, msg, pid: _pid, hostname: _hostname, name: _name, ...fields } = entry;
+  const clock = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : '';
+  const details = Object.entries(fields)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+  return `${clock} ${levels[Number(level)] ?? String(level)} ${String(msg ?? '')}${details ? `  ${details}` : ''}`;
+}
 
 function run(name: string, entry: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [`${root}${entry}`], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| `;
   for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(prefix + line + '\n'));
+    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(prefix + readable(line) + '\n'));
   }
   child.on('exit', (code, signal) => {
     if (stopping) return;
