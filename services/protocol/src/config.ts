@@ -58,6 +58,13 @@ export const settings = {
   VIDEO_FPS: setting('Most frames per second to publish.', '30', int(1, 120)),
   JPEG_QUALITY: setting('JPEG quality, 1 (smallest) to 100 (best).', '60', int(1, 100)),
   STATUS_INTERVAL_S: setting('Seconds between retained status updates.', '5', int(1, 3600)),
+  VIDEO_LOOP: setting('Video file only: start again at the end (false: publish it once, then report the end in the status and stay idle).', 'true', bool),
+  VIDEO_OVERLAY: setting('Draw the camera id and the capture time onto every frame.', 'false', bool),
+  TESTSRC_LARGE_CLOCK: setting('testsrc only: draw the clock across the whole frame width, large enough to read by eye on a screen across the room.', 'false', bool),
+  CAPTURE_PASSTHROUGH: setting('When the source already delivers JPEG (MJPG camera, MJPEG stream or file) at VIDEO_WIDTH x VIDEO_HEIGHT and no overlay is drawn, publish its JPEGs as they are (no decode and re-encode) until a quality command or the size cap asks for re-encoding.', 'true', bool),
+  SNAPSHOT_QUALITY: setting('JPEG quality of a frame sent in answer to a {"snapshot":true} command.', '95', int(1, 100)),
+  MQTT_MAX_PAYLOAD_BYTES: setting('Largest frame the publisher sends (cloud brokers refuse messages over about 1 MB): a bigger frame is re-encoded at a lower quality, never sent oversize.', '1000000', int(1024, 268435455)),
+  MQTT_MAX_MESSAGES_PER_S: setting('Most messages per second the broker allows one client (EMQX Cloud Serverless: 10); the publisher caps its fps at it, with a warning. 0: no limit.', '0', int(0, 100000)),
 
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
   BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port).', '1883', port),
@@ -69,12 +76,19 @@ export const settings = {
   BROKER_ACL_FILE: setting('Access rules, Mosquitto ACL format. Empty: the provisioned one.', '', text),
   BROKER_ALLOW_ANONYMOUS: setting('Let clients connect without an account (they get no access unless a rule grants it).', 'false', bool),
   BROKER_MAX_PACKET_BYTES: setting('Largest MQTT packet the broker accepts; bigger ones close the connection.', '2097152', int(1024, 268435455)),
+  BROKER_MAX_CONNECTIONS: setting('Most client connections (MQTT and MQTTS together) the broker keeps open; more are closed at once.', '1000', int(1, 1000000)),
+  BROKER_CONNECT_TIMEOUT_MS: setting('Milliseconds a new connection has to finish TLS and send CONNECT before it is closed.', '10000', int(100, 600000)),
+  BROKER_MAX_CLIENT_BACKLOG_BYTES: setting('Unsent bytes a client may have queued: above it QoS 0 messages to it are dropped, at 4 times it the client is disconnected.', '4194304', int(65536, 1073741824)),
   BROKER_PROVISION_DIR: setting('If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.', '', text),
   BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, admin), comma-separated.', 'cam1:camera,relay:relay', text),
   BROKER_TLS_HOSTNAMES: setting('Names and addresses the provisioned server certificate is valid for, comma-separated.', 'broker,localhost,127.0.0.1', text),
 
   WEB_HOST: setting('Address the viewer page and relay listen on (0.0.0.0 for every interface).', '127.0.0.1', text),
   WEB_PORT: setting('Port of the viewer page and relay (0: any free port).', '8080', port),
+  WEB_ALLOWED_ORIGINS: setting('Other origins (e.g. https://cams.example.com behind a reverse proxy) whose pages may open the viewer WebSocket, comma-separated; the relay\'s own origin is always allowed.', '', text),
+  VIEWER_PASSWORD: setting('Password for the viewer page, API, WebSocket, MJPEG streams and snapshots (login form, or HTTP basic auth with any user name). Empty: no login, so keep WEB_HOST on 127.0.0.1.', '', text),
+  VIEWER_PASSWORD_FILE: setting('File holding the viewer password (used when VIEWER_PASSWORD is empty).', '', text),
+  VIEWER_CONTROL: setting('Let viewers change a camera\'s fps, quality, size and pause from the page (POST /api/cameras/<id>/control).', 'true', bool),
 } as const;
 
 export type SettingName = keyof typeof settings;

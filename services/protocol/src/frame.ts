@@ -13,6 +13,11 @@ export interface FrameMeta {
   seq: number;
   /** When the frame was grabbed from the source, in ms since the Unix epoch (fractional). */
   captureTime: number;
+  /**
+   * True on a frame sent in answer to a snapshot command (encoded at the snapshot quality); absent
+   * on ordinary frames. Viewers may show it like any frame.
+   */
+  snapshot?: boolean;
 }
 
 export type JpegCheck = { ok: true } | { ok: false; reason: string };
@@ -70,7 +75,7 @@ function* headerSegments(bytes: Uint8Array): Generator<Segment> {
 }
 
 function encodeComment(meta: FrameMeta): Uint8Array {
-  const text = `${COMMENT_PREFIX}"camera":${JSON.stringify(meta.camera)},"seq":${meta.seq},"captureTime":${meta.captureTime}}`;
+  const text = `${COMMENT_PREFIX}"camera":${JSON.stringify(meta.camera)},"seq":${meta.seq},"captureTime":${meta.captureTime}${meta.snapshot ? ',"snapshot":true' : ''}}`;
   const data = encoder.encode(text);
   if (data.length > MAX_SEGMENT_DATA) throw new RangeError('frame metadata too long for a JPEG comment');
   return data;
@@ -117,10 +122,12 @@ function parseComment(data: Uint8Array): FrameMeta | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { camera, seq, captureTime } = value as Record<string, unknown>;
+  const { camera, seq, captureTime, snapshot } = value as Record<string, unknown>;
   if (typeof camera !== 'string' || !Number.isSafeInteger(seq) || typeof captureTime !== 'number') return undefined;
   if (!Number.isFinite(captureTime)) return undefined;
-  return { camera, seq: seq as number, captureTime };
+  const meta: FrameMeta = { camera, seq: seq as number, captureTime };
+  if (snapshot === true) meta.snapshot = true;
+  return meta;
 }
 
 /**

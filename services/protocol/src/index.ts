@@ -5,3 +5,4 @@ export * from './viewer-wire.js';
 export * from './config.js';
 export * from './mqtt-options.js';
 export * from './newest-wins.js';
+export * from './control.js';

@@ -23,6 +23,36 @@ export const cameraStatusSchema = z.object({
   bytesPerSecond: z.number().optional(),
   /** Set while the source fails (camera gone, file missing, URL down). */
   error: z.string().optional(),
+  /** True while a {"paused":true} command holds the frames back. */
+  paused: z.boolean().optional(),
+  /** What the source actually delivers (may differ from width/height/targetFps asked for). */
+  sourceWidth: z.number().int().optional(),
+  sourceHeight: z.number().int().optional(),
+  sourceFps: z.number().optional(),
+  /** Pixel format a camera settled on (MJPG, YUYV, ...) or a stream's codec, when known. */
+  sourceFormat: z.string().optional(),
+  /** True while the source's own JPEGs are published as they are (no decode and re-encode). */
+  passthrough: z.boolean().optional(),
+  /** JPEG quality actually used, when lower than `quality` (stepped down to fit the size cap). */
+  encodeQuality: z.number().int().optional(),
+  /** Why the camera does less than asked (fps capped by the broker's message rate, quality stepped down, ...). */
+  warnings: z.array(z.string()).optional(),
+  /** The answer to the last control command. */
+  lastCommand: z
+    .object({
+      /** The command's "id", echoed so the sender can match its answer. */
+      id: z.string().optional(),
+      ok: z.boolean(),
+      /** Why it was refused (ok false). */
+      error: z.string().optional(),
+      /** The settings it changed (values equal to the current ones are left out). */
+      changed: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
+      /** A snapshot command: the seq of the snapshot frame once it was sent. */
+      snapshotSeq: z.number().int().optional(),
+      /** ms since the Unix epoch when the publisher received the command. */
+      at: z.number(),
+    })
+    .optional(),
 });
 
 export type CameraStatus = z.infer<typeof cameraStatusSchema>;

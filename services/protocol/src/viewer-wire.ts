@@ -12,6 +12,7 @@
  * No Node APIs here: the browser page bundles this file.
  */
 import type { CameraStatus } from './status.js';
+import { isCameraId } from './topics.js';
 
 export const VIEWER_WIRE_VERSION = 1;
 const HEADER_BYTES = 10;
@@ -23,8 +24,11 @@ export interface ViewerFrame {
 }
 
 export type ViewerEvent =
-  /** Sent once on connect: every known camera, and the relay's clock for offset estimation. */
-  | { type: 'hello'; serverTime: number; cameras: CameraStatus[] }
+  /**
+   * Sent once on connect: every known camera, and the relay's clock for offset estimation.
+   * `canControl` (absent from older relays: false) says whether POST /api/cameras/<id>/control is open to this viewer.
+   */
+  | { type: 'hello'; serverTime: number; cameras: CameraStatus[]; canControl?: boolean }
   /** A camera's status changed (or it appeared). */
   | { type: 'status'; status: CameraStatus }
   /** A camera's retained status was cleared: it is gone. */
@@ -60,4 +64,34 @@ export function decodeViewerFrame(message: Uint8Array): ViewerFrame | undefined 
     receivedAt,
     payload: message.subarray(payloadStart),
   };
+}
+
+/**
+ * What a browser may send the relay (a text message, JSON). A viewer receives every camera until
+ * it sends a `select`; `"*"` goes back to every camera (the grid), a list narrows it (single view),
+ * and an empty list stops frames (hidden tab).
+ */
+export type ViewerRequest = { type: 'select'; cameras: string[] | '*' };
+
+/** More cameras than this in one `select` is not a real page. */
+export const MAX_SELECTED_CAMERAS = 1024;
+
+/** Parses a browser's text message; returns an error message (sent back to it) instead of throwing. */
+export function parseViewerRequest(text: string): ViewerRequest | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { error: 'malformed message: expected a JSON object with a string "type"' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typeof (value as { type?: unknown }).type !== 'string') {
+    return { error: 'malformed message: expected a JSON object with a string "type"' };
+  }
+  const { type, cameras } = value as { type: string; cameras?: unknown };
+  if (type !== 'select') return { error: `unknown message type ${JSON.stringify(type)}` };
+  if (cameras === '*') return { type, cameras };
+  if (!Array.isArray(cameras) || cameras.length > MAX_SELECTED_CAMERAS || !cameras.every((id) => typeof id === 'string' && isCameraId(id))) {
+    return { error: `select: "cameras" must be "*" or a list of at most ${MAX_SELECTED_CAMERAS} camera ids` };
+  }
+  return { type, cameras: [...new Set(cameras as string[])] };
 }

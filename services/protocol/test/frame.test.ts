@@ -36,6 +36,13 @@ test('a plain JPEG, or one with somebody else\'s comment, has no camqtt metadata
   assert.equal(readFrameMeta(withForeign), undefined);
 });
 
+test('the snapshot flag round-trips, and an ordinary frame has none', () => {
+  const snapshot = { ...meta, snapshot: true };
+  assert.deepEqual(readFrameMeta(withFrameMeta(realJpeg(), snapshot)), snapshot);
+  assert.equal('snapshot' in readFrameMeta(withFrameMeta(realJpeg(), meta))!, false);
+  assert.equal('snapshot' in readFrameMeta(withFrameMeta(realJpeg(), { ...meta, snapshot: false }))!, false);
+});
+
 test('camera ids with quotes or non-ASCII round-trip', () => {
   const odd = { ...meta, camera: 'k\u00fcche "2"' };
   assert.deepEqual(readFrameMeta(withFrameMeta(realJpeg(), odd)), odd);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Topics } from '../src/topics.js';
-import { decodeViewerFrame, encodeViewerFrame } from '../src/viewer-wire.js';
+import { decodeViewerFrame, encodeViewerFrame, parseViewerRequest } from '../src/viewer-wire.js';
 
 test('topics are <prefix>/<camera>/<kind> and parse back', () => {
   const topics = new Topics('home/cams');
@@ -29,4 +29,23 @@ test('anything else is not a viewer frame', () => {
   assert.equal(decodeViewerFrame(new Uint8Array()), undefined);
   assert.equal(decodeViewerFrame(new Uint8Array([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 65, 1])), undefined);
   assert.equal(decodeViewerFrame(new Uint8Array([1, 200, 0, 0, 0, 0, 0, 0, 0, 0, 65])), undefined);
+});
+
+test('a browser selects cameras with a select message; anything else is an error to send back', () => {
+  assert.deepEqual(parseViewerRequest('{"type":"select","cameras":"*"}'), { type: 'select', cameras: '*' });
+  assert.deepEqual(parseViewerRequest('{"type":"select","cameras":["cam1","cam2","cam1"]}'), { type: 'select', cameras: ['cam1', 'cam2'] });
+  assert.deepEqual(parseViewerRequest('{"type":"select","cameras":[]}'), { type: 'select', cameras: [] });
+  for (const [text, why] of [
+    ['{nope', /malformed/],
+    ['[1,2]', /malformed/],
+    ['{"cameras":"*"}', /malformed/],
+    ['{"type":"subscribe"}', /unknown message type "subscribe"/],
+    ['{"type":"select"}', /cameras/],
+    ['{"type":"select","cameras":["a/b"]}', /cameras/],
+    ['{"type":"select","cameras":[1]}', /cameras/],
+  ] as const) {
+    const parsed = parseViewerRequest(text);
+    assert.ok('error' in parsed, text);
+    assert.match(parsed.error, why, text);
+  }
 });
