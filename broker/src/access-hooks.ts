@@ -2,19 +2,24 @@
  * The Aedes hooks that enforce accounts and access rules, as small named steps, plus the two
  * cheap hooks that count messages for the metrics.
  *
- * A refused PUBLISH: Aedes 1.x has no way to drop a message and keep the connection. Whatever
- * `authorizePublish` passes as an error is emitted as `clientError` and the connection is closed
- * (docs/Aedes.md, "Handler: authorizePublish"; lib/handlers/publish.js), which MQTT 3.1.1 allows
- * [MQTT-3.3.5-2]. The message is never delivered or retained.
+ * A refused PUBLISH is dropped the way Mosquitto drops it: acknowledged as usual (PUBACK, or
+ * PUBREC/PUBCOMP), never delivered or retained, and the connection stays up. Aedes 1.x closes
+ * the connection on any `authorizePublish` error (lib/handlers/publish.js), so instead the hook
+ * lets the packet through and marks it in `refusedPublishes`; `MqttBroker` skips the whole
+ * publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
+ * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
+ * a will, which makes the mark reliable.
  */
-import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode, Client, PublishPacket, Subscription } from 'aedes';
+import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
+import type { LoginThrottle } from './login-throttle.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
 /** CONNACK return codes (MQTT 3.1.1 table 3.1); Aedes declares them as an ambient const enum. */
+const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
 
@@ -34,28 +39,52 @@ export interface AccessHookDeps {
   accounts: AccountStore;
   acl: AclStore;
   allowAnonymous: boolean;
+  throttle: LoginThrottle;
+  /** Above this many unsent bytes to a client, QoS 0 messages to it are dropped. */
+  maxClientBacklogBytes: number;
   metrics: BrokerMetrics;
   log: Logger;
 }
 
-export type AccessHooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward' | 'published'>>;
+export type AccessHooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward' | 'published'>> & {
+  /** PUBLISH packets (and wills) the rules refused; `MqttBroker` must not publish them. */
+  refusedPublishes: WeakSet<PublishPacket>;
+};
 
 export function remoteAddressOf(client: Client): string | undefined {
   return client.conn instanceof PacketSizeGuard ? client.conn.remoteAddress : undefined;
+}
+
+function backlogOf(client: Client): number {
+  return client.conn instanceof PacketSizeGuard ? client.conn.backlogBytes : 0;
 }
 
 function payloadBytes(payload: Buffer | string): number {
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }
 
-type LoginVerdict = { ok: true; username: string | undefined } | { ok: false; error: LoginRefusedError; reason: 'anonymous' | 'bad_credentials' };
+type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected';
+type LoginVerdict = { ok: true; username: string | undefined } | { ok: false; error: LoginRefusedError; reason: RefusalReason };
 
 export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
-  const { accounts, acl, allowAnonymous, metrics, log } = deps;
+  const { accounts, acl, allowAnonymous, throttle, maxClientBacklogBytes, metrics, log } = deps;
   /** Who each authenticated client is; a client missing here has not logged in and gets nothing. */
   const identities = new WeakMap<Client, AclIdentity>();
+  /** Clients whose CONNECT had an empty client id that MQTT says must be refused (see preConnect). */
+  const emptyIdRefused = new WeakSet<Client>();
+  /** Subscribers currently having QoS 0 messages dropped, with how many so far. */
+  const dropping = new WeakMap<Client, number>();
+  const refusedPublishes = new WeakSet<PublishPacket>();
 
-  async function checkLogin(username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
+  async function checkLogin(client: Client, username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
+    if (emptyIdRefused.has(client)) {
+      return { ok: false, reason: 'identifier_rejected', error: new LoginRefusedError('a persistent session needs a client id', IDENTIFIER_REJECTED) };
+    }
+    const throttled = throttle.check(remoteAddressOf(client));
+    if (throttled.blocked) {
+      // Refused without looking at the password, so a guess made now tells the guesser nothing.
+      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`too many failed logins; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
+    }
     if (username === undefined || username === '') {
       if (allowAnonymous) return { ok: true, username: undefined };
       return { ok: false, reason: 'anonymous', error: new LoginRefusedError('anonymous clients are not allowed', NOT_AUTHORIZED) };
@@ -65,18 +94,35 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   }
 
   function recordLogin(client: Client, verdict: LoginVerdict, username: string | undefined): void {
-    const who = { username, clientId: client.id, remoteAddress: remoteAddressOf(client) };
+    const remoteAddress = remoteAddressOf(client);
+    const who = { username, clientId: client.id, remoteAddress };
     if (verdict.ok) {
       identities.set(client, { username: verdict.username, clientId: client.id });
+      if (verdict.username !== undefined) throttle.recordSuccess(remoteAddress);
       log.debug(who, 'login');
       return;
     }
     metrics.refusedLogins.inc({ reason: verdict.reason });
+    if (verdict.reason === 'throttled') {
+      // One line per block (below), not one per attempt: a guessing loop must not flood the log.
+      log.debug({ ...who, reason: verdict.error.message }, 'login refused');
+      return;
+    }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');
+    if (verdict.reason !== 'bad_credentials') return;
+    const blockMs = throttle.recordFailure(remoteAddress);
+    if (blockMs > 0) log.warn({ remoteAddress, blockMs }, 'too many failed logins; address blocked');
   }
 
+  const preConnect: AccessHooks['preConnect'] = function preConnect(client, packet: ConnectPacket, done) {
+    // [MQTT-3.1.3-8]: an empty client id with CleanSession=0 gets CONNACK 0x02; Aedes would invent
+    // an id instead. MQTT 3.1 (level 3) allows no empty id at all. authenticate() answers it.
+    if (packet.clientId === '' && (!packet.clean || packet.protocolVersion === 3)) emptyIdRefused.add(client);
+    done(null, true);
+  };
+
   const authenticate: AccessHooks['authenticate'] = function authenticate(client, username, password, done) {
-    checkLogin(username, password).then(
+    checkLogin(client, username, password).then(
       (verdict) => {
         recordLogin(client, verdict, username);
         if (verdict.ok) done(null, true);
@@ -97,7 +143,9 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     }
     metrics.refusedPublishes.inc();
     log.warn({ username: identity?.username, clientId: client?.id, topic: packet.topic, remoteAddress: client ? remoteAddressOf(client) : undefined }, 'publish refused');
-    done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+    // Not an error: that would close the connection. The mark makes MqttBroker drop it.
+    refusedPublishes.add(packet);
+    done(null);
   };
 
   const authorizeSubscribe: AccessHooks['authorizeSubscribe'] = function authorizeSubscribe(client, subscription: Subscription, done) {
@@ -116,10 +164,33 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     const identity = identities.get(client);
     // Read access is checked per delivery: a deny rule or a reloaded ACL also covers old subscriptions.
     if (!identity || !acl.rules.canReceive(identity, packet.topic)) return null;
+    if (!forwardWithinBacklog(client, packet)) return null;
     metrics.messagesSent.inc();
     metrics.payloadBytesSent.inc(payloadBytes(packet.payload));
     return packet;
   };
+
+  /**
+   * A subscriber that reads slower than messages arrive (or not at all) must not hold up the
+   * others, nor make the broker buffer without bound: while its unsent bytes are over the limit,
+   * QoS 0 messages to it are dropped, as Mosquitto and the web relay do. QoS 1/2 still go out; the
+   * connection's hard limit (PacketSizeGuard) disconnects a client whose backlog keeps growing.
+   */
+  function forwardWithinBacklog(client: Client, packet: AedesPublishPacket): boolean {
+    const backlog = backlogOf(client);
+    const dropped = dropping.get(client);
+    if (packet.qos === 0 && backlog > maxClientBacklogBytes) {
+      metrics.droppedMessages.inc({ reason: 'slow_subscriber' });
+      if (dropped === undefined) log.warn({ clientId: client.id, remoteAddress: remoteAddressOf(client), backlogBytes: backlog }, 'subscriber backed up; dropping QoS 0 messages to it');
+      dropping.set(client, (dropped ?? 0) + 1);
+      return false;
+    }
+    if (dropped !== undefined) {
+      dropping.delete(client);
+      log.info({ clientId: client.id, dropped }, 'subscriber caught up');
+    }
+    return true;
+  }
 
   const published: AccessHooks['published'] = function countPublished(packet, client, done) {
     // client is null for the broker's own $SYS messages.
@@ -130,5 +201,5 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     done(null);
   };
 
-  return { authenticate, authorizePublish, authorizeSubscribe, authorizeForward, published };
+  return { preConnect, authenticate, authorizePublish, authorizeSubscribe, authorizeForward, published, refusedPublishes };
 }

@@ -9,6 +9,7 @@ import { createAccessHooks } from './access-hooks.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
+import { LoginThrottle } from './login-throttle.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
 
@@ -72,7 +73,18 @@ runService('broker', async () => {
     mqttsPort: config.BROKER_MQTTS_PORT,
     tls: files.tls,
     maxPacketBytes: config.BROKER_MAX_PACKET_BYTES,
-    hooks: createAccessHooks({ accounts, acl, allowAnonymous: config.BROKER_ALLOW_ANONYMOUS, metrics, log }),
+    maxConnections: config.BROKER_MAX_CONNECTIONS,
+    connectTimeoutMs: config.BROKER_CONNECT_TIMEOUT_MS,
+    maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
+    hooks: createAccessHooks({
+      accounts,
+      acl,
+      allowAnonymous: config.BROKER_ALLOW_ANONYMOUS,
+      throttle: new LoginThrottle(),
+      maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
+      metrics,
+      log,
+    }),
     metrics,
     log,
   });

@@ -20,6 +20,8 @@ export class BrokerMetrics {
   readonly refusedSubscribes: Counter;
   readonly oversizePackets: Counter;
   readonly malformedPackets: Counter;
+  readonly droppedMessages: Counter<'reason'>;
+  readonly refusedConnections: Counter<'reason'>;
 
   /** @param countClients read at scrape time, so the gauge is never stale. */
   constructor(countClients: () => number) {
@@ -45,6 +47,8 @@ export class BrokerMetrics {
     this.refusedSubscribes = counter('refused_subscribes_total', 'Subscriptions refused by the access rules (SUBACK 0x80).');
     this.oversizePackets = counter('oversize_packets_total', 'Connections closed for a packet over BROKER_MAX_PACKET_BYTES.');
     this.malformedPackets = counter('malformed_packets_total', 'Connections closed for a malformed packet or protocol violation.');
+    this.droppedMessages = counter('dropped_messages_total', 'Messages not delivered to a subscriber: slow_subscriber = QoS 0 dropped while its backlog is over BROKER_MAX_CLIENT_BACKLOG_BYTES.', ['reason']);
+    this.refusedConnections = counter('refused_connections_total', 'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES).', ['reason']);
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 

@@ -1,15 +1,16 @@
 /**
  * The MQTT side of the broker: an Aedes instance behind a plain TCP listener and, when a
  * certificate is configured, a TLS listener. Every connection goes through a PacketSizeGuard
- * before Aedes sees it.
+ * before Aedes sees it. Limits Aedes lacks are added here: a cap on open connections (counted at
+ * TCP accept, before TLS), a deadline for TLS + CONNECT, and dropping refused publishes.
  */
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { Aedes, type Client } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { LoginRefusedError, PublishRefusedError, remoteAddressOf, type AccessHooks } from './access-hooks.js';
 import type { BrokerMetrics } from './metrics.js';
-import { MalformedPacketError, PacketSizeGuard } from './packet-size-guard.js';
+import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet-size-guard.js';
 
 export interface MqttBrokerOptions {
   host: string;
@@ -18,6 +19,12 @@ export interface MqttBrokerOptions {
   /** PEM certificate and key; without them there is no TLS listener. */
   tls: { cert: string; key: string } | undefined;
   maxPacketBytes: number;
+  /** Open connections, plain and TLS together; more are closed on accept. */
+  maxConnections: number;
+  /** Time a connection has for its TLS handshake and then again for its CONNECT. */
+  connectTimeoutMs: number;
+  /** Unsent bytes per client at which QoS 0 is dropped (hooks); 4 times it disconnects. */
+  maxClientBacklogBytes: number;
   hooks: AccessHooks;
   metrics: BrokerMetrics;
   log: Logger;
@@ -28,7 +35,7 @@ export type ListenerName = 'mqtt' | 'mqtts';
 /** Errors Aedes reports that are a connection's normal end rather than a client's fault. */
 const LIFECYCLE_ERRORS = new Set(['keep alive timeout', 'connect did not arrive in time', 'drain timeout', 'connection closed']);
 
-type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'malformed';
+type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'slow' | 'malformed';
 
 /**
  * Sorts an error Aedes emitted for a connection. Aedes does not mark parser errors, so anything
@@ -38,6 +45,7 @@ type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'malformed';
 export function classifyClientError(error: Error): ClientErrorKind {
   if (error instanceof LoginRefusedError || error instanceof PublishRefusedError) return 'refused';
   if (error instanceof MalformedPacketError) return 'malformed';
+  if (error instanceof SlowClientError) return 'slow';
   if (typeof (error as NodeJS.ErrnoException).code === 'string') return 'network';
   if (LIFECYCLE_ERRORS.has(error.message)) return 'lifecycle';
   return 'malformed';
@@ -58,9 +66,36 @@ async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
+type PublishWithClient = (packet: PublishPacket, client: Client | null, done?: (error?: Error) => void) => void;
+
+/**
+ * Aedes whose `publish` skips packets the access hooks refused (see access-hooks.ts): the client's
+ * QoS handshake completes as usual, but nothing is retained, queued, delivered or counted.
+ */
+class DroppingAedes extends Aedes {
+  constructor(
+    options: ConstructorParameters<typeof Aedes>[0],
+    private readonly refused: WeakSet<PublishPacket>,
+  ) {
+    super(options);
+  }
+
+  override publish(packet: PublishPacket, clientOrDone: Client | null | ((error?: Error) => void), done?: (error?: Error) => void): void {
+    const callback = typeof clientOrDone === 'function' ? clientOrDone : done;
+    if (this.refused.has(packet)) {
+      this.refused.delete(packet);
+      if (callback) setImmediate(callback);
+      return;
+    }
+    // Aedes's real signature is (packet, client, done); its typings only declare (packet, done).
+    (Aedes.prototype.publish as unknown as PublishWithClient).call(this, packet, typeof clientOrDone === 'function' ? null : clientOrDone, callback);
+  }
+}
+
 export class MqttBroker {
   private aedes: Aedes | undefined;
   private readonly servers: Server[] = [];
+  /** Raw TCP sockets of every listener: what the connection cap counts and stop() destroys. */
   private readonly sockets = new Set<Socket>();
   /** Actual ports, once listening. */
   readonly ports: Partial<Record<ListenerName, number>> = {};
@@ -73,24 +108,39 @@ export class MqttBroker {
 
   async start(): Promise<void> {
     const { log } = this.options;
-    const aedes = await Aedes.createBroker({
-      ...this.options.hooks,
-      // Live video: a subscriber that stops reading is cut off quickly instead of stalling others.
+    const { refusedPublishes, ...hooks } = this.options.hooks;
+    const aedes = new DroppingAedes({
+      ...hooks,
+      // Writes never wait for drain any more (PacketSizeGuard); this only backs that up.
       drainTimeout: 10_000,
-      connectTimeout: 10_000,
-    });
+      connectTimeout: this.options.connectTimeoutMs,
+    }, refusedPublishes);
+    await aedes.listen();
     this.aedes = aedes;
     aedes.on('clientError', (client, error) => this.onClientError(client, error));
     aedes.on('connectionError', (client, error) => this.onClientError(client, error));
     aedes.on('clientReady', (client) => log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected'));
     aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 
-    const tcp = createTcpServer((socket) => this.accept(socket));
+    const tcp = createTcpServer((socket) => {
+      if (this.admit(socket, 'mqtt')) this.accept(socket);
+    });
     await this.listenAs('mqtt', tcp, this.options.mqttPort);
     if (this.options.tls) {
-      const tls = createTlsServer({ cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' });
+      const tls = createTlsServer({
+        cert: this.options.tls.cert,
+        key: this.options.tls.key,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: this.options.connectTimeoutMs,
+      });
+      // 'connection' is the raw TCP socket, before the handshake: counted like a plain one.
+      tls.on('connection', (socket: Socket) => this.admit(socket, 'mqtts'));
       tls.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
-      tls.on('tlsClientError', (error, socket) => log.debug({ err: error, remoteAddress: socket.remoteAddress }, 'TLS handshake failed'));
+      tls.on('tlsClientError', (error, socket) => {
+        log.debug({ err: error, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
+        // With a listener here Node leaves the socket open (a handshake timeout would hang forever).
+        socket.destroy();
+      });
       await this.listenAs('mqtts', tls, this.options.mqttsPort);
     }
   }
@@ -102,18 +152,40 @@ export class MqttBroker {
     this.options.log.info({ listener: name, host: this.options.host, port: this.ports[name] }, 'listening');
   }
 
+  /** Counts a new TCP connection against the cap; destroys it (and returns false) when over. */
+  private admit(socket: Socket, listener: ListenerName): boolean {
+    const { metrics, log, maxConnections } = this.options;
+    if (this.sockets.size >= maxConnections) {
+      metrics.refusedConnections.inc({ reason: 'connection_limit' });
+      log.warn({ listener, remoteAddress: socket.remoteAddress, maxConnections }, 'connection limit reached; connection closed');
+      socket.on('error', () => {});
+      socket.destroy();
+      return false;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    return true;
+  }
+
   private accept(socket: Socket): void {
-    const { metrics, log, maxPacketBytes } = this.options;
+    const { metrics, log, maxPacketBytes, maxClientBacklogBytes } = this.options;
     if (!this.aedes || this.aedes.closed) {
       socket.destroy();
       return;
     }
     // Frames should leave as soon as they are written, not wait for Nagle.
     socket.setNoDelay(true);
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     const guard = new PacketSizeGuard(socket, {
       maxPacketBytes,
+      maxBacklogBytes: 4 * maxClientBacklogBytes,
+      onBacklogOverflow: (backlogBytes) => {
+        metrics.refusedConnections.inc({ reason: 'slow_client' });
+        log.warn({ remoteAddress: socket.remoteAddress, backlogBytes }, 'client too slow; connection closed');
+      },
+      onBadProtocolLevel: (level) => {
+        metrics.malformedPackets.inc();
+        log.warn({ remoteAddress: socket.remoteAddress, level }, 'unsupported protocol level; CONNACK 0x01 sent');
+      },
       onOversize: ({ packetType, declaredBytes }) => {
         metrics.oversizePackets.inc();
         log.warn({ remoteAddress: socket.remoteAddress, packetType, declaredBytes, maxPacketBytes }, 'packet too large; connection closed');
@@ -129,12 +201,14 @@ export class MqttBroker {
     const fields = { clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), kind, reason: error.message };
     switch (kind) {
       case 'refused':
-        return; // already logged by the hook that refused it
+      case 'slow':
+        return; // already logged where it was refused
       case 'malformed':
         this.options.metrics.malformedPackets.inc();
         this.options.log.warn(fields, 'client error');
         return;
       case 'lifecycle':
+        if (error.message === 'connect did not arrive in time') this.options.metrics.refusedConnections.inc({ reason: 'connect_timeout' });
         this.options.log.info(fields, 'client error');
         return;
       case 'network':

@@ -5,6 +5,14 @@
  * each packet's fixed header (type byte + 1-4 byte remaining length, which may be split across
  * chunks) and closes the connection as soon as a declared length is over the cap. Every other
  * byte passes through untouched: chunks are forwarded as they are, never copied.
+ *
+ * Two more jobs sit here because this is the one place that sees a connection's raw bytes:
+ * - Output never blocks Aedes. Aedes waits for 'drain' before it finishes delivering a message,
+ *   and its message bus waits for every subscriber, so one frozen subscriber would stall all the
+ *   others. Writes are accepted at once; `backlogBytes` lets the forward hook drop QoS 0 messages
+ *   to a backed-up client, and a backlog over `maxBacklogBytes` closes the connection.
+ * - A CONNECT with protocol name MQTT/MQIsdp but an unknown protocol level gets CONNACK 0x01 before
+ *   the connection is closed [MQTT-3.1.2-2]; Aedes's parser would close it without any answer.
  */
 import { Duplex } from 'node:stream';
 
@@ -22,6 +30,47 @@ export interface PacketSizeGuardOptions {
   /** Counts bytes received from / sent to the client. */
   onBytesIn: (bytes: number) => void;
   onBytesOut: (bytes: number) => void;
+  /** Unsent output bytes at which the client is disconnected (Infinity: never). */
+  maxBacklogBytes?: number;
+  /** Called once, just before a client over maxBacklogBytes is disconnected. */
+  onBacklogOverflow?: (backlogBytes: number) => void;
+  /** Called once, after CONNACK 0x01 was sent for an unsupported protocol level. */
+  onBadProtocolLevel?: (level: number) => void;
+}
+
+/** Protocol levels Aedes's parser accepts: MQTT 3.1, 3.1.1 and 5. */
+const SUPPORTED_LEVELS = new Set([3, 4, 5]);
+/** CONNACK, return code 0x01: unacceptable protocol version. */
+const CONNACK_BAD_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
+/**
+ * Looks at the start of a connection: `undefined` while too few bytes arrived to tell, `null` if
+ * it is fine to pass on (any problem other than the level is Aedes's to report), else the
+ * unsupported protocol level of a CONNECT naming MQTT or MQIsdp.
+ */
+export function unsupportedProtocolLevel(start: Buffer): number | null | undefined {
+  if (start.length < 1) return undefined;
+  if (start[0]! >> 4 !== 1) return null;
+  let pos = 1;
+  let remaining = 0;
+  let multiplier = 1;
+  for (;;) {
+    if (pos >= start.length) return undefined;
+    const byte = start[pos++]!;
+    remaining += (byte & 0x7f) * multiplier;
+    multiplier *= 128;
+    if (!(byte & 0x80)) break;
+    if (pos > MAX_LENGTH_BYTES) return null;
+  }
+  const body = start.subarray(pos, pos + remaining);
+  if (body.length < 2) return body.length === remaining ? null : undefined;
+  const nameLength = body.readUInt16BE(0);
+  if (nameLength !== 4 && nameLength !== 6) return null;
+  if (body.length < 3 + nameLength) return body.length === remaining ? null : undefined;
+  const name = body.toString('latin1', 2, 2 + nameLength);
+  if (name !== 'MQTT' && name !== 'MQIsdp') return null;
+  const level = body[2 + nameLength]! & 0x7f;
+  return SUPPORTED_LEVELS.has(level) ? null : level;
 }
 
 /** The remaining-length field is 1 to 4 bytes (MQTT 3.1.1 section 2.2.3). */
@@ -32,6 +81,10 @@ const MALFORMED = -2;
 
 export class MalformedPacketError extends Error {
   override name = 'MalformedPacketError';
+}
+
+export class SlowClientError extends Error {
+  override name = 'SlowClientError';
 }
 
 type ParseState = 'type' | 'length' | 'body';
@@ -46,6 +99,8 @@ export class PacketSizeGuard extends Duplex {
   private lengthBytes = 0;
   /** Body bytes of the current packet still to pass. */
   private bodyLeft = 0;
+  /** Bytes held back until the first packet's protocol level is known; undefined once it is. */
+  private held: Buffer[] | undefined = [];
   private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onSocketEnd = (): void => {
     this.push(null);
@@ -62,7 +117,8 @@ export class PacketSizeGuard extends Duplex {
     private readonly options: PacketSizeGuardOptions,
   ) {
     // Room for a few ~50 KB frames, so the socket is not paused and resumed for every one.
-    super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024 });
+    // A high writable mark: Aedes must never see write() return false (see the file comment).
+    super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 1024 * 1024 * 1024 });
     this.remoteAddress = socket.remoteAddress;
   }
 
@@ -79,7 +135,7 @@ export class PacketSizeGuard extends Duplex {
     this.options.onBytesIn(chunk.length);
     const refusedAt = this.scan(chunk);
     if (refusedAt === ALL_WITHIN_CAP) {
-      if (!this.push(chunk)) this.socket.pause();
+      this.forward(chunk);
       return;
     }
     if (refusedAt === MALFORMED) {
@@ -87,10 +143,39 @@ export class PacketSizeGuard extends Duplex {
       return;
     }
     // Packets complete before the refused one may go on; the refused one never does.
-    if (refusedAt > 0) this.push(chunk.subarray(0, refusedAt));
+    if (refusedAt > 0) this.forward(chunk.subarray(0, refusedAt));
+    if (this.destroyed) return;
     this.socket.off('data', this.onSocketData);
     this.options.onOversize({ packetType: this.packetType, declaredBytes: this.lengthValue });
     this.destroy();
+  }
+
+  private forward(chunk: Buffer): void {
+    if (this.held === undefined) {
+      if (!this.push(chunk)) this.socket.pause();
+      return;
+    }
+    this.held.push(chunk);
+    const start = Buffer.concat(this.held);
+    const level = unsupportedProtocolLevel(start);
+    if (level === undefined) return;
+    this.held = undefined;
+    if (level === null) {
+      if (!this.push(start)) this.socket.pause();
+      return;
+    }
+    this.socket.off('data', this.onSocketData);
+    this.options.onBytesOut(CONNACK_BAD_LEVEL.length);
+    this.socket.end(CONNACK_BAD_LEVEL);
+    this.options.onBadProtocolLevel?.(level);
+    // Destroy only once the CONNACK is out (end() flushes it); the socket's close follows.
+    this.socket.off('close', this.onSocketClose);
+    this.socket.once('close', () => this.destroy());
+  }
+
+  /** Output bytes written but not yet handed to the operating system. */
+  get backlogBytes(): number {
+    return this.socket.writableLength + this.writableLength;
   }
 
   /**
@@ -138,21 +223,28 @@ export class PacketSizeGuard extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.options.onBytesOut(chunk.length);
-    if (this.socket.write(chunk)) callback();
-    else this.socket.once('drain', () => callback());
+    this.socket.write(chunk);
+    callback(this.backlogError());
   }
 
   /** Aedes corks the stream around each packet's header + payload; forward them as one batch. */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     this.socket.cork();
-    let flushed = true;
     for (const { chunk } of chunks) {
       this.options.onBytesOut(chunk.length);
-      flushed = this.socket.write(chunk);
+      this.socket.write(chunk);
     }
     this.socket.uncork();
-    if (flushed) callback();
-    else this.socket.once('drain', () => callback());
+    callback(this.backlogError());
+  }
+
+  /** Writes are never waited for, so this is what bounds a client's output buffer. */
+  private backlogError(): SlowClientError | null {
+    const limit = this.options.maxBacklogBytes ?? Infinity;
+    const backlog = this.socket.writableLength;
+    if (backlog <= limit) return null;
+    this.options.onBacklogOverflow?.(backlog);
+    return new SlowClientError(`client backlog of ${backlog} bytes is over ${limit}`);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -112,19 +112,28 @@ export class RawConnection {
   private constructor(readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.received.push(chunk));
     socket.on('error', () => {}); // a reset by the broker is an expected way to close
-    this.closed = once(socket, 'close').then(() => undefined);
+    // Not events.once: that rejects on 'error', and a reset is one of the ways to close.
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static async open(port: number): Promise<RawConnection> {
-    const socket = connect(port, '127.0.0.1');
+  /** `localAddress` (another 127.x address) keeps per-address limits away from other tests. */
+  static async open(port: number, localAddress?: string): Promise<RawConnection> {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
     await once(socket, 'connect');
     return new RawConnection(socket);
+  }
+
+  /** Sends a CONNECT and resolves with the CONNACK return code (undefined: closed without one). */
+  async login(clientId: string, username: string, password: string): Promise<number | undefined> {
+    this.socket.write(connectPacket(clientId, username, password));
+    const bytes = await this.waitForBytes(4);
+    return bytes.length >= 4 && bytes[0] === 0x20 ? bytes[3] : undefined;
   }
 
   /** Waits until at least `bytes` bytes arrived (or the connection closed). */
   async waitForBytes(bytes: number): Promise<Buffer> {
     while (Buffer.concat(this.received).length < bytes && !this.socket.destroyed) {
-      await Promise.race([once(this.socket, 'data'), this.closed]);
+      await Promise.race([new Promise((resolve) => this.socket.once('data', resolve)), this.closed]);
     }
     return Buffer.concat(this.received);
   }
@@ -132,4 +141,30 @@ export class RawConnection {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/** One sample of the broker's Prometheus output, summed over its label sets (0 if absent). */
+export async function metricValue(broker: BrokerUnderTest, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${broker.ports.http}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match && match[1] === name && (labels === '' || (match[2] ?? '').includes(labels))) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+/** The broker process's resident memory, from its own /metrics. */
+export async function brokerRss(broker: BrokerUnderTest): Promise<number> {
+  return await metricValue(broker, 'camqtt_broker_process_resident_memory_bytes');
+}
+
+export const MiB = 1024 * 1024;
+
+/** A raw SUBSCRIBE for one filter. */
+export function subscribePacket(messageId: number, filter: string, qos: 0 | 1 | 2): Buffer {
+  const id = Buffer.alloc(2);
+  id.writeUInt16BE(messageId);
+  const body = Buffer.concat([id, mqttString(filter), Buffer.from([qos])]);
+  return Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]);
 }

@@ -1,0 +1,97 @@
+/**
+ * Access control beyond yes/no: a refused publish is dropped like Mosquitto drops it (acknowledged,
+ * never delivered or retained, connection kept), and failed logins are rate-limited per address.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MqttClient } from 'mqtt';
+import {
+  closeClients,
+  connectAs,
+  makeTempDir,
+  metricValue,
+  nextMessage,
+  passwordOf,
+  RawConnection,
+  startBroker,
+  stopBroker,
+  type BrokerUnderTest,
+} from './helpers.js';
+
+describe('broker access control', () => {
+  let broker: BrokerUnderTest | undefined;
+  const clients: MqttClient[] = [];
+  const raws: RawConnection[] = [];
+
+  async function client(username: string): Promise<MqttClient> {
+    const connected = await connectAs(broker!, username);
+    clients.push(connected);
+    return connected;
+  }
+
+  async function raw(localAddress: string): Promise<RawConnection> {
+    const connection = await RawConnection.open(broker!.ports.mqtt, localAddress);
+    raws.push(connection);
+    return connection;
+  }
+
+  before(async () => {
+    broker = await startBroker(await makeTempDir());
+  });
+
+  after(async () => {
+    for (const connection of raws) connection.destroy();
+    await closeClients(...clients);
+    await stopBroker(broker);
+  });
+
+  it('drops a refused publish at every QoS without closing the connection or retaining it', async () => {
+    const b = broker!;
+    const cam1 = await client('cam1');
+    const clientId = cam1.options.clientId;
+    // Retained, at QoS 0, 1 and 2: each handshake completes (the promises resolve on PUBACK/PUBCOMP).
+    for (const qos of [0, 1, 2] as const) {
+      await cam1.publishAsync('camqtt/cam2/frame', Buffer.from(`forged qos ${qos}`), { qos, retain: true });
+    }
+    await b.process.waitForLog(() => b.process.lines.filter((l) => l.msg === 'publish refused' && l.clientId === clientId).length === 3);
+    assert.equal(cam1.connected, true);
+
+    // Nothing was retained: the first message a new subscriber gets is the next real one.
+    const watcher = await client('admin');
+    await watcher.subscribeAsync('camqtt/cam2/frame');
+    const first = nextMessage(watcher, 'camqtt/cam2/frame');
+    const cam2 = await client('cam2');
+    await cam2.publishAsync('camqtt/cam2/frame', Buffer.from('real'));
+    assert.equal((await first).toString(), 'real');
+
+    // The refusing client's next allowed publish arrives over the same connection.
+    await watcher.subscribeAsync('camqtt/cam1/status');
+    const status = nextMessage(watcher, 'camqtt/cam1/status');
+    await cam1.publishAsync('camqtt/cam1/status', Buffer.from('still here'), { qos: 1 });
+    assert.equal((await status).toString(), 'still here');
+    assert.equal(cam1.connected, true);
+    assert.equal(b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === clientId), false);
+    assert.ok((await metricValue(b, 'camqtt_broker_refused_publishes_total')) >= 3);
+  });
+
+  it('blocks an address after repeated wrong passwords, even for the right one, and only that address', async () => {
+    const b = broker!;
+    const password = await passwordOf(b.dir, 'cam1');
+    // A guessing loop from 127.0.0.2: the first five are checked and refused as wrong.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const guess = await raw('127.0.0.2');
+      assert.equal(await guess.login(`guess-${attempt}`, 'cam1', `guess-${attempt}`), 4, 'CONNACK 4: bad user name or password');
+      await guess.closed;
+    }
+    const blocked = await b.process.waitForLog((l) => l.msg === 'too many failed logins; address blocked');
+    assert.equal(blocked.remoteAddress, '127.0.0.2');
+    assert.ok(Number(blocked.blockMs) >= 1000);
+    // Now even the right password is refused without being checked, so guessing is pointless.
+    const right = await raw('127.0.0.2');
+    assert.equal(await right.login('right-one', 'cam1', password), 5, 'CONNACK 5: not authorized');
+    assert.ok((await metricValue(b, 'camqtt_broker_refused_logins_total', 'reason="throttled"')) >= 1);
+    // Other addresses are not affected.
+    const elsewhere = await raw('127.0.0.1');
+    assert.equal(await elsewhere.login('elsewhere', 'cam1', password), 0);
+  });
+});
