@@ -1,21 +1,29 @@
 /**
  * Listens on `<prefix>/<camera>/control` for JSON commands ({"fps":15}, {"quality":40},
- * {"width":320,"height":240}, {"paused":true}, or several at once) and applies them to the
- * live settings; the pipeline picks them up at the next frame and the status reporter publishes
- * the new status. A bad command is logged and ignored.
+ * {"width":320,"height":240}, {"paused":true}, {"snapshot":true}, or several at once, with an
+ * optional "id") and applies them to the live settings; the pipeline picks them up at the next
+ * frame. Every command, taken or refused, is answered in the retained status's `lastCommand`.
+ * Who may send commands is the broker's business: its ACL decides who may write this topic.
  */
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import type { FramePipeline, SnapshotResult } from './frame-pipeline.js';
+import { InvalidCommandError } from '@camqtt/protocol';
 import { type LiveSettings, parseCommand } from './live-settings.js';
+import type { CommandAnswer, StatusReporter } from './status-reporter.js';
 
 /** Commands are a few dozen bytes; anything much bigger is not one. */
 const MAX_COMMAND_BYTES = 4096;
+/** A snapshot waits at most this long for a frame (the source may be down). */
+const SNAPSHOT_TIMEOUT_MS = 10_000;
 
 export class ControlHandler {
   constructor(
     private readonly client: MqttClient,
     private readonly topic: string,
     private readonly settings: LiveSettings,
+    private readonly pipeline: FramePipeline,
+    private readonly status: StatusReporter,
     private readonly log: Logger,
   ) {}
 
@@ -43,18 +51,40 @@ export class ControlHandler {
 
   private readonly onMessage = (topic: string, payload: Buffer): void => {
     if (topic !== this.topic) return;
+    const at = Date.now();
     if (payload.length > MAX_COMMAND_BYTES) {
       this.log.warn({ bytes: payload.length }, 'control command ignored: too large');
+      this.status.answer({ ok: false, error: `command over ${MAX_COMMAND_BYTES} bytes`, at });
       return;
     }
-    let patch;
+    let command;
     try {
-      patch = parseCommand(payload);
+      command = parseCommand(payload);
     } catch (error) {
-      this.log.warn({ command: payload.toString('utf8').slice(0, 200), error: error instanceof Error ? error.message : String(error) }, 'control command ignored');
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.warn({ command: payload.toString('utf8').slice(0, 200), error: message }, 'control command ignored');
+      const id = error instanceof InvalidCommandError ? error.id : undefined;
+      this.status.answer({ ...(id === undefined ? {} : { id }), ok: false, error: message, at });
       return;
     }
-    const changed = this.settings.apply(patch);
-    this.log.info({ command: patch, changed }, 'control command applied');
+    const idPart = command.id === undefined ? {} : { id: command.id };
+    const changed = this.settings.apply(command.patch);
+    this.log.info({ command: command.patch, snapshot: command.snapshot, id: command.id, changed }, 'control command applied');
+    const answer: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, at };
+    this.status.answer(answer);
+    if (command.snapshot) void this.snapshot(answer);
   };
+
+  private async snapshot(answer: CommandAnswer): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const result = await Promise.race([
+      this.pipeline.requestSnapshot(),
+      new Promise<SnapshotResult>((resolve) => {
+        timer = setTimeout(() => resolve({ error: `no frame within ${SNAPSHOT_TIMEOUT_MS / 1000} s (source down?)` }), SNAPSHOT_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    // Answers the same command again, now with the snapshot's seq (or why there is none).
+    this.status.answer('seq' in result ? { ...answer, snapshotSeq: result.seq } : { ...answer, ok: false, error: result.error });
+  }
 }

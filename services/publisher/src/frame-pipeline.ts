@@ -1,22 +1,33 @@
 /**
- * The publisher's one frame loop: open the source (retrying with backoff), then grab -> resize
- * (only if the size differs) -> JPEG encode -> add the frame metadata -> hand to the
- * FramePublisher. Strictly sequential: never more than one grab/encode in flight, and every
- * OpenCV call that costs real time is the async (thread-pool) variant, so the event loop stays
- * free for MQTT.
+ * The publisher's one frame loop: open the source (retrying with backoff), then grab -> encode
+ * (FrameEncoder: passthrough, or resize + overlay + JPEG) -> add the frame metadata -> hand to
+ * the FramePublisher. Strictly sequential: never more than one grab/encode in flight. Live
+ * sources are read in the capture helper process and every OpenCV call here that costs real time
+ * is the async (thread-pool) variant, so the event loop stays free for MQTT.
  */
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import cv from '@u4/opencv4nodejs';
-import { withFrameMeta } from '@camqtt/protocol';
 import type { Logger } from 'pino';
+import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
 import type { FramePublisher } from './frame-publisher.js';
-import type { LiveSettings } from './live-settings.js';
+import type { LiveSettings, SettingsPatch } from './live-settings.js';
 import { Pacer } from './pacer.js';
-import type { FrameSource, Grab, SourceInfo } from './sources/frame-source.js';
+import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo } from './sources/frame-source.js';
 
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 10_000;
+
+export interface PipelineOptions {
+  camera: string;
+  /** Most frames per second the broker takes from us (MQTT_MAX_MESSAGES_PER_S); Infinity: no cap. */
+  fpsCap: number;
+  /** CAPTURE_PASSTHROUGH */
+  passthrough: boolean;
+  /** VIDEO_OVERLAY */
+  overlay: boolean;
+  snapshotQuality: number;
+  maxPayloadBytes: number;
+}
 
 /** Running sums of per-frame costs, for the periodic debug log (ms). */
 export interface PipelineTimings {
@@ -25,18 +36,24 @@ export interface PipelineTimings {
   grabMs: number;
   /** Frames encoded and offered; the other sums are over these. */
   frames: number;
-  resizeMs: number;
+  passedThrough: number;
   encodeMs: number;
   /** Grab returned -> frame offered to the gate. */
   grabToOfferMs: number;
 }
 
-export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; failed: [error: string] }> {
+export type SnapshotResult = { seq: number } | { error: string };
+
+export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; failed: [error: string]; changed: []; wake: [] }> {
   private abort = new AbortController();
   private running: Promise<void> | undefined;
   private readonly pacer: Pacer;
+  private readonly encoder: FrameEncoder;
   private backoffMs = BACKOFF_FIRST_MS;
   private seq = 0;
+  /** A quality command came: the operator wants that quality, so no more passthrough. */
+  private qualityCommanded = false;
+  private snapshot: { resolve: (result: SnapshotResult) => void; promise: Promise<SnapshotResult> } | undefined;
   /** What the source delivers, while it is open. */
   sourceInfo: SourceInfo | undefined;
   /** Why the source is not delivering, while it is not. */
@@ -47,35 +64,64 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     readonly source: FrameSource,
     private readonly settings: LiveSettings,
     private readonly publisher: FramePublisher,
-    private readonly camera: string,
+    private readonly options: PipelineOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.pacer = new Pacer(settings.value.fps);
+    this.pacer = new Pacer(Math.min(settings.value.fps, options.fpsCap));
+    this.encoder = new FrameEncoder(options.maxPayloadBytes);
+  }
+
+  /** Whether the last frame was the source's own JPEG, published as it came. */
+  get passthrough(): boolean {
+    return this.encoder.passthrough;
+  }
+
+  get encodeQuality(): number | undefined {
+    return this.encoder.encodeQuality;
+  }
+
+  get encoderWarning(): string | undefined {
+    return this.encoder.warning;
   }
 
   start(): void {
     this.abort = new AbortController();
+    this.settings.on('change', this.onSettingsChange);
     this.running = this.run(this.abort.signal);
   }
 
   /**
-   * Stops the loop and releases the source. Resolves true once released, or false if a read was
-   * still in flight after `timeoutMs` (the source is then left to the process exit).
+   * Stops the loop and releases the source (killing the capture helper if a read is stuck).
+   * Resolves true once released, or false if the loop was still busy after `timeoutMs`.
    */
   async stop(timeoutMs: number): Promise<boolean> {
     this.abort.abort();
+    this.settings.off('change', this.onSettingsChange);
+    this.snapshot?.resolve({ error: 'publisher stopping' });
     const running = this.running;
-    if (!running) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
-      running.then(() => true),
+      Promise.all([this.source.dispose?.(), running]).then(() => true),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),
     ]);
     clearTimeout(timer);
     return finished;
+  }
+
+  /** Sends the next frame as a snapshot (even while paused); resolves once it was published. */
+  requestSnapshot(): Promise<SnapshotResult> {
+    if (!this.snapshot) {
+      let resolve!: (result: SnapshotResult) => void;
+      const promise = new Promise<SnapshotResult>((r) => {
+        resolve = r;
+      });
+      this.snapshot = { resolve, promise };
+      this.emit('wake');
+    }
+    return this.snapshot.promise;
   }
 
   /** Takes and resets the per-frame cost sums. */
@@ -85,11 +131,18 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     return taken;
   }
 
+  private readonly onSettingsChange = (changed: SettingsPatch): void => {
+    if (changed.quality !== undefined) this.qualityCommanded = true;
+    if (changed.quality !== undefined || changed.width !== undefined || changed.height !== undefined) this.encoder.reset();
+  };
+
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
+        this.log.debug({ source: this.source.description }, 'opening source');
         this.sourceInfo = await this.source.open();
       } catch (error) {
+        if (signal.aborted) break;
         this.failed(error);
         await this.backoff(signal);
         continue;
@@ -98,7 +151,12 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       try {
         await this.pump(signal);
       } catch (error) {
-        if (!signal.aborted) this.failed(error);
+        if (error instanceof EndOfSourceError) {
+          this.ended(error, signal);
+          await untilAborted(signal);
+        } else if (!signal.aborted) {
+          this.failed(error);
+        }
       } finally {
         this.source.close();
         this.sourceInfo = undefined;
@@ -114,10 +172,10 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     let delivering = false;
     while (!signal.aborted) {
       const wanted = this.settings.value;
-      pacer.setFps(Math.min(wanted.fps, source.maxFps ?? Infinity), performance.now());
-      if (!source.live) {
+      pacer.setFps(Math.min(wanted.fps, source.maxFps ?? Infinity, this.options.fpsCap), performance.now());
+      if (!source.live && !this.snapshot) {
         if (wanted.paused) {
-          await this.untilResumed(signal);
+          await this.untilWoken(signal);
           pacer.reset();
           continue;
         }
@@ -133,6 +191,10 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
         this.backoffMs = BACKOFF_FIRST_MS;
       }
       if (signal.aborted) return;
+      if (this.snapshot) {
+        await this.publishSnapshot(grab);
+        continue;
+      }
       // A live source is read even while paused or between due frames: left unread, its buffers
       // would hand over stale frames later.
       if (source.live && (this.settings.value.paused || !pacer.isDue(grab.grabbedAt))) continue;
@@ -141,36 +203,78 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     }
   }
 
+  private encodeOptions(): EncodeOptions {
+    const { width, height, quality } = this.settings.value;
+    return {
+      width,
+      height,
+      quality,
+      passthrough: this.options.passthrough && !this.qualityCommanded,
+      overlay: this.options.overlay ? this.options.camera : undefined,
+    };
+  }
+
   private async publishFrame(grab: Grab): Promise<void> {
     if (!this.publisher.connected) {
       // Nobody to send it to: skip the encode as well.
       this.publisher.dropOffline();
       return;
     }
-    const { width, height, quality } = this.settings.value;
-    let mat = grab.mat;
-    const resizeStart = performance.now();
-    if (mat.cols !== width || mat.rows !== height) mat = await mat.resizeAsync(height, width);
+    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning };
     const encodeStart = performance.now();
-    const jpeg = await cv.imencodeAsync('.jpg', mat, [cv.IMWRITE_JPEG_QUALITY, quality]);
-    const encodeEnd = performance.now();
-    this.seq += 1;
-    this.publisher.offer(withFrameMeta(jpeg, { camera: this.camera, seq: this.seq, captureTime: grab.captureTime }));
-    const t = this.timings;
-    t.frames += 1;
-    t.resizeMs += encodeStart - resizeStart;
-    t.encodeMs += encodeEnd - encodeStart;
-    t.grabToOfferMs += performance.now() - grab.grabbedAt;
+    const encoded = await this.encoder.encode(grab, this.encodeOptions(), { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime });
+    if (encoded) {
+      this.seq += 1;
+      this.publisher.offer(encoded.payload, grab.captureTime);
+      const t = this.timings;
+      t.frames += 1;
+      if (encoded.quality === undefined) t.passedThrough += 1;
+      t.encodeMs += performance.now() - encodeStart;
+      t.grabToOfferMs += performance.now() - grab.grabbedAt;
+    }
+    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning) {
+      if (this.encoder.warning !== before.warning && this.encoder.warning) this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
+      this.emit('changed');
+    }
   }
 
-  private async untilResumed(signal: AbortSignal): Promise<void> {
-    while (this.settings.value.paused && !signal.aborted) {
-      try {
-        await once(this.settings, 'change', { signal });
-      } catch {
-        return; // aborted
-      }
+  private async publishSnapshot(grab: Grab): Promise<void> {
+    const request = this.snapshot!;
+    this.snapshot = undefined;
+    if (!this.publisher.connected) {
+      request.resolve({ error: 'not connected to the broker' });
+      return;
     }
+    const seq = this.seq + 1;
+    const encoded = await this.encoder.encodeSnapshot(grab, this.encodeOptions(), this.options.snapshotQuality, { camera: this.options.camera, seq, captureTime: grab.captureTime });
+    if (!encoded) {
+      request.resolve({ error: `snapshot over MQTT_MAX_PAYLOAD_BYTES (${this.options.maxPayloadBytes}) even at the lowest quality` });
+      return;
+    }
+    this.seq = seq;
+    try {
+      await this.publisher.publishSnapshot(encoded.payload);
+      this.log.info({ seq, quality: encoded.quality, bytes: encoded.payload.length }, 'snapshot sent');
+      request.resolve({ seq });
+    } catch (error) {
+      request.resolve({ error: `snapshot not sent: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  /** While paused: returns on any settings change, a snapshot request or stop. */
+  private async untilWoken(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.settings.off('change', done);
+        this.off('wake', done);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.settings.on('change', done);
+      this.on('wake', done);
+      signal.addEventListener('abort', done);
+    });
   }
 
   private opened(info: SourceInfo): void {
@@ -184,6 +288,14 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     this.error = message;
     this.log.error({ source: this.source.description, error: message, retryInMs: this.backoffMs }, 'source failed');
     this.emit('failed', message);
+  }
+
+  /** The source is done for good: said in the status, and no retry. */
+  private ended(error: EndOfSourceError, signal: AbortSignal): void {
+    if (signal.aborted) return;
+    this.error = error.message;
+    this.log.info({ source: this.source.description }, error.message);
+    this.emit('failed', error.message);
   }
 
   private async backoff(signal: AbortSignal): Promise<void> {
@@ -205,6 +317,10 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   }
 }
 
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 function emptyTimings(): PipelineTimings {
-  return { reads: 0, frames: 0, grabMs: 0, resizeMs: 0, encodeMs: 0, grabToOfferMs: 0 };
+  return { reads: 0, frames: 0, passedThrough: 0, grabMs: 0, encodeMs: 0, grabToOfferMs: 0 };
 }

@@ -9,8 +9,17 @@ import type { MqttClient } from 'mqtt';
 import { NewestWinsGate } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 
+interface OutgoingFrame {
+  payload: Uint8Array;
+  /** When it was grabbed (epoch ms), for the capture -> socket latency. */
+  captureTime: number;
+}
+
+/** Latency samples kept between two status periods; more are not needed for a p99. */
+const MAX_LATENCY_SAMPLES = 10_000;
+
 export class FramePublisher {
-  private readonly gate: NewestWinsGate<Uint8Array>;
+  private readonly gate: NewestWinsGate<OutgoingFrame>;
   /** `done` of the publish in flight: a socket closing while waiting for 'drain' never calls it. */
   private inFlightDone: (() => void) | undefined;
   private offlineDrops = 0;
@@ -18,13 +27,15 @@ export class FramePublisher {
   /** Frames the socket took. */
   sent = 0;
   bytesSent = 0;
+  /** ms from grab to the socket taking the frame, per frame since the last takeLatencies(). */
+  private latencies: number[] = [];
 
   constructor(
     private readonly client: MqttClient,
     private readonly topic: string,
     private readonly log: Logger,
   ) {
-    this.gate = new NewestWinsGate((payload, done) => this.deliver(payload, done));
+    this.gate = new NewestWinsGate((frame, done) => this.deliver(frame, done));
   }
 
   /** Frames that never reached the socket: replaced at the gate, dropped offline, or failed. */
@@ -50,15 +61,33 @@ export class FramePublisher {
     this.offlineDrops += 1;
   }
 
-  offer(payload: Uint8Array): void {
+  offer(payload: Uint8Array, captureTime: number): void {
     if (!this.client.connected) {
       this.offlineDrops += 1;
       return;
     }
-    this.gate.offer(payload);
+    this.gate.offer({ payload, captureTime });
   }
 
-  private deliver(payload: Uint8Array, done: () => void): void {
+  /**
+   * A snapshot goes around the gate, so no later frame can replace it, at QoS 1, so we know the
+   * broker has it before the command is acknowledged. Rejects if it was not sent.
+   */
+  async publishSnapshot(payload: Uint8Array): Promise<void> {
+    if (!this.client.connected) throw new Error('not connected to the broker');
+    await this.client.publishAsync(this.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1, retain: false });
+    this.sent += 1;
+    this.bytesSent += payload.byteLength;
+  }
+
+  /** Takes the capture -> socket latencies (ms) recorded since the last call. */
+  takeLatencies(): number[] {
+    const taken = this.latencies;
+    this.latencies = [];
+    return taken;
+  }
+
+  private deliver({ payload, captureTime }: OutgoingFrame, done: () => void): void {
     if (!this.client.connected) {
       // Connection lost between offer and delivery (a pending frame released by the previous done).
       this.offlineDrops += 1;
@@ -77,6 +106,7 @@ export class FramePublisher {
       } else {
         this.sent += 1;
         this.bytesSent += payload.byteLength;
+        if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(performance.timeOrigin + performance.now() - captureTime);
       }
       done();
     });

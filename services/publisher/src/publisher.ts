@@ -16,7 +16,7 @@ import { CaptureSource } from './sources/capture-source.js';
 import { FileSource } from './sources/file-source.js';
 import { type FrameSource, redactSource, sourceKind } from './sources/frame-source.js';
 import { TestPatternSource } from './sources/test-pattern-source.js';
-import { StatusReporter } from './status-reporter.js';
+import { StatusReporter, fpsCapWarning } from './status-reporter.js';
 
 export class Publisher {
   private readonly settings: LiveSettings;
@@ -57,10 +57,26 @@ export class Publisher {
     client.on('error', (error) => log.warn({ url, error: error.message }, 'mqtt error'));
 
     const source = this.createSource();
+    const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
     this.frames = new FramePublisher(client, topics.frame(camera), log);
-    this.pipeline = new FramePipeline(source, settings, this.frames, camera, log);
-    this.status = new StatusReporter(client, topics.status(camera), camera, config.STATUS_INTERVAL_S, this.pipeline, this.frames, settings, log);
-    this.control = new ControlHandler(client, topics.control(camera), settings, log);
+    this.pipeline = new FramePipeline(source, settings, this.frames, {
+      camera,
+      fpsCap,
+      passthrough: config.CAPTURE_PASSTHROUGH,
+      overlay: config.VIDEO_OVERLAY,
+      snapshotQuality: config.SNAPSHOT_QUALITY,
+      maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
+    }, log);
+    this.status = new StatusReporter(client, topics.status(camera), camera, config.STATUS_INTERVAL_S, fpsCap, this.pipeline, this.frames, settings, log);
+    this.control = new ControlHandler(client, topics.control(camera), settings, this.pipeline, this.status, log);
+    const capWarning = (fps: number): void => {
+      const warning = fpsCapWarning(fps, fpsCap);
+      if (warning) log.warn({ fps, cap: fpsCap }, warning);
+    };
+    capWarning(config.VIDEO_FPS);
+    settings.on('change', (changed) => {
+      if (changed.fps !== undefined) capWarning(changed.fps);
+    });
 
     this.frames.start();
     this.status.start();
@@ -98,13 +114,13 @@ export class Publisher {
     const current = (): { width: number; height: number; fps: number } => this.settings.value;
     switch (sourceKind(source)) {
       case 'testsrc':
-        return new TestPatternSource(current, () => this.settings.value.fps, camera);
+        return new TestPatternSource(current, () => this.settings.value.fps, camera, this.config.TESTSRC_LARGE_CLOCK);
       case 'device':
-        return new CaptureSource(source, 'device', current);
+        return new CaptureSource(source, 'device', current, this.config.CAPTURE_PASSTHROUGH);
       case 'stream':
-        return new CaptureSource(source, 'stream', current);
+        return new CaptureSource(source, 'stream', current, this.config.CAPTURE_PASSTHROUGH);
       case 'file':
-        return new FileSource(source, () => this.settings.value.fps);
+        return new FileSource(source, () => this.settings.value.fps, this.config.CAPTURE_PASSTHROUGH, this.config.VIDEO_LOOP);
     }
   }
 }

@@ -2,14 +2,17 @@
  * The retained status on `<prefix>/<camera>/status`: sent on every connect (the broker may have
  * published our offline last will in between), whenever something in it changes, and every
  * STATUS_INTERVAL_S with fresh rates. QoS 1, so the one message that says what a camera is doing
- * is not lost to a busy socket.
+ * is not lost to a busy socket. Changes in the same tick are sent as one message.
  */
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import { type CameraStatus, offlineStatus } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import type { FramePipeline } from './frame-pipeline.js';
 import type { FramePublisher } from './frame-publisher.js';
 import type { LiveSettings } from './live-settings.js';
+
+export type CommandAnswer = NonNullable<CameraStatus['lastCommand']>;
 
 interface RateSample {
   at: number;
@@ -19,15 +22,21 @@ interface RateSample {
 
 export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private lastSample: RateSample | undefined;
   private fps = 0;
   private bytesPerSecond = 0;
+  private lastCommand: CommandAnswer | undefined;
+  /** Event-loop stalls show as late MQTT keepalives and late frames: logged every period. */
+  private loopDelay: IntervalHistogram | undefined;
 
+  /** @param fpsCap MQTT_MAX_MESSAGES_PER_S, or Infinity */
   constructor(
     private readonly client: MqttClient,
     private readonly topic: string,
     private readonly camera: string,
     private readonly intervalS: number,
+    private readonly fpsCap: number,
     private readonly pipeline: FramePipeline,
     private readonly publisher: FramePublisher,
     private readonly settings: LiveSettings,
@@ -36,47 +45,77 @@ export class StatusReporter {
 
   start(): void {
     this.lastSample = this.sample();
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
     this.timer = setInterval(() => this.tick(), this.intervalS * 1000);
     this.client.on('connect', this.publishNow);
     this.pipeline.on('opened', this.publishNow);
     this.pipeline.on('failed', this.publishNow);
+    this.pipeline.on('changed', this.publishNow);
     this.settings.on('change', this.publishNow);
   }
 
   stop(): void {
     clearInterval(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
+    this.loopDelay?.disable();
     this.client.off('connect', this.publishNow);
     this.pipeline.off('opened', this.publishNow);
     this.pipeline.off('failed', this.publishNow);
+    this.pipeline.off('changed', this.publishNow);
     this.settings.off('change', this.publishNow);
+  }
+
+  /** Records the answer to a control command and publishes it. */
+  answer(answer: CommandAnswer): void {
+    this.lastCommand = answer;
+    this.publishNow();
   }
 
   current(): CameraStatus {
     const settings = this.settings.value;
+    const { pipeline } = this;
     const status: CameraStatus = {
       camera: this.camera,
       online: true,
       updatedAt: Date.now(),
-      source: this.pipeline.source.description,
+      source: pipeline.source.description,
       width: settings.width,
       height: settings.height,
-      targetFps: settings.fps,
+      targetFps: Math.min(settings.fps, this.fpsCap),
       fps: this.fps,
       quality: settings.quality,
       framesSent: this.publisher.sent,
       framesDropped: this.publisher.dropped,
       bytesPerSecond: this.bytesPerSecond,
+      paused: settings.paused,
+      passthrough: pipeline.passthrough,
     };
-    if (this.pipeline.error !== undefined) status.error = this.pipeline.error;
+    const info = pipeline.sourceInfo;
+    if (info) {
+      status.sourceWidth = Math.round(info.width);
+      status.sourceHeight = Math.round(info.height);
+      status.sourceFps = info.fps;
+      if (info.format !== undefined) status.sourceFormat = info.format;
+    }
+    if (pipeline.encodeQuality !== undefined && pipeline.encodeQuality < settings.quality) status.encodeQuality = pipeline.encodeQuality;
+    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), pipeline.encoderWarning].filter((w): w is string => w !== undefined);
+    if (warnings.length > 0) status.warnings = warnings;
+    if (pipeline.error !== undefined) status.error = pipeline.error;
+    if (this.lastCommand) status.lastCommand = this.lastCommand;
     return status;
   }
 
-  /** Publishes the current status now (when connected; on connect it is sent anyway). */
+  /** Publishes the current status soon (once per tick however many changes); only when connected. */
   readonly publishNow = (): void => {
-    if (!this.client.connected) return;
-    this.client.publish(this.topic, JSON.stringify(this.current()), { qos: 1, retain: true }, (error) => {
-      if (error) this.log.debug({ error: error.message }, 'status publish failed');
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      if (!this.client.connected) return;
+      this.client.publish(this.topic, JSON.stringify(this.current()), { qos: 1, retain: true }, (error) => {
+        if (error) this.log.debug({ error: error.message }, 'status publish failed');
+      });
     });
   };
 
@@ -104,16 +143,31 @@ export class StatusReporter {
       this.fps = Math.round(((now.sent - last.sent) / seconds) * 10) / 10;
       this.bytesPerSecond = Math.round((now.bytes - last.bytes) / seconds);
     }
-    this.logTimings();
+    this.logStats();
     this.publishNow();
   }
 
-  private logTimings(): void {
+  private logStats(): void {
     const t = this.pipeline.takeTimings();
-    if (t.frames === 0) return;
-    const avg = (ms: number, count = t.frames): number => Math.round((ms / count) * 100) / 100;
+    const latencies = this.publisher.takeLatencies().sort((a, b) => a - b);
+    const loopDelayMaxMs = this.loopDelay ? Math.round(this.loopDelay.max / 1e4) / 100 : undefined;
+    this.loopDelay?.reset();
+    const avg = (ms: number, count = t.frames): number | undefined => (count > 0 ? Math.round((ms / count) * 100) / 100 : undefined);
+    const pct = (p: number): number | undefined => (latencies.length > 0 ? round2(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!) : undefined);
     this.log.debug(
-      { reads: t.reads, frames: t.frames, fps: this.fps, grabMs: avg(t.grabMs, t.reads), resizeMs: avg(t.resizeMs), encodeMs: avg(t.encodeMs), grabToOfferMs: avg(t.grabToOfferMs), framesDropped: this.publisher.dropped },
+      {
+        reads: t.reads,
+        frames: t.frames,
+        passedThrough: t.passedThrough,
+        fps: this.fps,
+        grabMs: avg(t.grabMs, t.reads),
+        encodeMs: avg(t.encodeMs),
+        grabToOfferMs: avg(t.grabToOfferMs),
+        captureToSentP50Ms: pct(0.5),
+        captureToSentP99Ms: pct(0.99),
+        loopDelayMaxMs,
+        framesDropped: this.publisher.dropped,
+      },
       'pipeline stats',
     );
   }
@@ -121,4 +175,12 @@ export class StatusReporter {
   private sample(): RateSample {
     return { at: performance.now(), sent: this.publisher.sent, bytes: this.publisher.bytesSent };
   }
+}
+
+export function fpsCapWarning(fps: number, cap: number): string | undefined {
+  return fps > cap ? `fps capped at ${cap} by MQTT_MAX_MESSAGES_PER_S (asked for ${fps})` : undefined;
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
 }

@@ -44,6 +44,20 @@ describe('publisher faults', () => {
     assert.equal(status.camera, 'flaky');
   });
 
+  test('a camera device that is not there: the status says so, the publisher retries and stays up', async () => {
+    if (!broker.port) await broker.start();
+    const subscriber = await TestSubscriber.connect(broker.url, 'nocam');
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'nocam', CAMERA_SOURCE: '/dev/video63' }));
+    processes.push(publisher);
+    const failed = await publisher.waitForLog((line) => line.msg === 'source failed');
+    assert.match(String(failed.error), /no such camera device: \/dev\/video63/);
+    await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed);
+    const status = await subscriber.status((s) => s.online && /video63/.test(s.error ?? ''));
+    assert.equal(status.framesSent, 0);
+    assert.equal(publisher.exitCode, null);
+  });
+
   test('a bad setting exits with code 2 and one stderr line naming it', async () => {
     const publisher = ServiceProcess.start('publisher', { VIDEO_FPS: 'abc', CAMERA_SOURCE: 'testsrc', MQTT_URL: 'mqtt://127.0.0.1:1' });
     processes.push(publisher);

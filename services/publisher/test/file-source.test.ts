@@ -90,6 +90,27 @@ describe('publisher with a video file', () => {
     const status = await subscriber.status((s) => s.online && (s.framesSent ?? 0) > 0);
     assert.equal(status.source, path);
     assert.equal(status.error, undefined);
+    // 320x240 MJPG published at 160x120: decoded and re-encoded.
+    assert.equal(status.passthrough, false);
+    assert.equal(status.sourceFormat, 'MJPG');
+  });
+
+  test('VIDEO_LOOP=false plays the file once, then says so in the status and stays up without retrying', async () => {
+    const path = join(dir, 'once.avi');
+    writeTestVideo(path);
+    const subscriber = await TestSubscriber.connect(broker.url, 'oncecam');
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+      CAMERA_ID: 'oncecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_LOOP: 'false',
+    }));
+    processes.push(publisher);
+    await publisher.waitForLog((line) => /^end of video file/.test(String(line.msg)), WAIT_MS);
+    const ended = await subscriber.status((s) => /end of video file/.test(s.error ?? ''));
+    assert.ok((ended.framesSent ?? 0) > 0 && (ended.framesSent ?? 0) <= FILE_FRAMES, `${ended.framesSent} frames`);
+    const indices = subscriber.frames.map(fileFrameIndex);
+    assert.deepEqual(indices, [...indices].sort((a, b) => a - b), 'in order, never from the start again');
+    assert.equal(publisher.lines.some((line) => line.msg === 'source failed'), false);
+    assert.equal(publisher.exitCode, null);
   });
 
   test('a missing file logs "source failed", keeps retrying with the error in the status, and plays once it appears', async () => {
@@ -114,6 +135,8 @@ describe('publisher with a video file', () => {
     await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
     const frame = await subscriber.nextFrame();
     assert.equal(cv.imdecode(frame.payload).cols, 320);
-    await subscriber.status((s) => s.online && s.error === undefined && (s.framesSent ?? 0) > 0);
+    // An MJPG file at exactly the published size: its JPEGs go out as they are.
+    const playing = await subscriber.status((s) => s.online && s.error === undefined && (s.framesSent ?? 0) > 0 && s.passthrough === true);
+    assert.deepEqual([playing.sourceWidth, playing.sourceHeight, playing.sourceFps], [320, 240, FILE_FPS]);
   });
 });

@@ -1,13 +1,14 @@
 /**
  * Real parts for the publisher tests: an in-process Aedes broker on a free port (restartable on
  * the same port), and an MQTT.js subscriber that records frames and statuses and lets a test wait
- * for the one it needs.
+ * for the one it needs; an MJPEG-over-HTTP camera process and a URL that never answers.
  */
 import { once } from 'node:events';
 import net from 'node:net';
 import { Aedes } from 'aedes';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/protocol';
+import { ServiceProcess } from '../../../test/support/service-process.js';
 
 export const WAIT_MS = 20_000;
 
@@ -68,8 +69,9 @@ export class TestSubscriber {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
-  static async connect(url: string, camera: string, prefix = 'camqtt'): Promise<TestSubscriber> {
-    const client = await connectAsync(url, { reconnectPeriod: 200, clientId: `test-sub-${Math.random().toString(16).slice(2)}` });
+  /** @param options e.g. username/password for the bundled broker, ca for TLS */
+  static async connect(url: string, camera: string, prefix = 'camqtt', options: IClientOptions = {}): Promise<TestSubscriber> {
+    const client = await connectAsync(url, { reconnectPeriod: 200, clientId: `test-sub-${Math.random().toString(16).slice(2)}`, ...options });
     const subscriber = new TestSubscriber(client, new Topics(prefix), camera);
     await client.subscribeAsync([subscriber.topics.frame(camera), subscriber.topics.status(camera)], { qos: 0 });
     return subscriber;
@@ -149,4 +151,55 @@ function settle<T>(waiters: Array<Waiter<T>>, item: T): Array<Waiter<T>> {
 /** Env for a publisher under test: debug logs, quick status, the given broker. */
 export function publisherEnv(brokerUrl: string, extra: Record<string, string>): Record<string, string> {
   return { MQTT_URL: brokerUrl, CAMERA_ID: 'testcam', VIDEO_FPS: '15', STATUS_INTERVAL_S: '1', ...extra };
+}
+
+const MJPEG_SERVER = new URL('./fixtures/mjpeg-server.mjs', import.meta.url).pathname;
+
+/** The MJPEG-over-HTTP camera of fixtures/mjpeg-server.mjs, as a process a test can kill and restart. */
+export class MjpegCamera {
+  private server: ServiceProcess | undefined;
+  port = 0;
+
+  constructor(readonly width: number, readonly height: number, readonly fps: number) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/`;
+  }
+
+  /** Starts serving on `port` (0: a free one, remembered for a restart). */
+  async start(port = this.port): Promise<void> {
+    this.server = ServiceProcess.start(MJPEG_SERVER, {}, [String(port), String(this.width), String(this.height), String(this.fps)]);
+    this.port = await this.server.port('http');
+  }
+
+  /** kill -9: the stream ends mid-frame, as when a camera loses power. */
+  async kill(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
+    const exited = once(server.child, 'exit');
+    server.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** A TCP server that accepts connections and never answers: a camera URL that hangs. */
+export class SilentServer {
+  private readonly server = net.createServer((socket) => {
+    this.sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.sockets.delete(socket));
+  });
+  private readonly sockets = new Set<net.Socket>();
+
+  async start(): Promise<string> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    return `http://127.0.0.1:${(this.server.address() as net.AddressInfo).port}/`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }

@@ -1,11 +1,15 @@
 /**
- * Live sources read through OpenCV's VideoCapture: a V4L2 camera (index or /dev path) or a
- * network stream (rtsp://, http(s)://). Both deliver at their own pace; a read that yields no
- * frame means the camera or stream went away, and the pipeline reopens it.
+ * Live sources read through OpenCV's VideoCapture in the capture helper process: a V4L2 camera
+ * (index or /dev path) or a network stream (rtsp://, http(s)://). Both deliver at their own
+ * pace; a read that yields no frame means the camera or stream went away, and the pipeline
+ * reopens it. Opening and reading happen in the helper, so a URL that takes seconds to answer
+ * never stalls this process (MQTT keepalive, status, control).
  */
 import { existsSync } from 'node:fs';
-import cv, { type VideoCapture } from '@u4/opencv4nodejs';
-import { type FrameSource, type Grab, type SourceInfo, grabTimes, redactSource } from './frame-source.js';
+import cv from '@u4/opencv4nodejs';
+import { CaptureProcess } from '../capture/capture-process.js';
+import type { HelperReply } from '../capture/capture-messages.js';
+import { type FrameSource, type Grab, type SourceInfo, grabSize, redactSource } from './frame-source.js';
 
 export interface CaptureRequest {
   width: number;
@@ -13,97 +17,78 @@ export interface CaptureRequest {
   fps: number;
 }
 
-/**
- * FFmpeg socket timeout (µs) for streams, unless the operator set OPENCV_FFMPEG_CAPTURE_OPTIONS.
- * Opening a capture is synchronous in the binding, so an unreachable host would otherwise block
- * the event loop (and the MQTT keepalive) for OpenCV's 30 s default.
- */
-const STREAM_SOCKET_TIMEOUT_US = 5_000_000;
-
 export class CaptureSource implements FrameSource {
   readonly live = true;
   readonly maxFps = undefined;
   readonly description: string;
-  private capture: VideoCapture | undefined;
+  private readonly helper = new CaptureProcess();
+  private opened = false;
 
+  /** @param raw take the source's JPEGs undecoded when it delivers MJPEG (CAPTURE_PASSTHROUGH) */
   constructor(
     private readonly source: string,
     private readonly kind: 'device' | 'stream',
     private readonly request: () => CaptureRequest,
+    private readonly raw: boolean,
   ) {
     this.description = redactSource(source);
   }
 
+  private get what(): string {
+    return this.kind === 'device' ? `camera ${this.description}` : `stream ${this.description}`;
+  }
+
   async open(): Promise<SourceInfo> {
-    this.close();
-    const capture = this.kind === 'device' ? this.openDevice() : this.openStream();
-    this.capture = capture;
-    const info: SourceInfo = {
-      width: capture.get(cv.CAP_PROP_FRAME_WIDTH),
-      height: capture.get(cv.CAP_PROP_FRAME_HEIGHT),
-      fps: capture.get(cv.CAP_PROP_FPS),
-    };
-    if (this.kind === 'device') info.format = decodeFourcc(capture.get(cv.CAP_PROP_FOURCC));
+    const isIndex = /^\d+$/.test(this.source);
+    if (this.kind === 'device') {
+      const path = isIndex ? `/dev/video${this.source}` : this.source;
+      if (!existsSync(path)) throw new Error(`no such camera device: ${path}`);
+    }
+    const wanted = this.request();
+    const target = this.kind === 'device' && isIndex ? Number(this.source) : this.source;
+    const reply = this.expect(await this.helper.request({ type: 'open', spec: { kind: this.kind, target, ...wanted, raw: this.raw } }), 'opened', (why) => `cannot open ${this.what}: ${why}`);
+    this.opened = true;
+    const info = { ...reply.info };
     if (!(info.width > 0 && info.height > 0)) {
       // Some streams only know their size once a frame arrived.
-      const first = await capture.readAsync();
-      if (first.empty) throw new Error(`${this.description} opened but delivers no frames`);
-      info.width = first.cols;
-      info.height = first.rows;
+      const size = grabSize(await this.read());
+      if (!size) throw new Error(`${this.what} delivers frames of unknown size`);
+      info.width = size.width;
+      info.height = size.height;
     }
     return info;
   }
 
   async read(): Promise<Grab> {
-    const capture = this.capture;
-    if (!capture) throw new Error(`${this.description} is not open`);
-    const mat = await capture.readAsync();
-    // Stamped when the read returned: the driver hands over the frame as soon as it is complete.
-    const times = grabTimes();
-    if (mat.empty) {
-      throw new Error(this.kind === 'device' ? `camera ${this.description} stopped delivering frames` : `stream ${this.description} stopped delivering frames`);
+    if (!this.opened) throw new Error(`${this.what} is not open`);
+    const reply = this.expect(await this.helper.request({ type: 'read' }), 'frame', (why) => `${this.what} ${why}`);
+    // The helper's epoch time, on our monotonic clock for pacing (same machine, same clocks).
+    const grabbedAt = reply.captureTime - performance.timeOrigin;
+    if (reply.jpeg) {
+      const jpeg = reply.jpeg;
+      return { jpeg, captureTime: reply.captureTime, grabbedAt };
     }
-    return { mat, ...times };
+    const bgr = reply.bgr!;
+    const mat = new cv.Mat(Buffer.from(bgr.data.buffer, bgr.data.byteOffset, bgr.data.byteLength), bgr.rows, bgr.cols, cv.CV_8UC3);
+    return { mat, captureTime: reply.captureTime, grabbedAt };
   }
 
   close(): void {
-    this.capture?.release();
-    this.capture = undefined;
+    if (!this.opened) return;
+    this.opened = false;
+    this.helper.request({ type: 'close' }).catch(() => {
+      // The helper is gone or stopping: the source is released either way.
+    });
   }
 
-  private openDevice(): VideoCapture {
-    const isIndex = /^\d+$/.test(this.source);
-    const path = isIndex ? `/dev/video${this.source}` : this.source;
-    if (!existsSync(path)) throw new Error(`no such camera device: ${path}`);
-    const capture = openCapture(isIndex ? Number(this.source) : this.source, cv.CAP_V4L2, `camera ${this.description}`);
-    const wanted = this.request();
-    // MJPG first: most USB cameras reach their full frame rate at larger sizes only in MJPG.
-    capture.set(cv.CAP_PROP_FOURCC, cv.VideoWriter.fourcc('MJPG'));
-    capture.set(cv.CAP_PROP_FRAME_WIDTH, wanted.width);
-    capture.set(cv.CAP_PROP_FRAME_HEIGHT, wanted.height);
-    capture.set(cv.CAP_PROP_FPS, wanted.fps);
-    return capture;
+  async dispose(): Promise<void> {
+    this.opened = false;
+    await this.helper.stop();
   }
 
-  private openStream(): VideoCapture {
-    if (!process.env.OPENCV_FFMPEG_CAPTURE_OPTIONS) {
-      // Read by OpenCV at every open; setting process.env sets the real environment.
-      process.env.OPENCV_FFMPEG_CAPTURE_OPTIONS = `timeout;${STREAM_SOCKET_TIMEOUT_US}`;
-    }
-    return openCapture(this.source, cv.CAP_FFMPEG, `stream ${this.description}`);
+  private expect<T extends HelperReply['type']>(reply: HelperReply, type: T, failure: (why: string) => string): Extract<HelperReply, { type: T }> {
+    if (reply.type === 'failed') throw new Error(failure(reply.message));
+    if (reply.type !== type) throw new Error(`${this.what}: unexpected ${reply.type} from the capture helper`);
+    return reply as Extract<HelperReply, { type: T }>;
   }
-}
-
-export function openCapture(target: string | number, apiPreference: number, what: string): VideoCapture {
-  try {
-    return new cv.VideoCapture(target, apiPreference);
-  } catch (error) {
-    throw new Error(`cannot open ${what}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-function decodeFourcc(code: number): string {
-  const n = Math.round(code);
-  if (!(n > 0)) return 'unknown';
-  return String.fromCharCode(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff).replace(/[^\x20-\x7e]/g, '?');
 }

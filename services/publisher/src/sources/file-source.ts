@@ -5,8 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
-import { openCapture } from './capture-source.js';
-import { type FrameSource, type Grab, type SourceInfo, grabTimes } from './frame-source.js';
+import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo, decodeFourcc, grabTimes } from './frame-source.js';
 
 /** Files claiming a rate outside this range are played at VIDEO_FPS instead. */
 const PLAUSIBLE_FPS = { min: 1, max: 240 };
@@ -20,9 +19,17 @@ export class FileSource implements FrameSource {
   /** Index of the next frame the capture will return. */
   private position = 0;
 
+  /** True while reads return the file's own JPEGs (an MJPG file with passthrough on). */
+  private raw = false;
+  private format = 'unknown';
+
+  /** @param allowRaw take an MJPG file's JPEGs undecoded (CAPTURE_PASSTHROUGH) */
   constructor(
     private readonly path: string,
     private readonly fallbackFps: () => number,
+    private readonly allowRaw = false,
+    /** VIDEO_LOOP: false ends the source after the last frame. */
+    private readonly loopAtEnd = true,
   ) {}
 
   get description(): string {
@@ -39,7 +46,7 @@ export class FileSource implements FrameSource {
     const capture = this.openFromStart();
     const claimed = capture.get(cv.CAP_PROP_FPS);
     this.fileFps = claimed >= PLAUSIBLE_FPS.min && claimed <= PLAUSIBLE_FPS.max ? claimed : this.fallbackFps();
-    return { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: this.fileFps };
+    return { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: this.fileFps, format: this.format };
   }
 
   async read(): Promise<Grab> {
@@ -56,6 +63,7 @@ export class FileSource implements FrameSource {
     for (;;) {
       let mat = await this.requireCapture().readAsync();
       if (mat.empty) {
+        if (!this.loopAtEnd && this.position > 0) throw new EndOfSourceError(`end of video file ${this.path} (VIDEO_LOOP=false)`);
         this.loop();
         due = 0;
         mat = await this.requireCapture().readAsync();
@@ -63,7 +71,11 @@ export class FileSource implements FrameSource {
       }
       this.position += 1;
       // The frame just read is shown from (position - 1) * frameMs on; return it once it is due.
-      if (this.position > due) return { mat, ...grabTimes() };
+      if (this.position > due) {
+        const times = grabTimes();
+        // A raw read is the demuxed packet, one row of bytes: for MJPG a complete JPEG.
+        return this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1 ? { jpeg: mat.getData(), ...times } : { mat, ...times };
+      }
     }
   }
 
@@ -82,7 +94,11 @@ export class FileSource implements FrameSource {
   private openFromStart(): VideoCapture {
     // FFmpeg explicitly: with CAP_ANY a missing or odd file is also tried by GStreamer, which
     // prints warnings to stderr.
-    this.capture = openCapture(this.path, cv.CAP_FFMPEG, `video file ${this.path}`);
+    const capture = openCapture(this.path, cv.CAP_FFMPEG, `video file ${this.path}`);
+    this.capture = capture;
+    this.format = decodeFourcc(capture.get(cv.CAP_PROP_FOURCC));
+    // Must be set before the first read; FFmpeg then hands over packets instead of pixels.
+    this.raw = this.allowRaw && /^mjp/i.test(this.format) && capture.set(cv.CAP_PROP_FORMAT, -1);
     this.position = 0;
     this.playStart = undefined;
     return this.capture;
@@ -91,5 +107,13 @@ export class FileSource implements FrameSource {
   private requireCapture(): VideoCapture {
     if (!this.capture) throw new Error(`video file ${this.path} is not open`);
     return this.capture;
+  }
+}
+
+function openCapture(target: string, apiPreference: number, what: string): VideoCapture {
+  try {
+    return new cv.VideoCapture(target, apiPreference);
+  } catch (error) {
+    throw new Error(`cannot open ${what}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

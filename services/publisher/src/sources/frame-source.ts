@@ -2,6 +2,7 @@
  * What the pipeline needs from anything that yields frames: open, read one frame, close.
  */
 import type { Mat } from '@u4/opencv4nodejs';
+import { readJpegInfo } from '../jpeg-info.js';
 
 /** What an opened source actually delivers (which may differ from what was asked). */
 export interface SourceInfo {
@@ -12,8 +13,12 @@ export interface SourceInfo {
   format?: string;
 }
 
+/** One frame: decoded pixels, or the source's own JPEG when it delivers MJPEG and passthrough is on. */
 export interface Grab {
-  mat: Mat;
+  /** Decoded BGR pixels (absent when `jpeg` is set). */
+  mat?: Mat;
+  /** The source's JPEG exactly as delivered, undecoded. */
+  jpeg?: Uint8Array;
   /** When the frame was grabbed, ms since the Unix epoch (fractional): goes into the frame metadata. */
   captureTime: number;
   /** The same instant on the monotonic clock (`performance.now()`), for pacing. */
@@ -40,12 +45,35 @@ export interface FrameSource {
   read(): Promise<Grab>;
   /** Releases the source. Never called while a read is in flight. */
   close(): void;
+  /**
+   * Gives back everything for good, even while a read is in flight (which then rejects). For
+   * sources read in a helper process; the others need nothing beyond close().
+   */
+  dispose?(): Promise<void>;
+}
+
+/** The frame's size, without decoding a JPEG; undefined for a JPEG without a readable header. */
+export function grabSize(grab: Grab): { width: number; height: number } | undefined {
+  if (grab.mat) return { width: grab.mat.cols, height: grab.mat.rows };
+  return grab.jpeg ? readJpegInfo(grab.jpeg) : undefined;
 }
 
 /** Wall-clock and monotonic time of "now", taken together. */
 export function grabTimes(): { captureTime: number; grabbedAt: number } {
   const grabbedAt = performance.now();
   return { captureTime: performance.timeOrigin + grabbedAt, grabbedAt };
+}
+
+/** Thrown by a source that has nothing more to give (a file played once): not retried. */
+export class EndOfSourceError extends Error {
+  override name = 'EndOfSourceError';
+}
+
+/** A FOURCC code as its four characters (MJPG, YUYV, ...). */
+export function decodeFourcc(code: number): string {
+  const n = Math.round(code);
+  if (!(n > 0)) return 'unknown';
+  return String.fromCharCode(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff).replace(/[^\x20-\x7e]/g, '?');
 }
 
 /** Removes user:password@ from a URL so it can be logged and published. */

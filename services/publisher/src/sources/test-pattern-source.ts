@@ -25,6 +25,7 @@ interface Layout {
   background: Mat;
   scale: number;
   clockOrigin: InstanceType<typeof cv.Point2>;
+  clockFontScale: number;
   clockThickness: number;
   counterOrigin: InstanceType<typeof cv.Point2>;
   sweepTop: number;
@@ -50,6 +51,8 @@ export class TestPatternSource implements FrameSource {
     private readonly size: () => FrameSize,
     private readonly fps: () => number,
     private readonly label: string,
+    /** TESTSRC_LARGE_CLOCK: the clock spans the frame, to read off a screen by eye or a phone photo. */
+    private readonly largeClock = false,
   ) {}
 
   async open(): Promise<SourceInfo> {
@@ -68,7 +71,7 @@ export class TestPatternSource implements FrameSource {
     mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.white, cv.FILLED);
     mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.black, Math.max(1, Math.round(2 * layout.scale)));
 
-    mat.putText(formatClock(times.captureTime), layout.clockOrigin, cv.FONT_HERSHEY_SIMPLEX, 1.5 * layout.scale, this.white, layout.clockThickness, cv.LINE_AA);
+    mat.putText(formatClock(times.captureTime), layout.clockOrigin, cv.FONT_HERSHEY_SIMPLEX, layout.clockFontScale, this.white, layout.clockThickness, cv.LINE_AA);
     mat.putText(`#${this.frameCount}`, layout.counterOrigin, cv.FONT_HERSHEY_SIMPLEX, 0.8 * layout.scale, this.yellow, Math.max(1, Math.round(2 * layout.scale)), cv.LINE_AA);
     this.frameCount += 1;
     return { mat, ...times };
@@ -105,10 +108,16 @@ export class TestPatternSource implements FrameSource {
     }
 
     // A dark band across the bars for the clock, so it stays legible on every colour.
-    const clockThickness = Math.max(1, Math.round(3 * scale));
-    const clockText = cv.getTextSize(CLOCK_SAMPLE, cv.FONT_HERSHEY_SIMPLEX, 1.5 * scale, clockThickness);
-    const bandHeight = Math.round(clockText.size.height * 2.2);
-    const bandTop = Math.round(barsBottom / 2 - bandHeight / 2);
+    let clockFontScale = 1.5 * scale;
+    if (this.largeClock) {
+      // Scale the font so the widest clock fills 94 % of the width; stroke width grows with it.
+      const unit = cv.getTextSize(CLOCK_SAMPLE, cv.FONT_HERSHEY_SIMPLEX, 1, 2).size.width;
+      clockFontScale = (0.94 * width) / unit;
+    }
+    const clockThickness = Math.max(1, Math.round((this.largeClock ? 1.6 : 2) * clockFontScale));
+    const clockText = cv.getTextSize(CLOCK_SAMPLE, cv.FONT_HERSHEY_SIMPLEX, clockFontScale, clockThickness);
+    const bandHeight = Math.round(clockText.size.height * (this.largeClock ? 1.6 : 2.2));
+    const bandTop = Math.max(0, Math.round((this.largeClock ? height : barsBottom) / 2 - bandHeight / 2));
     background.drawRectangle(new cv.Point2(0, bandTop), new cv.Point2(width - 1, bandTop + bandHeight), this.black, cv.FILLED);
     const clockOrigin = new cv.Point2(
       Math.max(0, Math.round((width - clockText.size.width) / 2)),
@@ -126,6 +135,7 @@ export class TestPatternSource implements FrameSource {
       background,
       scale,
       clockOrigin,
+      clockFontScale,
       clockThickness,
       counterOrigin: new cv.Point2(Math.round(8 * scale), bandTop + bandHeight + Math.round(30 * scale)),
       sweepTop: rampTop + Math.round(rampHeight * 0.2),

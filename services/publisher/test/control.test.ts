@@ -1,0 +1,131 @@
+/**
+ * Control commands and the settings that bound a publisher, with the built publisher and a real
+ * broker: snapshots (also while paused), acknowledgements in the status, the fps cap of a cloud
+ * broker, the payload size cap, the overlay and the large testsrc clock, and SIGINT.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import cv, { type Mat } from '@u4/opencv4nodejs';
+import { ServiceProcess } from '../../../test/support/service-process.js';
+import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+
+/** Share of pixels darker than 40 in a grey region. */
+function darkShare(grey: Mat, top: number, bottom: number, left: number, right: number): number {
+  let dark = 0;
+  let all = 0;
+  for (let y = top; y < bottom; y++) {
+    for (let x = left; x < right; x++) {
+      all += 1;
+      if ((grey.at(y, x) as number) < 40) dark += 1;
+    }
+  }
+  return dark / all;
+}
+
+describe('publisher control and limits', () => {
+  const broker = new TestBroker();
+  const processes: ServiceProcess[] = [];
+  const subscribers: TestSubscriber[] = [];
+  const start = async (camera: string, env: Record<string, string>): Promise<{ publisher: ServiceProcess; subscriber: TestSubscriber }> => {
+    const subscriber = await TestSubscriber.connect(broker.url, camera);
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: camera, CAMERA_SOURCE: 'testsrc', ...env }));
+    processes.push(publisher);
+    await subscriber.nextFrame();
+    return { publisher, subscriber };
+  };
+
+  before(async () => {
+    await broker.start();
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.close()));
+    await broker.stop();
+  });
+
+  test('a snapshot is one frame at SNAPSHOT_QUALITY flagged in its metadata, answered with its seq, also while paused; SIGINT exits 0 offline', async () => {
+    const { publisher, subscriber } = await start('snapcam', { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', JPEG_QUALITY: '30', VIDEO_FPS: '10' });
+    const regular = await subscriber.nextFrame();
+    assert.equal(regular.meta?.snapshot, undefined);
+
+    await subscriber.control({ snapshot: true, id: 'snap-1' });
+    const answered = await subscriber.status((s) => s.lastCommand?.id === 'snap-1' && s.lastCommand.snapshotSeq !== undefined);
+    assert.equal(answered.lastCommand?.ok, true);
+    const snapshot = subscriber.frames.find((f) => f.meta?.snapshot === true);
+    assert.ok(snapshot, 'the snapshot frame arrived before its answer');
+    assert.equal(snapshot.meta?.seq, answered.lastCommand?.snapshotSeq);
+    assert.deepEqual([cv.imdecode(snapshot.payload).cols, cv.imdecode(snapshot.payload).rows], [640, 480]);
+    // Quality 95 against 30 of the same pattern: several times the bytes.
+    assert.ok(snapshot.payload.length > 2 * regular.payload.length, `snapshot ${snapshot.payload.length} B vs frame ${regular.payload.length} B`);
+    // Without VIDEO_OVERLAY the bottom left shows the pattern's grey ramp, not a dark strip.
+    const grey = cv.imdecode(regular.payload).bgrToGray();
+    assert.ok(darkShare(grey, 474, 478, 160, 288) < 0.2);
+
+    await subscriber.control({ paused: true, id: 'pause' });
+    const paused = await subscriber.status((s) => s.lastCommand?.id === 'pause');
+    assert.equal(paused.paused, true);
+    await subscriber.control({ snapshot: true, id: 'snap-2' });
+    const second = await subscriber.status((s) => s.lastCommand?.id === 'snap-2' && s.lastCommand.snapshotSeq !== undefined);
+    assert.ok(subscriber.frames.some((f) => f.meta?.snapshot === true && f.meta.seq === second.lastCommand?.snapshotSeq));
+    assert.equal(second.paused, true);
+
+    await subscriber.control({ fps: 0, id: 'bad' });
+    const refused = await subscriber.status((s) => s.lastCommand?.id === 'bad');
+    assert.equal(refused.lastCommand?.ok, false);
+    assert.match(refused.lastCommand?.error ?? '', /fps/);
+
+    const exited = once(publisher.child, 'exit');
+    const signalledAt = performance.now();
+    publisher.child.kill('SIGINT');
+    const [code] = await exited;
+    console.log(`# SIGINT -> exit ${Math.round(performance.now() - signalledAt)} ms`);
+    assert.equal(code, 0);
+    assert.deepEqual(await subscriber.status((s) => !s.online), { camera: 'snapcam', online: false });
+  });
+
+  test('cloud limits: fps is capped at MQTT_MAX_MESSAGES_PER_S and frames over MQTT_MAX_PAYLOAD_BYTES are re-encoded smaller, with warnings in the status', async () => {
+    const cap = 15_000;
+    const { publisher, subscriber } = await start('cloudcam', {
+      VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', JPEG_QUALITY: '95', VIDEO_FPS: '20', MQTT_MAX_MESSAGES_PER_S: '5', MQTT_MAX_PAYLOAD_BYTES: String(cap),
+    });
+    const warned = await publisher.waitForLog((line) => line.level === 40 && /MQTT_MAX_MESSAGES_PER_S/.test(String(line.msg)));
+    assert.equal(warned.cap, 5);
+    const status = await subscriber.status((s) => s.encodeQuality !== undefined && (s.fps ?? 0) > 0);
+    assert.equal(status.targetFps, 5);
+    assert.ok((status.fps ?? 0) <= 5 * 1.5, `measured ${status.fps} fps`);
+    assert.ok((status.encodeQuality ?? 100) < 95);
+    assert.ok(status.warnings?.some((w) => /MQTT_MAX_MESSAGES_PER_S/.test(w)));
+    assert.ok(status.warnings?.some((w) => /MQTT_MAX_PAYLOAD_BYTES/.test(w)));
+    const frames = await subscriber.collectFrames(5);
+    for (const frame of frames) assert.ok(frame.payload.length <= cap, `${frame.payload.length} <= ${cap}`);
+
+    // A snapshot (quality 95) obeys the cap as well.
+    await subscriber.control({ snapshot: true, id: 'snap' });
+    const answer = await subscriber.status((s) => s.lastCommand?.id === 'snap' && s.lastCommand.snapshotSeq !== undefined);
+    const snapshot = subscriber.frames.find((f) => f.meta?.seq === answer.lastCommand?.snapshotSeq);
+    assert.ok(snapshot && snapshot.payload.length <= cap);
+
+    // Asking for less than the cap lifts the warning.
+    await subscriber.control({ fps: 2, id: 'slow' });
+    const slow = await subscriber.status((s) => s.lastCommand?.id === 'slow');
+    assert.equal(slow.targetFps, 2);
+    assert.equal(slow.warnings?.some((w) => /MQTT_MAX_MESSAGES_PER_S/.test(w)) ?? false, false);
+  });
+
+  test('VIDEO_OVERLAY draws camera id and time at the bottom left; TESTSRC_LARGE_CLOCK puts the clock across the middle', async () => {
+    const { subscriber } = await start('ovcam', { VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_OVERLAY: 'true', TESTSRC_LARGE_CLOCK: 'true' });
+    const frame = await subscriber.nextFrame();
+    const grey = cv.imdecode(frame.payload).bgrToGray();
+    // The overlay's black strip covers the grey ramp at the bottom left.
+    assert.ok(darkShare(grey, 234, 238, 80, 144) > 0.8);
+    // The large clock's black band runs across the middle, with light digits on it.
+    const middle = darkShare(grey, 118, 122, 0, 320);
+    assert.ok(middle > 0.4, `dark share across the middle ${middle}`);
+    assert.ok(darkShare(grey, 118, 122, 0, 320) < 0.98, 'digits on the band');
+    const status = await subscriber.status((s) => s.online);
+    assert.equal(status.passthrough, false);
+  });
+});

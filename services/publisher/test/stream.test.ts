@@ -1,0 +1,117 @@
+/**
+ * An HTTP MJPEG stream as CAMERA_SOURCE, served by a separate process (fixtures/mjpeg-server.mjs)
+ * that the tests kill and restart: passthrough of the stream's own JPEGs, re-encoding once a
+ * resize is asked for, the stream dying and coming back, and a URL that never answers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import cv from '@u4/opencv4nodejs';
+import { ServiceProcess } from '../../../test/support/service-process.js';
+import { MjpegCamera, SilentServer, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+
+describe('publisher with an HTTP MJPEG stream', () => {
+  const broker = new TestBroker();
+  const camera = new MjpegCamera(320, 240, 10);
+  const silent = new SilentServer();
+  const processes: ServiceProcess[] = [];
+  const subscribers: TestSubscriber[] = [];
+
+  before(async () => {
+    await broker.start();
+    await camera.start();
+  });
+
+  after(async () => {
+    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all(subscribers.map((s) => s.close()));
+    await camera.kill();
+    await silent.stop();
+    await broker.stop();
+  });
+
+  test('frames flow; at the stream\'s own size its JPEGs pass through; a resize command re-encodes; the stream dying and returning is survived', async () => {
+    const subscriber = await TestSubscriber.connect(broker.url, 'ipcam');
+    subscribers.push(subscriber);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+      CAMERA_ID: 'ipcam', CAMERA_SOURCE: camera.url, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '30',
+    }));
+    processes.push(publisher);
+
+    const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
+    assert.equal(opened.width, 320);
+    assert.match(String(opened.format), /^mjp/i);
+    const status = await subscriber.status((s) => s.passthrough === true && (s.framesSent ?? 0) > 0);
+    assert.equal(status.sourceWidth, 320);
+    assert.equal(status.sourceHeight, 240);
+    assert.match(status.sourceFormat ?? '', /^mjp/i);
+    const [frame] = await subscriber.collectFrames(1);
+    // The server's JPEG (quality 80, flat grey with a white corner) with our comment added.
+    const image = cv.imdecode(frame!.payload);
+    assert.deepEqual([image.cols, image.rows], [320, 240]);
+    assert.equal(frame!.meta?.camera, 'ipcam');
+    const stats = await publisher.waitForLog((line) => line.msg === 'pipeline stats' && Number(line.passedThrough) > 0);
+    assert.equal(stats.passedThrough, stats.frames);
+
+    await subscriber.control({ width: 160, height: 120, id: 'shrink' });
+    await subscriber.nextFrame((f) => cv.imdecode(f.payload).cols === 160);
+    const resized = await subscriber.status((s) => s.lastCommand?.id === 'shrink' && s.passthrough === false && s.width === 160);
+    assert.deepEqual(resized.lastCommand?.changed, { width: 160, height: 120 });
+
+    // The camera loses power: the publisher reports it and keeps retrying, without exiting.
+    await camera.kill();
+    const failed = await publisher.waitForLog((line) => line.msg === 'source failed', WAIT_MS);
+    assert.match(String(failed.error), /stream http:\/\/127\.0\.0\.1/);
+    const down = await subscriber.status((s) => s.online && typeof s.error === 'string');
+    assert.match(down.error ?? '', /stream/);
+    await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed, WAIT_MS);
+    assert.equal(publisher.exitCode, null);
+
+    // Power back, same address: frames resume by themselves and the error clears.
+    const openedBefore = publisher.lines.filter((line) => line.msg === 'source opened').length;
+    await camera.start(camera.port);
+    await publisher.waitForLog(() => publisher.lines.filter((line) => line.msg === 'source opened').length > openedBefore, 30_000);
+    const back = await subscriber.nextFrame(() => true, WAIT_MS);
+    assert.equal(cv.imdecode(back.payload).cols, 160);
+    await subscriber.nextStatus((s) => s.online && s.error === undefined && (s.fps ?? 0) > 0);
+  });
+
+  test('a URL that accepts but never answers: status and control keep working while the open hangs, and SIGTERM still exits 0 with the offline status', async () => {
+    const url = await silent.start();
+    const subscriber = await TestSubscriber.connect(broker.url, 'hangcam');
+    subscribers.push(subscriber);
+    // FFmpeg's socket timeout at 3 s instead of the publisher's 5 s default, to keep the test short.
+    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'hangcam', CAMERA_SOURCE: url, OPENCV_FFMPEG_CAPTURE_OPTIONS: 'timeout;3000000' }));
+    processes.push(publisher);
+    await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
+
+    // The first open blocks until FFmpeg's socket timeout; meanwhile periodic statuses keep
+    // coming and a command is answered, which a blocked event loop could not do.
+    const first = await subscriber.nextStatus();
+    await subscriber.control({ quality: 42, id: 'during-hang' });
+    const answered = await subscriber.status((s) => s.lastCommand?.id === 'during-hang');
+    assert.equal(answered.quality, 42);
+    const later = await subscriber.nextStatus((s) => (s.updatedAt ?? 0) > (answered.updatedAt ?? 0));
+    assert.ok((later.updatedAt ?? 0) > (first.updatedAt ?? 0));
+    assert.equal(publisher.lines.some((line) => line.msg === 'source opened'), false, 'the open was still hanging');
+
+    const failed = await publisher.waitForLog((line) => line.msg === 'source failed', WAIT_MS);
+    assert.match(String(failed.error), /cannot open stream/);
+    // Backoff is 1 s, then the second open hangs again: stop in the middle of it.
+    await publisher.waitForLog(() => publisher.lines.filter((line) => line.msg === 'opening source').length >= 2, WAIT_MS);
+    await subscriber.nextStatus();
+    assert.equal(publisher.lines.filter((line) => line.msg === 'source failed').length, 1, 'the second open is still hanging');
+    const stopStart = performance.now();
+    const code = await publisher.stop();
+    const stopMs = Math.round(performance.now() - stopStart);
+    assert.equal(code, 0);
+    const late = await TestSubscriber.connect(broker.url, 'hangcam');
+    try {
+      assert.deepEqual(await late.status(() => true), { camera: 'hangcam', online: false });
+    } finally {
+      await late.close();
+    }
+    const stalls = publisher.lines.filter((line) => line.msg === 'pipeline stats').map((line) => Number(line.loopDelayMaxMs));
+    // Measured figures for the report, not assertions.
+    console.log(`# hanging URL: SIGTERM -> exit ${stopMs} ms; event-loop delay max per status period: ${stalls.join(', ')} ms`);
+  });
+});
