@@ -1,16 +1,19 @@
 /**
- * One camera on the page: a canvas, the camera id, a status badge and an overlay with FPS,
- * end-to-end latency and kB/s.
+ * One camera on the page: a canvas, and under it (never over the picture, whose top-left often
+ * carries the camera's own caption) a bar with the camera id, a status badge, FPS, end-to-end
+ * latency, kB/s and frames lost.
  *
- * Decoding is newest-wins: one createImageBitmap at a time per tile, and a frame that arrives
- * meanwhile replaces the one waiting, so a slow device shows fewer frames but never falls behind.
+ * Decoding is newest-wins: one decode at a time per tile, and a frame that arrives meanwhile
+ * replaces the one waiting, so a slow device shows fewer frames but never falls behind.
  */
 import { readFrameMeta } from '@camqtt/protocol/frame';
 import { NewestWinsGate } from '@camqtt/protocol/newest-wins';
 import type { ViewerEvent } from '@camqtt/protocol/viewer-wire';
+import type { ClockOffset } from './clock-offset.js';
+import { decodeJpeg, type DecoderKind } from './frame-decoder.js';
 
 /** From the wire module, so the page never pulls in the Node-side status schema. */
-export type CameraStatus = Extract<ViewerEvent, { type: 'status' }>['status'];
+export type CameraStatus = Extract<ViewerEvent, { type: 'hello' }>['cameras'][number];
 
 /** No frame for this long and the camera counts as stalled. */
 const STALLED_AFTER_MS = 3_000;
@@ -24,25 +27,35 @@ interface Arrival {
   bytes: number;
 }
 
+interface PendingFrame {
+  payload: Uint8Array;
+  captureTime: number | undefined;
+}
+
 export class CameraTile {
   readonly element: HTMLElement;
-  private readonly canvas: HTMLCanvasElement;
+  readonly canvas: HTMLCanvasElement;
   private readonly context: CanvasRenderingContext2D;
   private readonly badge: HTMLElement;
-  private readonly fps: HTMLElement;
-  private readonly latency: HTMLElement;
-  private readonly kbps: HTMLElement;
-  private status: CameraStatus | undefined;
+  private readonly stats: Record<'fps' | 'latency' | 'kbps' | 'lost', HTMLElement>;
+  status: CameraStatus | undefined;
   private readonly arrivals: Arrival[] = [];
   private firstArrivalAt: number | undefined;
+  private lastSeq: number | undefined;
+  private lost = 0;
   /** One decode at a time; a frame arriving meanwhile replaces the one waiting. */
-  private readonly decoder = new NewestWinsGate<Uint8Array>((payload, done) => void this.decode(payload).finally(done));
+  private readonly decoder = new NewestWinsGate<PendingFrame>((frame, done) => void this.decode(frame).finally(done));
   decodeErrors = 0;
 
-  constructor(readonly camera: string) {
+  constructor(
+    readonly camera: string,
+    private readonly clock: ClockOffset,
+    private readonly decoderKind: DecoderKind,
+  ) {
     this.element = document.createElement('article');
     this.element.className = 'tile';
     this.element.dataset.camera = camera;
+    this.element.tabIndex = 0;
 
     this.canvas = document.createElement('canvas');
     this.canvas.setAttribute('aria-label', `Live video of ${camera}`);
@@ -50,20 +63,22 @@ export class CameraTile {
     if (!context) throw new Error('this browser has no 2D canvas');
     this.context = context;
 
-    const overlay = element('div', 'overlay');
-    this.fps = stat(overlay, 'fps', '0 fps');
-    this.latency = stat(overlay, 'latency', '—');
-    this.kbps = stat(overlay, 'kbps', '0 kB/s');
-
-    const head = element('div', 'tile-head');
+    const bar = element('div', 'tile-bar');
     const name = element('span', 'camera-id');
     name.dataset.role = 'camera-id';
     name.textContent = camera;
     this.badge = element('span', 'badge');
     this.badge.dataset.role = 'badge';
-    head.append(name, this.badge);
+    const stats = element('span', 'stats');
+    this.stats = {
+      fps: stat(stats, 'fps', '0 fps', 'frames per second received'),
+      latency: stat(stats, 'latency', '—', 'end to end: capture on the camera to drawn here'),
+      kbps: stat(stats, 'kbps', '0 kB/s', 'received'),
+      lost: stat(stats, 'lost', '0 lost', 'frames missing from the sequence (dropped on the way)'),
+    };
+    bar.append(name, this.badge, stats);
 
-    this.element.append(this.canvas, overlay, head);
+    this.element.append(this.canvas, bar);
     this.refresh(Date.now());
   }
 
@@ -73,11 +88,22 @@ export class CameraTile {
   }
 
   /** A frame payload (JPEG) arrived from the relay. */
-  offerFrame(payload: Uint8Array): void {
+  offerFrame(payload: Uint8Array, receivedAt: number): void {
     const now = Date.now();
+    this.clock.sample(receivedAt, now);
     this.arrivals.push({ at: now, bytes: payload.length });
     this.firstArrivalAt ??= now;
-    this.decoder.offer(payload);
+    const meta = readFrameMeta(payload);
+    if (meta) this.countGap(meta.seq);
+    this.decoder.offer({ payload, captureTime: meta?.captureTime });
+  }
+
+  /**
+   * Forget the last sequence number: after a pause in receiving (camera deselected, tab hidden,
+   * reconnect) the next gap is not frames lost on the way.
+   */
+  resetSequence(): void {
+    this.lastSeq = undefined;
   }
 
   /** Updates badge and rates; called on a timer so they decay when frames stop. */
@@ -93,9 +119,16 @@ export class CameraTile {
     const span = Math.min(RATE_WINDOW_MS, this.firstArrivalAt === undefined ? RATE_WINDOW_MS : Math.max(now - this.firstArrivalAt, 250));
     const frames = this.arrivals.length;
     const bytes = this.arrivals.reduce((sum, arrival) => sum + arrival.bytes, 0);
-    this.fps.textContent = `${((frames * 1000) / span).toFixed(1)} fps`;
-    this.kbps.textContent = `${(bytes / span).toFixed(1)} kB/s`;
+    this.stats.fps.textContent = `${((frames * 1000) / span).toFixed(1)} fps`;
+    this.stats.kbps.textContent = `${(bytes / span).toFixed(1)} kB/s`;
+    this.stats.lost.textContent = `${this.lost} lost`;
     this.element.title = this.status?.error ? `${this.camera}: ${this.status.error}` : `${this.camera}: ${this.decoder.replaced} frames skipped while decoding`;
+  }
+
+  private countGap(seq: number): void {
+    // A smaller number means the publisher restarted: start counting again.
+    if (this.lastSeq !== undefined && seq > this.lastSeq + 1) this.lost += seq - this.lastSeq - 1;
+    this.lastSeq = seq;
   }
 
   private state(now: number): TileState {
@@ -105,30 +138,32 @@ export class CameraTile {
     return 'stalled';
   }
 
-  private async decode(payload: Uint8Array): Promise<void> {
+  private async decode(frame: PendingFrame): Promise<void> {
     try {
-      const bitmap = await createImageBitmap(new Blob([payload as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }));
-      this.draw(bitmap, payload);
+      const decoded = await decodeJpeg(this.decoderKind, frame.payload);
+      try {
+        this.draw(decoded.image, decoded.width, decoded.height);
+      } finally {
+        decoded.close();
+      }
     } catch {
       // A corrupt JPEG costs one frame; the next one decodes on its own.
       this.decodeErrors += 1;
+      return;
     }
+    // End to end: from the capture on the camera host to the moment it is on screen here, with
+    // "now" moved onto the relay's clock (the camera's clock is taken to agree with the relay's).
+    this.stats.latency.textContent = frame.captureTime === undefined ? '—' : `${Math.round(this.clock.toRelayTime(Date.now()) - frame.captureTime)} ms`;
   }
 
-  private draw(bitmap: ImageBitmap, payload: Uint8Array): void {
-    if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      this.canvas.width = bitmap.width;
-      this.canvas.height = bitmap.height;
+  private draw(image: CanvasImageSource, width: number, height: number): void {
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
       this.canvas.dataset.sized = '';
+      this.element.dispatchEvent(new CustomEvent('resized', { bubbles: true }));
     }
-    try {
-      this.context.drawImage(bitmap, 0, 0);
-    } finally {
-      bitmap.close();
-    }
-    // End to end: from the capture on the camera host to the moment it is on screen here.
-    const meta = readFrameMeta(payload);
-    this.latency.textContent = meta ? `${Math.round(Date.now() - meta.captureTime)} ms` : '—';
+    this.context.drawImage(image, 0, 0);
   }
 }
 
@@ -138,10 +173,11 @@ function element(tag: string, className: string): HTMLElement {
   return node;
 }
 
-function stat(parent: HTMLElement, name: string, initial: string): HTMLElement {
+function stat(parent: HTMLElement, name: string, initial: string, title: string): HTMLElement {
   const node = document.createElement('span');
   node.dataset.stat = name;
   node.textContent = initial;
+  node.title = title;
   parent.append(node);
   return node;
 }

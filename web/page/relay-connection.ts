@@ -2,7 +2,7 @@
  * The page's WebSocket to the relay, reconnecting by itself with backoff (0.5 s doubling to 5 s)
  * whenever the relay goes away.
  */
-import { decodeViewerFrame, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol/viewer-wire';
+import { decodeViewerFrame, type ViewerEvent, type ViewerFrame, type ViewerRequest } from '@camqtt/protocol/viewer-wire';
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5_000;
@@ -36,6 +36,11 @@ export class RelayConnection {
     window.clearTimeout(this.retryTimer);
     this.socket?.close(1000);
     this.socket = undefined;
+  }
+
+  /** Sends a request (e.g. a camera selection) if connected; after a reconnect the caller resends. */
+  send(request: ViewerRequest): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(request));
   }
 
   private connect(): void {

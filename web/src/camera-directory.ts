@@ -20,6 +20,10 @@ export class CameraDirectory {
     return [...this.cameras.values()].sort((a, b) => (a.camera < b.camera ? -1 : a.camera > b.camera ? 1 : 0));
   }
 
+  get(camera: string): CameraStatus | undefined {
+    return this.cameras.get(camera);
+  }
+
   update(status: CameraStatus): void {
     this.cameras.set(status.camera, status);
     this.onChange({ type: 'status', status });

@@ -5,11 +5,12 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { checkJpeg, encodeViewerFrame, parseCameraStatus, type Topics } from '@camqtt/protocol';
+import { checkJpeg, parseCameraStatus, type Topics } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
+import type { ControlCommand } from './control-command.js';
+import type { FrameHub } from './frame-hub.js';
 import { PerKeyRateLimit } from './per-key-rate-limit.js';
 import type { RelayMetrics } from './relay-metrics.js';
-import type { ViewerFanout } from './viewer-fanout.js';
 
 /** One warning per camera per minute about bad payloads, however many arrive. */
 const BAD_PAYLOAD_LOG_WINDOW_MS = 60_000;
@@ -19,7 +20,7 @@ export interface FrameRelayOptions {
   clientOptions: IClientOptions;
   topics: Topics;
   directory: CameraDirectory;
-  fanout: ViewerFanout;
+  hub: FrameHub;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -68,6 +69,16 @@ export class FrameRelay {
     });
   }
 
+  /**
+   * Sends a validated command to `<prefix>/<camera>/control` (QoS 1: a command is rare and should
+   * arrive). Throws when the broker is not connected rather than queueing a stale command.
+   */
+  async sendControl(camera: string, command: ControlCommand): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected to the MQTT broker');
+    await client.publishAsync(this.options.topics.control(camera), JSON.stringify(command), { qos: 1 });
+  }
+
   async stop(): Promise<void> {
     await this.client?.endAsync();
     this.client = undefined;
@@ -80,25 +91,26 @@ export class FrameRelay {
   }
 
   private onFrame(camera: string, payload: Buffer): void {
-    const { metrics, fanout, log } = this.options;
-    metrics.framesReceived.inc();
+    const { metrics, hub, log } = this.options;
+    const counters = metrics.camera(camera);
+    counters.received(payload.length);
     const check = checkJpeg(payload);
     if (!check.ok) {
-      metrics.framesRejected.inc();
+      counters.dropped('invalid_payload');
       const { allowed, suppressed } = this.badFrameLog.take(camera);
       if (allowed) log.warn({ camera, bytes: payload.length, reason: check.reason, suppressedSinceLastLog: suppressed }, 'dropped a frame that is not a complete JPEG');
       return;
     }
-    // Built once per frame; a plain JPEG without camqtt metadata is relayed as well.
-    const message = encodeViewerFrame(camera, Date.now(), payload);
-    fanout.publishFrame(camera, Buffer.from(message.buffer, message.byteOffset, message.byteLength));
+    // A plain JPEG without camqtt metadata is relayed as well.
+    hub.publish(camera, payload);
   }
 
   private onStatus(camera: string, payload: Buffer): void {
     const { directory, metrics, log } = this.options;
     if (payload.length === 0) {
       directory.remove(camera);
-      this.options.fanout.forgetCamera(camera);
+      this.options.hub.forgetCamera(camera);
+      metrics.forgetCamera(camera);
     } else {
       const status = parseCameraStatus(payload);
       if ('error' in status) {

@@ -1,5 +1,6 @@
 /**
- * Sends every frame to every viewer without letting a slow viewer cost anyone else anything.
+ * Sends every frame to every viewer that selected its camera (all of them until it sends a
+ * `select`) without letting a slow viewer cost anyone else anything.
  *
  * Per viewer and camera there is one NewestWinsGate: at most one frame of that camera is being
  * written to the viewer's socket, and at most one more waits; a newer frame replaces the waiting
@@ -10,7 +11,8 @@
  */
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { NewestWinsGate, type ViewerEvent } from '@camqtt/protocol';
+import { NewestWinsGate, parseViewerRequest, type ViewerEvent } from '@camqtt/protocol';
+import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
 
 /** A viewer whose socket takes nothing for this long is gone as far as we care. */
@@ -26,8 +28,15 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** How long stop() lets viewers answer the close handshake before cutting them off. */
 const CLOSE_GRACE_MS = 1_000;
 
+interface QueuedFrame {
+  camera: string;
+  message: Buffer;
+}
+
 class Viewer {
-  private readonly gates = new Map<string, NewestWinsGate<Buffer>>();
+  private readonly gates = new Map<string, NewestWinsGate<QueuedFrame>>();
+  /** The cameras this viewer wants frames of; undefined means every camera. */
+  selection: ReadonlySet<string> | undefined;
   private writesInFlight = 0;
   /** Since when the oldest unfinished write has been waiting with no write finishing. */
   private blockedSince: number | undefined;
@@ -40,23 +49,27 @@ class Viewer {
     private readonly metrics: RelayMetrics,
   ) {}
 
+  wants(camera: string): boolean {
+    return this.selection === undefined || this.selection.has(camera);
+  }
+
   offerFrame(camera: string, message: Buffer): void {
     let gate = this.gates.get(camera);
     if (!gate) {
-      gate = new NewestWinsGate<Buffer>((frame, done) => this.deliverFrame(frame, done));
+      gate = new NewestWinsGate<QueuedFrame>((frame, done) => this.deliverFrame(frame, done));
       this.gates.set(camera, gate);
     }
     const replacedBefore = gate.replaced;
-    gate.offer(message);
-    if (gate.replaced !== replacedBefore) this.metrics.framesDropped.inc();
+    gate.offer({ camera, message });
+    if (gate.replaced !== replacedBefore) this.metrics.camera(camera).dropped('replaced', 'ws');
   }
 
   sendText(text: string): void {
     this.write(text, () => {});
   }
 
-  forgetCamera(camera: string): void {
-    if (this.gates.get(camera)?.dropPending()) this.metrics.framesDropped.inc();
+  forgetCamera(camera: string, reason: 'camera_removed' | 'replaced'): void {
+    if (this.gates.get(camera)?.dropPending()) this.metrics.camera(camera).dropped(reason, 'ws');
     this.gates.delete(camera);
   }
 
@@ -65,13 +78,13 @@ class Viewer {
     return this.blockedSince === undefined ? 0 : now - this.blockedSince;
   }
 
-  private deliverFrame(message: Buffer, done: () => void): void {
+  private deliverFrame({ camera, message }: QueuedFrame, done: () => void): void {
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.metrics.framesDropped.inc();
+      this.metrics.camera(camera).dropped('socket_full', 'ws');
       done();
       return;
     }
-    this.metrics.framesSent.inc();
+    this.metrics.camera(camera).sent('ws', message.length);
     this.write(message, done);
   }
 
@@ -91,18 +104,30 @@ class Viewer {
   }
 }
 
-export class ViewerFanout {
+export interface ViewerFanoutOptions {
+  log: Logger;
+  metrics: RelayMetrics;
+  /** The `hello` event a new viewer gets first. */
+  greeting: () => ViewerEvent;
+  /** The newest frame of a camera, sent to a viewer as soon as it starts watching that camera. */
+  latest: (camera: string) => LatestFrame | undefined;
+  /** Every camera with a frame or a status, for a viewer that selects all of them. */
+  cameras: () => Iterable<string>;
+}
+
+export class ViewerFanout implements FrameSink {
   private readonly viewers = new Set<Viewer>();
   private nextViewerId = 1;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
 
-  /** @param greeting the `hello` event a new viewer gets first. */
-  constructor(
-    private readonly log: Logger,
-    private readonly metrics: RelayMetrics,
-    private readonly greeting: () => ViewerEvent,
-  ) {}
+  private readonly log: Logger;
+  private readonly metrics: RelayMetrics;
+
+  constructor(private readonly options: ViewerFanoutOptions) {
+    this.log = options.log;
+    this.metrics = options.metrics;
+  }
 
   get size(): number {
     return this.viewers.size;
@@ -132,7 +157,7 @@ export class ViewerFanout {
   add(socket: WebSocket, remoteAddress: string | undefined): void {
     const viewer = new Viewer(this.nextViewerId++, socket, this.metrics);
     this.viewers.add(viewer);
-    this.metrics.viewers.set(this.viewers.size);
+    this.metrics.viewers.set({ transport: 'ws' }, this.viewers.size);
     this.log.info({ viewer: viewer.id, remoteAddress, viewers: this.viewers.size }, 'viewer connected');
 
     socket.on('message', (data, isBinary) => this.onViewerMessage(viewer, data, isBinary));
@@ -142,15 +167,17 @@ export class ViewerFanout {
     socket.on('error', (error) => this.log.debug({ viewer: viewer.id, err: error }, 'viewer socket error'));
     socket.on('close', (code) => {
       this.viewers.delete(viewer);
-      this.metrics.viewers.set(this.viewers.size);
+      this.metrics.viewers.set({ transport: 'ws' }, this.viewers.size);
       this.log.info({ viewer: viewer.id, code, viewers: this.viewers.size }, 'viewer disconnected');
     });
-    viewer.sendText(JSON.stringify(this.greeting()));
+    viewer.sendText(JSON.stringify(this.options.greeting()));
+    // The newest picture of every camera right away: a paused or slow camera is not a black tile.
+    for (const camera of this.options.cameras()) this.offerLatest(viewer, camera);
   }
 
-  /** `message` is the encoded viewer frame, built once; every viewer is sent these same bytes. */
-  publishFrame(camera: string, message: Buffer): void {
-    for (const viewer of this.viewers) viewer.offerFrame(camera, message);
+  /** `frame.message` is the encoded viewer frame, built once; every viewer is sent these same bytes. */
+  publishFrame(camera: string, frame: LatestFrame): void {
+    for (const viewer of this.viewers) if (viewer.wants(camera)) viewer.offerFrame(camera, frame.message);
   }
 
   broadcast(event: ViewerEvent): void {
@@ -160,25 +187,41 @@ export class ViewerFanout {
 
   /** A removed camera's gates go too, so the per-viewer state only holds live cameras. */
   forgetCamera(camera: string): void {
-    for (const viewer of this.viewers) viewer.forgetCamera(camera);
+    for (const viewer of this.viewers) viewer.forgetCamera(camera, 'camera_removed');
+  }
+
+  private offerLatest(viewer: Viewer, camera: string): void {
+    const frame = this.options.latest(camera);
+    if (frame) viewer.offerFrame(camera, frame.message);
   }
 
   /**
-   * Browsers have nothing to tell the relay yet; anything they send is answered with an error
-   * event so a confused client (or a person poking at it) learns why nothing happens.
+   * The one thing a browser says is which cameras it watches (`select`). Anything else is
+   * answered with an error event so a confused client (or a person poking at it) learns why
+   * nothing happens.
    */
   private onViewerMessage(viewer: Viewer, data: RawData, isBinary: boolean): void {
-    let message: string;
-    if (isBinary) {
-      message = 'binary messages are not accepted';
-    } else {
-      const type = messageType(data);
-      message = type === undefined ? 'malformed message: expected a JSON object with a string "type"' : `unknown message type ${JSON.stringify(type)}`;
+    const request = isBinary ? { error: 'binary messages are not accepted' } : parseViewerRequest(data.toString());
+    if (!('error' in request)) {
+      this.select(viewer, request.cameras);
+      return;
     }
+    const message = request.error;
     this.log.debug({ viewer: viewer.id, reason: message }, 'rejected a viewer message');
     // A client that floods us with junk while not reading gets no more replies than fit.
     if (viewer.socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
     viewer.sendText(JSON.stringify({ type: 'error', message } satisfies ViewerEvent));
+  }
+
+  private select(viewer: Viewer, cameras: string[] | '*'): void {
+    const before = viewer.selection;
+    const wasWatching = (camera: string): boolean => before === undefined || before.has(camera);
+    viewer.selection = cameras === '*' ? undefined : new Set(cameras);
+    const all = new Set(this.options.cameras());
+    // A frame waiting for a camera the viewer left is not wanted any more.
+    for (const camera of before ?? all) if (!viewer.wants(camera)) viewer.forgetCamera(camera, 'replaced');
+    for (const camera of viewer.selection ?? all) if (!wasWatching(camera)) this.offerLatest(viewer, camera);
+    this.log.debug({ viewer: viewer.id, cameras }, 'viewer selected cameras');
   }
 
   private terminateStalled(): void {
@@ -188,7 +231,7 @@ export class ViewerFanout {
       const blockedMs = viewer.blockedFor(now);
       if (blockedMs <= STALL_LIMIT_MS) continue;
       this.log.warn({ viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount }, 'viewer socket blocked too long, terminating it');
-      this.metrics.viewersTerminated.inc();
+      this.metrics.viewersTerminated.inc({ transport: 'ws' });
       viewer.socket.terminate();
     }
   }
@@ -198,24 +241,12 @@ export class ViewerFanout {
       if (viewer.socket.readyState !== WebSocket.OPEN) continue;
       if (!viewer.answeredPing) {
         this.log.warn({ viewer: viewer.id }, 'viewer did not answer a ping, terminating it');
-        this.metrics.viewersTerminated.inc();
+        this.metrics.viewersTerminated.inc({ transport: 'ws' });
         viewer.socket.terminate();
         continue;
       }
       viewer.answeredPing = false;
       viewer.socket.ping();
     }
-  }
-}
-
-/** The `type` of a JSON object message, or undefined when the text is not one. */
-function messageType(data: RawData): string | undefined {
-  try {
-    const value: unknown = JSON.parse(data.toString());
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    const { type } = value as { type?: unknown };
-    return typeof type === 'string' ? type : undefined;
-  } catch {
-    return undefined;
   }
 }

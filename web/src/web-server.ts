@@ -1,6 +1,6 @@
 /**
- * The relay's HTTP side: the page (static files), /healthz, /api/cameras, /metrics, and the
- * viewer WebSocket at /ws on the same port.
+ * The relay's HTTP side: the page (static files), /healthz, /login, /api (see api-router.ts),
+ * /metrics, and the viewer WebSocket at /ws on the same port, all but /healthz behind ViewerAccess.
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -8,9 +8,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import { apiRouter } from './api-router.js';
 import type { CameraDirectory } from './camera-directory.js';
+import type { FrameHub } from './frame-hub.js';
 import type { FrameRelay } from './frame-relay.js';
+import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerAccess } from './viewer-access.js';
 import type { ViewerFanout } from './viewer-fanout.js';
 
 /** Browsers send nothing big; a larger message is an abuse and closes the socket. */
@@ -22,8 +26,13 @@ export interface WebServerOptions {
   /** Directory holding the built page (index.html, main.js, styles.css). */
   publicDir: string;
   directory: CameraDirectory;
+  hub: FrameHub;
   fanout: ViewerFanout;
+  mjpeg: MjpegStreams;
   relay: FrameRelay;
+  access: ViewerAccess;
+  /** VIEWER_CONTROL. */
+  allowControl: boolean;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -45,6 +54,13 @@ export class WebServer {
       const path = new URL(request.url ?? '/', 'http://relay').pathname;
       if (path !== '/ws') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      const verdict = this.options.access.checkUpgrade(request);
+      if (!verdict.ok) {
+        log.warn({ remoteAddress: request.socket.remoteAddress, origin: request.headers.origin, reason: verdict.reason }, 'refused a viewer WebSocket');
+        const status = verdict.status === 401 ? '401 Unauthorized' : '403 Forbidden';
+        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
         return;
       }
       sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress));
@@ -75,7 +91,7 @@ export class WebServer {
   }
 
   private createApp(): express.Express {
-    const { publicDir, directory, fanout, relay, metrics, log } = this.options;
+    const { publicDir, directory, fanout, mjpeg, relay, access, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
 
@@ -86,12 +102,13 @@ export class WebServer {
         status: relay.connected ? 'ok' : 'degraded',
         mqtt,
         viewers: fanout.size,
+        mjpegStreams: mjpeg.size,
         cameras: directory.size,
       });
     });
-    app.get('/api/cameras', (_request, response) => {
-      response.json(directory.list());
-    });
+    app.use(access.routes());
+    app.use(access.guard());
+    app.use('/api', apiRouter({ ...this.options }));
     app.get('/metrics', async (_request, response) => {
       response.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     });

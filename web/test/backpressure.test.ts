@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../test/support/service-process.js';
-import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const topics = new Topics(PREFIX);
 let broker: TestBroker;
@@ -54,12 +54,6 @@ async function frozenViewer(): Promise<Socket> {
   return socket;
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
-}
-
 test('a viewer that never reads does not stop a live viewer from getting every new frame, and is cut off', async () => {
   // Big frames (1280x720 at high quality) fill the frozen socket's kernel buffers quickly.
   const jpegs = await makeJpegs(10, '1280x720', 2);
@@ -81,7 +75,7 @@ test('a viewer that never reads does not stop a live viewer from getting every n
   };
   // Keep going until the relay has actually dropped frames for the frozen viewer (its socket is
   // full), then some more.
-  while ((await metric('camqtt_web_frames_dropped_total')) < 5) await publishOne();
+  while ((await metric(baseUrl, 'camqtt_web_frames_dropped_total', { reason: 'replaced' })) < 5) await publishOne();
   for (let i = 0; i < 20; i += 1) await publishOne();
 
   const received = live.frames.map((frame) => readFrameMeta(frame.payload)?.seq);

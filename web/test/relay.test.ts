@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { checkJpeg, readFrameMeta, Topics, withFrameMeta, type CameraStatus } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../test/support/service-process.js';
-import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const topics = new Topics(PREFIX);
 let broker: TestBroker;
@@ -45,12 +45,6 @@ async function publishFrameTo(to: TestViewer, camera: string, payload: Uint8Arra
   await waitFor(`frame ${before + 1} at the viewer`, () => to.frames.length > before);
 }
 
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
-}
-
 test('a viewer gets binary frames that decodeViewerFrame parses: the published JPEGs, seq increasing', async () => {
   const watcher = await viewer();
   const published: Uint8Array[] = [];
@@ -81,7 +75,8 @@ test('a plain JPEG without camqtt metadata is relayed as it is', async () => {
 
 test('non-JPEG and truncated payloads are never forwarded, and good frames keep flowing', async () => {
   const watcher = await viewer();
-  const rejectedBefore = await metric('camqtt_web_frames_rejected_total');
+  const invalid = { camera: 'camB', reason: 'invalid_payload' };
+  const rejectedBefore = await metric(baseUrl, 'camqtt_web_frames_dropped_total', invalid);
   const good = (seq: number) => withFrameMeta(jpegs[seq]!, { camera: 'camB', seq, captureTime: Date.now() });
   await publishFrameTo(watcher, 'camB', good(1));
   await publisher.publishAsync(topics.frame('camB'), Buffer.from('this is not a jpeg at all'));
@@ -92,7 +87,7 @@ test('non-JPEG and truncated payloads are never forwarded, and good frames keep 
 
   const seqs = watcher.frames.filter((frame) => frame.camera === 'camB').map((frame) => readFrameMeta(frame.payload)?.seq);
   assert.deepEqual(seqs, [1, 3]);
-  assert.equal(await metric('camqtt_web_frames_rejected_total'), rejectedBefore + 3);
+  assert.equal(await metric(baseUrl, 'camqtt_web_frames_dropped_total', invalid), rejectedBefore + 3);
   // Rate-limited: three bad payloads from one camera make one log line.
   const warnings = relay.lines.filter((line) => line.msg === 'dropped a frame that is not a complete JPEG' && line.camera === 'camB');
   assert.equal(warnings.length, 1);

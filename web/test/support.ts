@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
-import { decodeViewerFrame, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
+import { decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
 import { ServiceProcess } from '../../test/support/service-process.js';
 
 const run = promisify(execFile);
@@ -67,8 +67,12 @@ export async function makeJpegs(count: number, size = '320x240', quality = 5): P
   }
 }
 
-export async function startRelay(mqttUrl: string, port = 0, { waitForBroker = true } = {}): Promise<{ relay: ServiceProcess; port: number; baseUrl: string }> {
-  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX });
+export async function startRelay(
+  mqttUrl: string,
+  port = 0,
+  { waitForBroker = true, env = {} }: { waitForBroker?: boolean; env?: Record<string, string> } = {},
+): Promise<{ relay: ServiceProcess; port: number; baseUrl: string }> {
+  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX, ...env });
   try {
     const bound = await relay.port('http');
     // Frames published before the relay subscribed would be lost; wait until it is subscribed.
@@ -102,8 +106,8 @@ export class TestViewer {
     });
   }
 
-  static async connect(baseUrl: string): Promise<TestViewer> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`);
+  static async connect(baseUrl: string, headers: Record<string, string> = {}): Promise<TestViewer> {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers });
     const viewer = new TestViewer(socket);
     await once(socket, 'open');
     return viewer;
@@ -126,4 +130,47 @@ export class TestViewer {
 export async function getJson(url: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url);
   return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Sums a metric's samples from the relay's /metrics whose labels include all of `labels`
+ * (e.g. every camera's `camqtt_web_frames_dropped_total{reason="replaced"}`).
+ */
+export async function metric(baseUrl: string, name: string, labels: Record<string, string> = {}, init: RequestInit = {}): Promise<number> {
+  const text = await (await fetch(`${baseUrl}/metrics`, init)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const sample = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => sample[key] === value)) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+/** Publishes `camera`'s frames (the JPEGs in turn, with camqtt metadata) every `intervalMs` until stopped. */
+export class FakeCamera {
+  private timer: NodeJS.Timeout | undefined;
+  seq = 0;
+
+  constructor(
+    private readonly publisher: MqttClient,
+    readonly camera: string,
+    private readonly jpegs: Buffer[],
+    private readonly intervalMs: number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.publishOne().catch(() => {}), this.intervalMs);
+  }
+
+  async publishOne(): Promise<void> {
+    this.seq += 1;
+    const frame = withFrameMeta(this.jpegs[this.seq % this.jpegs.length]!, { camera: this.camera, seq: this.seq, captureTime: Date.now() });
+    await this.publisher.publishAsync(`${PREFIX}/${this.camera}/frame`, Buffer.from(frame));
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
 }

@@ -1,0 +1,101 @@
+/**
+ * /api: the camera list, snapshots, MJPEG streams and control commands. Everything here sits
+ * behind ViewerAccess's guard.
+ */
+import express, { type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { isCameraId } from '@camqtt/protocol';
+import type { CameraDirectory } from './camera-directory.js';
+import { checkControlCommand } from './control-command.js';
+import type { FrameHub } from './frame-hub.js';
+import type { FrameRelay } from './frame-relay.js';
+import type { MjpegStreams } from './mjpeg-streams.js';
+import type { ViewerAccess } from './viewer-access.js';
+
+export interface ApiRouterOptions {
+  directory: CameraDirectory;
+  hub: FrameHub;
+  relay: FrameRelay;
+  mjpeg: MjpegStreams;
+  access: ViewerAccess;
+  /** VIEWER_CONTROL: whether viewers may send control commands at all. */
+  allowControl: boolean;
+  log: Logger;
+}
+
+export function apiRouter(options: ApiRouterOptions): express.Router {
+  const { directory, hub, relay, mjpeg, access, allowControl, log } = options;
+  const router = express.Router();
+
+  /** A camera the relay knows, by status or by a frame; otherwise answers 404 and returns undefined. */
+  const knownCamera = (request: Request, response: Response): string | undefined => {
+    const camera = String(request.params.id ?? '');
+    if (isCameraId(camera) && (directory.get(camera) !== undefined || hub.latest(camera) !== undefined)) return camera;
+    response.status(404).json({ error: `no camera ${JSON.stringify(camera)}` });
+    return undefined;
+  };
+
+  router.get('/cameras', (_request, response) => {
+    response.json(directory.list());
+  });
+
+  router.get('/cameras/:id/snapshot.jpg', (request, response) => {
+    const camera = String(request.params.id);
+    const frame = isCameraId(camera) ? hub.latest(camera) : undefined;
+    if (!frame) {
+      response.status(404).json({ error: `no frame from ${JSON.stringify(camera)} yet` });
+      return;
+    }
+    const taken = new Date(frame.receivedAt).toISOString().replace(/[:.]/g, '-');
+    response
+      .set({
+        'Content-Type': 'image/jpeg',
+        'Cache-Control': 'no-store',
+        'Content-Disposition': `inline; filename="${camera}-${taken}.jpg"`,
+        'Last-Modified': new Date(frame.receivedAt).toUTCString(),
+      })
+      .send(frame.jpeg);
+  });
+
+  router.get('/cameras/:id/stream.mjpg', (request, response) => {
+    const camera = knownCamera(request, response);
+    if (camera) mjpeg.add(camera, request, response);
+  });
+
+  // JSON only: a foreign page cannot send application/json without a CORS preflight, which this
+  // relay never grants, so a logged-in browser cannot be made to send commands (CSRF).
+  router.post('/cameras/:id/control', express.json({ limit: '4kb' }), async (request, response) => {
+    if (!allowControl) {
+      response.status(403).json({ error: 'camera control is turned off on this relay (VIEWER_CONTROL=false)' });
+      return;
+    }
+    if (!request.is('application/json') || !access.sameOrigin(request)) {
+      response.status(415).json({ error: 'send the command as application/json from this site' });
+      return;
+    }
+    const camera = knownCamera(request, response);
+    if (!camera) return;
+    const command = checkControlCommand(request.body);
+    if ('error' in command) {
+      response.status(400).json({ error: command.error });
+      return;
+    }
+    try {
+      await relay.sendControl(camera, command);
+    } catch (error) {
+      response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
+      return;
+    }
+    log.info({ camera, command, remoteAddress: request.socket.remoteAddress }, 'control command sent');
+    // 202: the camera applies it on its next frame and says so in its status.
+    response.status(202).json({ camera, sent: command });
+  });
+
+  // A body that is not JSON (or too big) gets a JSON answer like every other mistake here.
+  router.use((error: { status?: number; message?: string }, _request: Request, response: Response, next: express.NextFunction) => {
+    if (response.headersSent || typeof error.status !== 'number' || error.status >= 500) return next(error);
+    response.status(error.status).json({ error: `bad request body: ${error.message ?? 'invalid'}` });
+  });
+
+  return router;
+}

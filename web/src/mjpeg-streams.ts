@@ -1,0 +1,141 @@
+/**
+ * GET /api/cameras/:id/stream.mjpg: multipart/x-mixed-replace, one JPEG part per frame, which VLC,
+ * ffmpeg, Home Assistant's MJPEG camera and a plain `<img>` all play.
+ *
+ * The same rules as the WebSocket fan-out: one NewestWinsGate per client, so at most one frame is
+ * being written and one waits (a newer one replaces it); a write is done when `res.write` calls
+ * back; the JPEG bytes are the shared Buffer every viewer gets (only the ~60-byte part header is
+ * per frame); a client whose writes make no progress for STALL_LIMIT_MS is cut off.
+ */
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { NewestWinsGate } from '@camqtt/protocol';
+import type { FrameSink, LatestFrame } from './frame-hub.js';
+import type { RelayMetrics } from './relay-metrics.js';
+
+const BOUNDARY = 'camqttframe';
+const STALL_LIMIT_MS = 10_000;
+const WATCHDOG_INTERVAL_MS = 1_000;
+
+interface Part {
+  header: Buffer;
+  jpeg: Buffer;
+}
+
+class MjpegClient {
+  readonly gate = new NewestWinsGate<Part>((part, done) => this.write(part, done));
+  /** Since when the current write has been waiting; undefined when nothing is being written. */
+  blockedSince: number | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly camera: string,
+    readonly response: Response,
+    private readonly metrics: RelayMetrics,
+  ) {}
+
+  private write(part: Part, done: () => void): void {
+    if (this.response.destroyed || this.response.writableEnded) {
+      done();
+      return;
+    }
+    this.metrics.camera(this.camera).sent('mjpeg', part.jpeg.length);
+    this.blockedSince = Date.now();
+    // Three writes, no concatenation: the JPEG Buffer is never copied per client.
+    this.response.write(part.header);
+    this.response.write(part.jpeg);
+    this.response.write('\r\n', () => {
+      this.blockedSince = undefined;
+      done();
+    });
+  }
+}
+
+export class MjpegStreams implements FrameSink {
+  private readonly clients = new Set<MjpegClient>();
+  private nextId = 1;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly metrics: RelayMetrics,
+    private readonly latest: (camera: string) => LatestFrame | undefined,
+  ) {}
+
+  get size(): number {
+    return this.clients.size;
+  }
+
+  start(): void {
+    this.watchdogTimer = setInterval(() => this.terminateStalled(), WATCHDOG_INTERVAL_MS);
+  }
+
+  /** Ends every stream (a client like VLC or ffmpeg then sees the end of the stream). */
+  stop(): void {
+    clearInterval(this.watchdogTimer);
+    for (const client of this.clients) client.response.destroy();
+    this.clients.clear();
+    this.updateGauge();
+  }
+
+  /** Takes over a response and streams `camera` on it until the client goes away. */
+  add(camera: string, request: Request, response: Response): void {
+    const client = new MjpegClient(this.nextId++, camera, response, this.metrics);
+    response.writeHead(200, {
+      'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
+      'Cache-Control': 'no-store, no-cache, must-revalidate',
+      Pragma: 'no-cache',
+      // Proxies (nginx) must pass parts on as they come, not buffer the endless body.
+      'X-Accel-Buffering': 'no',
+    });
+    response.socket?.setNoDelay(true);
+    this.clients.add(client);
+    this.updateGauge();
+    this.log.info({ mjpeg: client.id, camera, remoteAddress: request.socket.remoteAddress, streams: this.clients.size }, 'MJPEG stream opened');
+    response.on('close', () => {
+      if (!this.clients.delete(client)) return;
+      client.gate.dropPending();
+      this.updateGauge();
+      this.log.info({ mjpeg: client.id, camera, streams: this.clients.size }, 'MJPEG stream closed');
+    });
+    const frame = this.latest(camera);
+    if (frame) client.gate.offer(part(frame));
+  }
+
+  publishFrame(camera: string, frame: LatestFrame): void {
+    let shared: Part | undefined;
+    for (const client of this.clients) {
+      if (client.camera !== camera) continue;
+      shared ??= part(frame);
+      const replacedBefore = client.gate.replaced;
+      client.gate.offer(shared);
+      if (client.gate.replaced !== replacedBefore) this.metrics.camera(camera).dropped('replaced', 'mjpeg');
+    }
+  }
+
+  /** The camera is gone: its streams end, as a file would. */
+  forgetCamera(camera: string): void {
+    for (const client of this.clients) if (client.camera === camera) client.response.end();
+  }
+
+  private terminateStalled(): void {
+    const now = Date.now();
+    for (const client of this.clients) {
+      if (client.blockedSince === undefined || now - client.blockedSince <= STALL_LIMIT_MS) continue;
+      this.log.warn({ mjpeg: client.id, camera: client.camera, blockedMs: now - client.blockedSince }, 'MJPEG client blocked too long, closing it');
+      this.metrics.viewersTerminated.inc({ transport: 'mjpeg' });
+      client.response.destroy();
+    }
+  }
+
+  private updateGauge(): void {
+    this.metrics.viewers.set({ transport: 'mjpeg' }, this.clients.size);
+  }
+}
+
+function part(frame: LatestFrame): Part {
+  return {
+    header: Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Timestamp: ${(frame.receivedAt / 1000).toFixed(3)}\r\n\r\n`),
+    jpeg: frame.jpeg,
+  };
+}
