@@ -1,0 +1,68 @@
+/**
+ * What the bench runs: the cases (camera size, viewers, broker) and how long each run lasts.
+ * Every case is one fresh stack (broker, publisher(s), relay) per run, so peak memory and CPU
+ * are those of that case alone.
+ */
+import type { BrokerKind } from './brokers.js';
+
+export interface BenchCase {
+  id: string;
+  title: string;
+  broker: BrokerKind;
+  width: number;
+  height: number;
+  cameras: number;
+  /** Viewers that read every frame (of every camera). */
+  viewers: number;
+  /** How many of those also decode every frame they can (50 decoders do not fit on 2 cores). */
+  decoders: number;
+  /** Viewers that stop reading their socket once connected. */
+  frozen: number;
+}
+
+export const FPS = 30;
+export const QUALITY = 60;
+
+function at640(id: string, title: string, fields: Partial<BenchCase>): BenchCase {
+  return { id, title, broker: 'aedes', width: 640, height: 480, cameras: 1, viewers: 10, decoders: 2, frozen: 0, ...fields };
+}
+
+export const ALL_CASES: readonly BenchCase[] = [
+  at640('320x240-v10', '320x240, 10 viewers', { width: 320, height: 240 }),
+  at640('640x480-v10', '640x480, 10 viewers', {}),
+  at640('1280x720-v10', '1280x720, 10 viewers', { width: 1280, height: 720 }),
+  at640('640x480-v1', '640x480, 1 viewer', { viewers: 1, decoders: 1 }),
+  at640('640x480-v50', '640x480, 50 viewers', { viewers: 50 }),
+  at640('640x480-v100', '640x480, 100 viewers', { viewers: 100 }),
+  at640('4cams-v10', '4 cameras 640x480, 10 viewers', { cameras: 4, decoders: 1 }),
+  at640('frozen', '640x480, 1 viewer + 1 frozen viewer', { viewers: 1, decoders: 1, frozen: 1 }),
+  at640('mosquitto-v10', '640x480, 10 viewers, Mosquitto', { broker: 'mosquitto' }),
+  at640('aedes-tls-v10', '640x480, 10 viewers, Aedes over TLS', { broker: 'aedes-tls' }),
+];
+
+/** Case ids that answer the questions, for the report's sections. */
+export const GROUPS = {
+  resolution: ['320x240-v10', '640x480-v10', '1280x720-v10'],
+  fanout: ['640x480-v1', '640x480-v10', '640x480-v50', '640x480-v100'],
+  brokers: ['640x480-v10', 'aedes-tls-v10', 'mosquitto-v10'],
+} as const;
+
+export const CAMERA_IDS = ['cam1', 'cam2', 'cam3', 'cam4'] as const;
+
+export interface Timing {
+  runs: number;
+  warmupSeconds: number;
+  measureSeconds: number;
+}
+
+export const FULL_TIMING: Timing = { runs: 3, warmupSeconds: 3, measureSeconds: 15 };
+export const QUICK_TIMING: Timing = { runs: 1, warmupSeconds: 1, measureSeconds: 5 };
+
+/** Start-up (broker, OpenCV load in publisher and viewer processes, first frame) and shutdown, per run, as measured here. */
+const RUN_OVERHEAD_SECONDS = 9;
+/** The floors at the end: encode/decode at each size and the bare MQTT round trips. */
+const FLOORS_SECONDS = 25;
+
+export function estimateSeconds(cases: readonly BenchCase[], timing: Timing): number {
+  return cases.length * timing.runs * (timing.warmupSeconds + timing.measureSeconds + RUN_OVERHEAD_SECONDS) + FLOORS_SECONDS;
+}

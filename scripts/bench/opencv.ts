@@ -1,0 +1,6 @@
+/** OpenCV for the bench (decoding viewers and the encode/decode floors), loaded quietly. */
+import './opencv-quiet.js';
+import cv from '@u4/opencv4nodejs';
+
+export { cv };
+export type { Mat } from '@u4/opencv4nodejs';
