@@ -1,5 +1,5 @@
 /** OpenCV for the bench (decoding viewers and the encode/decode floors), loaded quietly. */
-import './opencv-quiet.js';
+import '../../services/publisher/src/quiet-opencv-loader.js';
 import cv from '@u4/opencv4nodejs';
 
 export { cv };
