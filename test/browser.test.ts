@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { repoRoot } from './support/service-process.js';
+import { repoRoot } from '../scripts/lib/service-process.js';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, watchCamera } from './support/viewer-page.js';
 

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { ServiceProcess } from '../../test/support/service-process.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
 
 export interface BrokerUnderTest {
   process: ServiceProcess;

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BenchProcess, freePort, sleep } from './processes.js';
+import { freePort, ServiceProcess, sleep, startService } from './processes.js';
 
 export type BrokerKind = 'aedes' | 'aedes-tls' | 'mosquitto';
 export const MOSQUITTO_BINARY = '/usr/sbin/mosquitto';
@@ -15,7 +15,7 @@ export const MOSQUITTO_BINARY = '/usr/sbin/mosquitto';
 /** MQTT_* settings for a client of the broker, and what the bench's own MQTT client uses. */
 export interface RunningBroker {
   kind: BrokerKind;
-  process: BenchProcess;
+  process: ServiceProcess;
   url: string;
   /** MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD_FILE, MQTT_CA_FILE for a service logging in as `user`. */
   clientEnv(user: string): Record<string, string>;
@@ -30,7 +30,7 @@ export function provisionAccounts(cameraIds: readonly string[]): string {
 }
 
 export async function startAedes(provisionDir: string, accounts: string, tls: boolean, nodeArgs: string[] = []): Promise<RunningBroker> {
-  const process = BenchProcess.service('broker', tls ? 'broker (aedes, tls)' : 'broker (aedes)', {
+  const process = startService('broker', tls ? 'broker (aedes, tls)' : 'broker (aedes)', {
     LOG_LEVEL: 'info',
     BROKER_HOST: '127.0.0.1',
     BROKER_MQTT_PORT: '0',
@@ -55,7 +55,9 @@ export async function startAedes(provisionDir: string, accounts: string, tls: bo
         ...(tls ? { MQTT_CA_FILE: caFile } : {}),
       }),
       benchClient: { username: 'admin', password: adminPassword, ...(tls ? { ca: await readFile(caFile, 'utf8') } : {}) },
-      stop: () => process.stop(),
+      stop: async () => {
+        await process.stop();
+      },
     };
   } catch (error) {
     await process.stop();
@@ -97,7 +99,7 @@ export async function startMosquitto(): Promise<RunningBroker> {
     configFile,
     [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
   );
-  const process = BenchProcess.command('broker (mosquitto)', MOSQUITTO_BINARY, ['-c', configFile]);
+  const process = ServiceProcess.command('broker (mosquitto)', MOSQUITTO_BINARY, ['-c', configFile]);
   const stop = async (): Promise<void> => {
     await process.stop();
     await rm(dir, { recursive: true, force: true });

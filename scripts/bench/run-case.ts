@@ -6,7 +6,7 @@ import { loadavg } from 'node:os';
 import type { BenchCase, Timing } from './cases.js';
 import { nowMs } from './clock.js';
 import { FrameProbe } from './mqtt-probe.js';
-import { sleep, type BenchProcess } from './processes.js';
+import { sleep, type ServiceProcess } from './processes.js';
 import { CpuWindow } from './proc-stats.js';
 import { PUBLISHER_STATS_INTERVAL_S, startBenchStack, TOPIC_PREFIX, type StackOptions } from './stack.js';
 import { distribution, type Distribution } from './stats.js';
@@ -75,7 +75,7 @@ const OPEN_TIMEOUT_MS = 15_000;
 const FIRST_FRAME_TIMEOUT_MS = 30_000;
 
 /** Mean of the publisher's per-interval timing averages logged inside the window, weighted by frames. */
-function publisherTiming(publishers: BenchProcess[], field: 'grabToOfferMs' | 'encodeMs', from: number, to: number): number | undefined {
+function publisherTiming(publishers: ServiceProcess[], field: 'grabToOfferMs' | 'encodeMs', from: number, to: number): number | undefined {
   let weighted = 0;
   let frames = 0;
   for (const publisher of publishers) {

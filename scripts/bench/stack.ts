@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FPS, QUALITY, type BenchCase } from './cases.js';
 import { startAedes, startMosquitto, type RunningBroker } from './brokers.js';
-import { BenchProcess } from './processes.js';
+import { startService, type ServiceProcess } from './processes.js';
 
 export const TOPIC_PREFIX = 'camqtt';
 /** The publisher logs its pipeline timings (grab -> offered) at debug level every this many s. */
@@ -23,8 +23,8 @@ export interface StackOptions {
 
 export interface BenchStack {
   broker: RunningBroker;
-  publishers: BenchProcess[];
-  relay: BenchProcess;
+  publishers: ServiceProcess[];
+  relay: ServiceProcess;
   webPort: number;
   stop(): Promise<void>;
 }
@@ -42,7 +42,7 @@ async function startBroker(benchCase: BenchCase, options: StackOptions): Promise
 
 export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly string[], options: StackOptions): Promise<BenchStack> {
   const broker = await startBroker(benchCase, options);
-  const services: BenchProcess[] = [];
+  const services: ServiceProcess[] = [];
   const stop = async (): Promise<void> => {
     // Relay and publishers first, so the broker sees clean disconnects.
     await Promise.all(services.map((p) => p.stop()));
@@ -50,7 +50,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
   };
   try {
     const publishers = cameraIds.map((camera) =>
-      BenchProcess.service('publisher', `publisher ${camera}`, {
+      startService('publisher', `publisher ${camera}`, {
         ...broker.clientEnv(camera),
         LOG_LEVEL: 'debug',
         TOPIC_PREFIX,
@@ -64,7 +64,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
       }, profileArgs(options, `publisher-${camera}`)),
     );
     services.push(...publishers);
-    const relay = BenchProcess.service('web', 'relay', {
+    const relay = startService('web', 'relay', {
       ...broker.clientEnv('relay'),
       LOG_LEVEL: 'info',
       TOPIC_PREFIX,

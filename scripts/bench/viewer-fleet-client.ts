@@ -1,12 +1,12 @@
 /** The bench's side of a viewer fleet (see viewer-fleet.ts): one request at a time, each bounded. */
 import { fileURLToPath } from 'node:url';
-import { startBenchChild, type BenchProcess } from './processes.js';
+import { startBenchChild, type ServiceProcess } from './processes.js';
 import type { FleetReply, FleetRequest } from './viewer-fleet.js';
 
 const FLEET_MODULE = fileURLToPath(new URL('./viewer-fleet.ts', import.meta.url));
 
 export class ViewerFleet {
-  private constructor(readonly process: BenchProcess) {}
+  private constructor(readonly process: ServiceProcess) {}
 
   static start(label: string): ViewerFleet {
     return new ViewerFleet(startBenchChild(label, FLEET_MODULE));

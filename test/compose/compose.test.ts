@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { repoRoot } from '../support/service-process.js';
+import { repoRoot } from '../../scripts/lib/service-process.js';
 import { launchBrowser, readTile, watchCamera } from '../support/viewer-page.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceProcess } from './service-process.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
 
 export interface CameraSpec {
   id: string;

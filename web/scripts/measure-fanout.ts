@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { decodeViewerFrame, readFrameMeta } from '@camqtt/protocol';
-import { ServiceProcess } from '../../test/support/service-process.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { startRelay, TestBroker, waitFor } from '../test/support.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, Topics } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const topics = new Topics(PREFIX);

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Topics, withFrameMeta } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
 
 const topics = new Topics(PREFIX);

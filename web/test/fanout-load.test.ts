@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, FakeCamera, getJson, makeJpegs, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const VIEWERS = 50;

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const topics = new Topics(PREFIX);

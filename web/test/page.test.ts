@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
-import { ServiceProcess } from '../../test/support/service-process.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { launchBrowser } from '../../test/support/viewer-page.js';
 import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
 

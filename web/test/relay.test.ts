@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { checkJpeg, readFrameMeta, Topics, withFrameMeta, type CameraStatus } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../test/support/service-process.js';
+import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 
 const topics = new Topics(PREFIX);

@@ -13,7 +13,7 @@ import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
-import { ServiceProcess } from '../../test/support/service-process.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
 
 const run = promisify(execFile);
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectAsync } from 'mqtt';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { startBroker } from '../../../test/support/stack.js';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, describe, test } from 'node:test';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 describe('publisher faults', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { type ReceivedFrame, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const FILE_FRAMES = 20;

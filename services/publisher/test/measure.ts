@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { MjpegCamera, TestBroker, TestSubscriber } from './support.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { MjpegCamera, SilentServer, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 describe('publisher with an HTTP MJPEG stream', () => {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/protocol';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 
 export const WAIT_MS = 20_000;
 

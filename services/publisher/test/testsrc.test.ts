@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import { checkJpeg } from '@camqtt/protocol';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const CAMERA = 'testcam';

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { createCertificateAuthority, createServerCertificate } from '../../../broker/src/certificates.js';
-import { ServiceProcess } from '../../../test/support/service-process.js';
+import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 /** A port free right now (Mosquitto cannot report the port of a listener on 0). */
