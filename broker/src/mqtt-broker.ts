@@ -9,6 +9,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { LoginRefusedError, PublishRefusedError, remoteAddressOf, type AccessHooks } from './access-hooks.js';
+import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
 import type { BrokerMetrics } from './metrics.js';
 import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet-size-guard.js';
 
@@ -193,7 +194,7 @@ export class MqttBroker {
       onBytesIn: (bytes) => metrics.networkBytesReceived.inc(bytes),
       onBytesOut: (bytes) => metrics.networkBytesSent.inc(bytes),
     });
-    this.aedes.handle(guard.start());
+    deliverAtGrantedQoS(this.aedes.handle(guard.start()));
   }
 
   private onClientError(client: Client, error: Error): void {

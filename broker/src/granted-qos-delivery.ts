@@ -1,0 +1,109 @@
+/**
+ * Delivers every message at the QoS MQTT 3.1.1 asks for: the lower of the published QoS and the
+ * highest QoS granted among all of the client's filters that match the topic ([MQTT-3.3.5-1],
+ * [MQTT-3.8.4-6]).
+ *
+ * Aedes 1.2 gets this wrong when a client's filters overlap (aedes#1074, open): it registers one
+ * delivery function per filter, delivers the message once through whichever its matcher calls
+ * first (a QoS 0 filter sends it at QoS 0 even if a QoS 1 filter matches too), and then caps the
+ * QoS at the filter equal to the topic, if any. A wildcard filter also never lowers the QoS of a
+ * retained message sent on SUBSCRIBE.
+ *
+ * The fix lives at the two seams Aedes gives per client: its two delivery functions, which every
+ * filter and the retained-message path call through, and its map of the client's subscriptions,
+ * which the QoS>0 path reads for that cap. Both are Aedes internals (not in its typings), so
+ * `AedesDeliveryInternals` names exactly what is used, and broker/test/conformance.test.ts pins the
+ * behaviour: an Aedes update that changes them fails there.
+ */
+import type { Client } from 'aedes';
+import { filterMatches } from './topic-filter.js';
+
+type Deliver = (packet: { topic: string; qos: number }, done: () => void) => void;
+
+interface SubscriptionEntry {
+  qos: number;
+}
+
+/** The parts of an Aedes 1.2 client this module relies on. */
+interface AedesDeliveryInternals {
+  /** Sends at QoS 0 whatever the packet says. */
+  deliver0: Deliver;
+  /** Sends at the packet's QoS, capped by `subscriptions[packet.topic]` when that key exists. */
+  deliverQoS: Deliver;
+  /** The client's granted filters, keyed by filter. */
+  subscriptions: Record<string, SubscriptionEntry>;
+}
+
+/** Matching results per topic, for clients with many filters; dropped whenever the filters change. */
+const MAX_CACHED_TOPICS = 256;
+
+class GrantedQoS {
+  private readonly cache = new Map<string, number>();
+
+  constructor(private readonly filters: Record<string, SubscriptionEntry>) {}
+
+  /** Highest QoS granted by the filters matching `topic`; -1 when none matches. */
+  highest(topic: string): number {
+    const cached = this.cache.get(topic);
+    if (cached !== undefined) return cached;
+    let highest = -1;
+    for (const filter in this.filters) {
+      const qos = this.filters[filter]!.qos;
+      if (qos > highest && filterMatches(filter, topic)) highest = qos;
+    }
+    if (this.cache.size >= MAX_CACHED_TOPICS) this.cache.clear();
+    this.cache.set(topic, highest);
+    return highest;
+  }
+
+  changed(): void {
+    this.cache.clear();
+  }
+}
+
+/**
+ * Makes `client` deliver at the highest granted QoS. Call right after Aedes creates the client,
+ * before its CONNECT is handled (a persistent session's filters are restored during CONNECT, and
+ * each filter keeps the delivery function it was registered with).
+ */
+export function deliverAtGrantedQoS(client: Client): void {
+  const internals = client as unknown as AedesDeliveryInternals;
+  const sendAtQoS0 = internals.deliver0;
+  const sendAtQoS = internals.deliverQoS;
+  const filters = internals.subscriptions;
+  const granted = new GrantedQoS(filters);
+
+  // Every write to the filter map is a SUBSCRIBE or UNSUBSCRIBE: that is when cached matches go stale.
+  // For the QoS>0 path's cap, a read of an existing key answers with the QoS this module already
+  // chose, so the cap never lowers it; reads of absent keys stay undefined, as Aedes expects.
+  internals.subscriptions = new Proxy(filters, {
+    set(target, key, value: SubscriptionEntry) {
+      granted.changed();
+      return Reflect.set(target, key, value);
+    },
+    deleteProperty(target, key) {
+      granted.changed();
+      return Reflect.deleteProperty(target, key);
+    },
+    get(target, key) {
+      const entry = Reflect.get(target, key) as SubscriptionEntry | undefined;
+      if (typeof key !== 'string' || entry === undefined) return entry;
+      const highest = granted.highest(key);
+      return highest > entry.qos ? { ...entry, qos: highest } : entry;
+    },
+  });
+
+  // One route for every filter: whichever filter Aedes calls first delivers at the right QoS, and
+  // its dedupe (one copy per message per client) drops the calls of the other filters.
+  const deliver: Deliver = (packet, done) => {
+    const highest = granted.highest(packet.topic);
+    // No matching filter (a persistent session's queue after an unsubscribe): Aedes decides.
+    if (highest < 0) return packet.qos > 0 ? sendAtQoS(packet, done) : sendAtQoS0(packet, done);
+    const qos = Math.min(packet.qos, highest);
+    if (qos === 0) return sendAtQoS0(packet, done);
+    // A copy: a persistent session's queued packet must keep the QoS it was stored with.
+    sendAtQoS(qos === packet.qos ? packet : { ...packet, qos }, done);
+  };
+  internals.deliver0 = deliver;
+  internals.deliverQoS = deliver;
+}
