@@ -77,7 +77,7 @@ export class FrameEncoder {
     this.passthrough = false;
     const mat = await this.prepare(grab, options, meta.captureTime);
     const start = Math.min(options.quality, this.ceiling ?? options.quality);
-    const encoded = await this.fit(mat, start, meta);
+    const encoded = await this.fit(mat, start, meta).finally(() => releaseIntermediate(mat, grab));
     if (!encoded) {
       this.oversizeDrops += 1;
       this.warning = `frames over MQTT_MAX_PAYLOAD_BYTES (${this.maxPayloadBytes}) even at quality ${MIN_QUALITY}: not sent; lower the resolution`;
@@ -93,13 +93,21 @@ export class FrameEncoder {
   /** A snapshot: always re-encoded at `quality` (stepped down only as far as the cap needs). */
   async encodeSnapshot(grab: Grab, options: EncodeOptions, quality: number, meta: FrameMeta): Promise<Encoded | undefined> {
     const mat = await this.prepare(grab, options, meta.captureTime);
-    return await this.fit(mat, quality, { ...meta, snapshot: true });
+    return await this.fit(mat, quality, { ...meta, snapshot: true }).finally(() => releaseIntermediate(mat, grab));
   }
 
+  /** The pixels to encode: the grab's own Mat, or a decoded and/or resized one the caller releases. */
   private async prepare(grab: Grab, options: EncodeOptions, captureTime: number): Promise<Mat> {
     let mat = grab.mat ?? (await cv.imdecodeAsync(Buffer.from(grab.jpeg!.buffer, grab.jpeg!.byteOffset, grab.jpeg!.byteLength)));
-    if (mat.empty) throw new Error('the source delivered a frame that does not decode');
-    if (mat.cols !== options.width || mat.rows !== options.height) mat = await mat.resizeAsync(options.height, options.width);
+    if (mat.empty) {
+      releaseIntermediate(mat, grab);
+      throw new Error('the source delivered a frame that does not decode');
+    }
+    if (mat.cols !== options.width || mat.rows !== options.height) {
+      const resized = await mat.resizeAsync(options.height, options.width);
+      releaseIntermediate(mat, grab);
+      mat = resized;
+    }
     if (options.overlay !== undefined) drawOverlay(mat, options.overlay, captureTime);
     return mat;
   }
@@ -115,6 +123,11 @@ export class FrameEncoder {
       q = Math.max(MIN_QUALITY, Math.min(q - 1, Math.floor(q * QUALITY_STEP)));
     }
   }
+}
+
+/** Frees a Mat the encoder made (see the pipeline on why Mats are freed at once); the grab's own is the pipeline's. */
+function releaseIntermediate(mat: Mat, grab: Grab): void {
+  if (mat !== grab.mat) mat.release();
 }
 
 const WHITE = new cv.Vec3(255, 255, 255);

@@ -190,16 +190,24 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
         delivering = true;
         this.backoffMs = BACKOFF_FIRST_MS;
       }
-      if (signal.aborted) return;
-      if (this.snapshot) {
-        await this.publishSnapshot(grab);
-        continue;
+      try {
+        if (signal.aborted) return;
+        if (this.snapshot) {
+          await this.publishSnapshot(grab);
+          continue;
+        }
+        // A live source is read even while paused or between due frames: left unread, its buffers
+        // would hand over stale frames later.
+        if (source.live && (this.settings.value.paused || !pacer.isDue(grab.grabbedAt))) continue;
+        pacer.advance(grab.grabbedAt);
+        await this.publishFrame(grab);
+      } finally {
+        // The pipeline owns the frame's pixels. Freed here, the allocator hands the same memory to
+        // the next frame; left to V8's GC (which does not see native memory), every frame lands in
+        // fresh pages, and faulting in ~1 MB of them cost 2.6 ms per 640x480 frame on the bench
+        // machine, more than the JPEG encode.
+        grab.mat?.release();
       }
-      // A live source is read even while paused or between due frames: left unread, its buffers
-      // would hand over stale frames later.
-      if (source.live && (this.settings.value.paused || !pacer.isDue(grab.grabbedAt))) continue;
-      pacer.advance(grab.grabbedAt);
-      await this.publishFrame(grab);
     }
   }
 

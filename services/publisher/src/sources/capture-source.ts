@@ -51,7 +51,9 @@ export class CaptureSource implements FrameSource {
     const info = { ...reply.info };
     if (!(info.width > 0 && info.height > 0)) {
       // Some streams only know their size once a frame arrived.
-      const size = grabSize(await this.read());
+      const first = await this.read();
+      const size = grabSize(first);
+      first.mat?.release();
       if (!size) throw new Error(`${this.what} delivers frames of unknown size`);
       info.width = size.width;
       info.height = size.height;

@@ -74,8 +74,13 @@ export class FileSource implements FrameSource {
       if (this.position > due) {
         const times = grabTimes();
         // A raw read is the demuxed packet, one row of bytes: for MJPG a complete JPEG.
-        return this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1 ? { jpeg: mat.getData(), ...times } : { mat, ...times };
+        if (!(this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1)) return { mat, ...times };
+        const jpeg = mat.getData();
+        mat.release();
+        return { jpeg, ...times };
       }
+      // Read to catch up, not shown: freed now (see FramePipeline on why Mats are freed at once).
+      mat.release();
     }
   }
 

@@ -62,28 +62,32 @@ export class TestPatternSource implements FrameSource {
 
   async read(): Promise<Grab> {
     const layout = this.currentLayout();
-    const times = grabTimes();
+    const clock = grabTimes().captureTime;
     const mat = layout.background.copy();
     const { width } = layout.size;
 
     const travel = width - layout.blockWidth;
-    const x = Math.round(((times.captureTime % SWEEP_MS) / SWEEP_MS) * travel);
+    const x = Math.round(((clock % SWEEP_MS) / SWEEP_MS) * travel);
     mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.white, cv.FILLED);
     mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.black, Math.max(1, Math.round(2 * layout.scale)));
 
-    mat.putText(formatClock(times.captureTime), layout.clockOrigin, cv.FONT_HERSHEY_SIMPLEX, layout.clockFontScale, this.white, layout.clockThickness, cv.LINE_AA);
+    mat.putText(formatClock(clock), layout.clockOrigin, cv.FONT_HERSHEY_SIMPLEX, layout.clockFontScale, this.white, layout.clockThickness, cv.LINE_AA);
     mat.putText(`#${this.frameCount}`, layout.counterOrigin, cv.FONT_HERSHEY_SIMPLEX, 0.8 * layout.scale, this.yellow, Math.max(1, Math.round(2 * layout.scale)), cv.LINE_AA);
     this.frameCount += 1;
-    return { mat, ...times };
+    // The frame exists once drawn, as a camera's once read out: that is its grab time (the clock
+    // drawn in it is a fraction of a ms earlier).
+    return { mat, ...grabTimes() };
   }
 
   close(): void {
-    // Nothing to release: the background is garbage-collected like any Mat.
+    this.layout?.background.release();
+    this.layout = undefined;
   }
 
   private currentLayout(): Layout {
     const size = this.size();
     if (!this.layout || this.layout.size.width !== size.width || this.layout.size.height !== size.height) {
+      this.layout?.background.release();
       this.layout = this.drawBackground({ ...size });
     }
     return this.layout;
