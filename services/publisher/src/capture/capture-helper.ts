@@ -14,10 +14,15 @@ import { decodeFourcc } from '../sources/frame-source.js';
 import type { HelperReply, HelperRequest, OpenSpec } from './capture-messages.js';
 
 /**
- * FFmpeg socket timeout (µs) for streams, unless the operator set OPENCV_FFMPEG_CAPTURE_OPTIONS:
- * an unreachable host fails after this instead of OpenCV's 30 s default.
+ * FFmpeg options for streams, unless the operator set OPENCV_FFMPEG_CAPTURE_OPTIONS:
+ * - timeout (socket timeout, µs): an unreachable host fails after 5 s instead of OpenCV's 30 s.
+ * - rtsp_transport tcp: RTP interleaved in the RTSP connection. OpenCV asks for it only while the
+ *   variable is unset, so the timeout alone would drop RTSP to FFmpeg's default, UDP, to client
+ *   ports it binds on all interfaces. Behind NAT or a firewall those packets never arrive and no
+ *   frame comes until FFmpeg gives up on UDP at the timeout and sets up again over TCP, at every
+ *   reconnect. (Other demuxers ignore the option.)
  */
-const STREAM_SOCKET_TIMEOUT_US = 5_000_000;
+const STREAM_CAPTURE_OPTIONS = 'rtsp_transport;tcp|timeout;5000000';
 /** A V4L2 buffer timestamp older than this is not trusted (a driver with another clock). */
 const MAX_DRIVER_TIMESTAMP_AGE_MS = 1000;
 
@@ -71,9 +76,17 @@ class CaptureHelper {
     const captureTime = this.grabTime(capture);
     if (mat.empty) return { type: 'failed', message: 'stopped delivering frames' };
     // A raw read is one row of bytes; anything else is decoded pixels (the backend may ignore raw).
-    if (this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1) return { type: 'frame', captureTime, jpeg: mat.getData() };
+    // getData copies the pixels out, so the Mats are freed at once (see FramePipeline on why).
+    if (this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1) {
+      const jpeg = mat.getData();
+      mat.release();
+      return { type: 'frame', captureTime, jpeg };
+    }
     const bgr = mat.channels === 3 ? mat : mat.cvtColor(mat.channels === 4 ? cv.COLOR_BGRA2BGR : cv.COLOR_GRAY2BGR);
-    return { type: 'frame', captureTime, bgr: { rows: bgr.rows, cols: bgr.cols, data: bgr.getData() } };
+    const frame = { rows: bgr.rows, cols: bgr.cols, data: bgr.getData() };
+    bgr.release();
+    mat.release();
+    return { type: 'frame', captureTime, bgr: frame };
   }
 
   /**
@@ -101,7 +114,7 @@ class CaptureHelper {
 
   private openStream(spec: OpenSpec): VideoCapture {
     // Read by OpenCV at every open; setting process.env sets the real environment.
-    process.env.OPENCV_FFMPEG_CAPTURE_OPTIONS ||= `timeout;${STREAM_SOCKET_TIMEOUT_US}`;
+    process.env.OPENCV_FFMPEG_CAPTURE_OPTIONS ||= STREAM_CAPTURE_OPTIONS;
     return openCapture(spec.target, cv.CAP_FFMPEG);
   }
 }
