@@ -1,7 +1,8 @@
 /**
  * Adds, updates or removes an account in a Mosquitto-format password file (the bundled broker's
- * BROKER_USERS_FILE, or Mosquitto's own). Lines are written as Mosquitto 2 does ($7$, PBKDF2-SHA512),
- * with the broker's own hashing code. The running broker picks the change up by itself.
+ * BROKER_USERS_FILE, the relay's VIEWER_USERS_FILE, or Mosquitto's own). Lines are written as
+ * Mosquitto 2 does ($7$, PBKDF2-SHA512), with the code the broker and relay check them with. The
+ * running broker and relay pick the change up by themselves.
  *
  *   node --import tsx scripts/mqtt-user.ts add|update <users-file> <username> [--password-file F]
  *   node --import tsx scripts/mqtt-user.ts remove <users-file> <username>
@@ -12,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { hashPassword, isValidUsername, parsePasswordFile, replacePasswordLine } from '../broker/src/index.js';
+import { hashPassword, isValidUsername, parsePasswordFile, replacePasswordLine } from '@camqtt/protocol/password-file';
 
 const USAGE = 'usage: node --import tsx scripts/mqtt-user.ts add|update|remove <users-file> <username> [--password-file F]';
 

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AccessRules } from './acl.js';
-import { DECOY_HASH, parsePasswordFile, verifyPassword, type PasswordHash } from './password-file.js';
-import { WatchedFile } from './watched-file.js';
+import { DECOY_HASH, parsePasswordFile, verifyPassword, type PasswordHash } from '@camqtt/protocol/password-file';
+import { WatchedFile } from '@camqtt/protocol/watched-file';
 
 /** A file loaded at start and again whenever it changes. */
 abstract class ReloadingFile<T> {

@@ -1,7 +1,8 @@
 /** What other code (scripts, tests, tools) may use from the broker. */
 export * from './topic-filter.js';
 export * from './acl.js';
-export * from './password-file.js';
+// The password-file code lives in @camqtt/protocol (the web relay reads viewer accounts with it too).
+export * from '@camqtt/protocol/password-file';
 export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { ConfigError, isCameraId } from '@camqtt/protocol';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
-import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from './password-file.js';
+import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from '@camqtt/protocol/password-file';
 
 export const ROLES = ['camera', 'relay', 'admin'] as const;
 export type Role = (typeof ROLES)[number];

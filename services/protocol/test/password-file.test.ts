@@ -8,7 +8,7 @@ import {
   parsePasswordHash,
   replacePasswordLine,
   verifyPassword,
-} from '../src/index.js';
+} from '../src/password-file.js';
 
 /*
  * Known lines written by the real tool, Mosquitto 2.0's `mosquitto_passwd`:

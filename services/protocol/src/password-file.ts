@@ -6,7 +6,8 @@
  *   user:$6$<salt base64>$<hash base64>                SHA-512(password || salt) (Mosquitto 1.x)
  *
  * The salt is used as its decoded bytes, as Mosquitto does, so files are interchangeable with
- * `mosquitto_passwd`.
+ * `mosquitto_passwd`. The broker's accounts (BROKER_USERS_FILE), the relay's viewer accounts
+ * (VIEWER_USERS_FILE) and scripts/mqtt-user.ts all use this one module.
  */
 import { createHash, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
