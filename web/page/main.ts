@@ -14,6 +14,23 @@ function showConnection(banner: HTMLElement, state: ConnectionState): void {
   if (state.state === 'reconnecting') banner.textContent = `Connection to the relay lost, reconnecting in ${(state.retryInMs / 1000).toFixed(1)} s…`;
 }
 
+/**
+ * A browser does not tell a page why a WebSocket was refused. Ask the relay: a session that has
+ * ended (account removed, password changed, relay restarted) sends the page to the login form;
+ * anything else (relay down) is left to the reconnecting.
+ */
+async function goToLoginIfLoggedOut(): Promise<void> {
+  try {
+    const answer = await fetch(new URL('session', window.location.href), { cache: 'no-store' });
+    const session = (await answer.json()) as { loginRequired?: boolean; loggedIn?: boolean };
+    if (!session.loginRequired || session.loggedIn !== false) return;
+    const here = window.location.pathname + window.location.search + window.location.hash;
+    window.location.assign(new URL(`login?next=${encodeURIComponent(here)}`, window.location.href).href);
+  } catch {
+    // The relay is unreachable: keep reconnecting.
+  }
+}
+
 function required(id: string): HTMLElement {
   const node = document.getElementById(id);
   if (!node) throw new Error(`page is missing #${id}`);
@@ -53,6 +70,7 @@ const connection: RelayConnection = new RelayConnection(wsUrl.href, {
     if (state.state === 'connecting' && everOpened) return;
     showConnection(banner, state);
   },
+  onRefused: () => void goToLoginIfLoggedOut(),
 });
 // Back/forward between the grid and a single view.
 window.addEventListener('popstate', () => {

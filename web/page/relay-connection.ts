@@ -13,6 +13,8 @@ export interface RelayConnectionHandlers {
   onFrame(frame: ViewerFrame): void;
   onEvent(event: ViewerEvent): void;
   onState(state: ConnectionState): void;
+  /** A connection closed before it ever opened: the relay is down, or it refused us (logged out). */
+  onRefused?(): void;
 }
 
 export class RelayConnection {
@@ -48,7 +50,9 @@ export class RelayConnection {
     const socket = new WebSocket(this.url);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
+    let opened = false;
     socket.addEventListener('open', () => {
+      opened = true;
       this.retryMs = FIRST_RETRY_MS;
       this.handlers.onState({ state: 'open' });
     });
@@ -57,6 +61,7 @@ export class RelayConnection {
     socket.addEventListener('close', () => {
       if (this.socket !== socket || this.stopped) return;
       this.socket = undefined;
+      if (!opened) this.handlers.onRefused?.();
       this.scheduleRetry();
     });
   }

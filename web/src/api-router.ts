@@ -17,14 +17,13 @@ export interface ApiRouterOptions {
   hub: FrameHub;
   relay: FrameRelay;
   mjpeg: MjpegStreams;
+  /** Also decides who may send control commands (VIEWER_CONTROL, VIEWER_CONTROL_USERS). */
   access: ViewerAccess;
-  /** VIEWER_CONTROL: whether viewers may send control commands at all. */
-  allowControl: boolean;
   log: Logger;
 }
 
 export function apiRouter(options: ApiRouterOptions): express.Router {
-  const { directory, hub, relay, mjpeg, access, allowControl, log } = options;
+  const { directory, hub, relay, mjpeg, access, log } = options;
   const router = express.Router();
 
   /** A camera the relay knows, by status or by a frame; otherwise answers 404 and returns undefined. */
@@ -59,14 +58,16 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
 
   router.get('/cameras/:id/stream.mjpg', (request, response) => {
     const camera = knownCamera(request, response);
-    if (camera) mjpeg.add(camera, request, response);
+    if (camera) mjpeg.add(camera, request, response, access.identity(request));
   });
 
   // JSON only: a foreign page cannot send application/json without a CORS preflight, which this
   // relay never grants, so a logged-in browser cannot be made to send commands (CSRF).
   router.post('/cameras/:id/control', express.json({ limit: '4kb' }), async (request, response) => {
-    if (!allowControl) {
-      response.status(403).json({ error: 'camera control is turned off on this relay (VIEWER_CONTROL=false)' });
+    const viewer = access.identity(request);
+    if (!viewer.canControl) {
+      const why = access.controlDisabled ? 'camera control is turned off on this relay (VIEWER_CONTROL=false)' : 'this viewer may not control cameras (VIEWER_CONTROL_USERS)';
+      response.status(403).json({ error: why });
       return;
     }
     if (!request.is('application/json') || !access.sameOrigin(request)) {
@@ -86,7 +87,7 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
       response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
       return;
     }
-    log.info({ camera, command, remoteAddress: request.socket.remoteAddress }, 'control command sent');
+    log.info({ camera, command, user: viewer.user, remoteAddress: request.socket.remoteAddress }, 'control command sent');
     // 202: the camera applies it on its next frame and says so in its status.
     response.status(202).json({ camera, sent: command });
   });

@@ -3,7 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService, Topics } from '@camqtt/protocol';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
@@ -12,19 +12,29 @@ import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { ViewerAccess } from './viewer-access.js';
 import { ViewerFanout } from './viewer-fanout.js';
+import { ViewerUsers } from './viewer-users.js';
 import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<void> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_CONTROL', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
   const metrics = new RelayMetrics();
   const password = config.VIEWER_PASSWORD || (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
-  const access = new ViewerAccess({ password, allowedOrigins: config.WEB_ALLOWED_ORIGINS.split(','), log });
+  const users = config.VIEWER_USERS_FILE ? await ViewerUsers.load(config.VIEWER_USERS_FILE, log) : undefined;
+  const controlUsers = config.VIEWER_CONTROL_USERS.split(',').map((user) => user.trim()).filter(Boolean);
+  const access = new ViewerAccess({
+    password,
+    users,
+    allowControl: config.VIEWER_CONTROL,
+    controlUsers,
+    allowedOrigins: config.WEB_ALLOWED_ORIGINS.split(','),
+    log,
+  });
 
   // The directory tells the fan-out about changes, and the fan-out greets with the directory.
   const hub = new FrameHub();
@@ -33,7 +43,7 @@ async function main(): Promise<void> {
   const fanout = new ViewerFanout({
     log,
     metrics,
-    greeting: () => ({ type: 'hello', serverTime: Date.now(), cameras: directory.list(), canControl: config.VIEWER_CONTROL }),
+    greeting: (viewer) => ({ type: 'hello', serverTime: Date.now(), cameras: directory.list(), canControl: viewer.canControl }),
     latest: (camera) => hub.latest(camera),
     cameras,
   });
@@ -59,21 +69,23 @@ async function main(): Promise<void> {
     mjpeg,
     relay,
     access,
-    allowControl: config.VIEWER_CONTROL,
     metrics,
     log,
+  });
+
+  // An account removed or re-passworded loses its open sockets and streams too, not just new requests.
+  users?.onChange(() => {
+    fanout.closeRevoked();
+    mjpeg.endRevoked();
   });
 
   fanout.start();
   mjpeg.start();
   relay.start();
+  users?.start();
   const port = await server.start();
   log.info({ listener: 'http', host: config.WEB_HOST, port }, 'listening');
-  if (!access.required) {
-    // Said at every start, so nobody runs an open camera viewer without knowing it.
-    if (LOOPBACK_HOSTS.has(config.WEB_HOST)) log.warn({ host: config.WEB_HOST }, 'no VIEWER_PASSWORD set: the viewer has no login, so it listens on this machine only; set VIEWER_PASSWORD before setting WEB_HOST=0.0.0.0');
-    else log.warn({ host: config.WEB_HOST }, 'no VIEWER_PASSWORD set and WEB_HOST is not a loopback address: anyone who can reach this port can watch the cameras (fine behind docker compose\'s 127.0.0.1-only port, otherwise set VIEWER_PASSWORD)');
-  }
+  logLoginMode(log, config.WEB_HOST, password !== '', users, controlUsers);
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
@@ -82,6 +94,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     try {
       mjpeg.stop();
+      users?.stop();
       await Promise.all([server.stop(), fanout.stop(), relay.stop()]);
       log.info('stopped');
       process.exit(0);
@@ -90,8 +103,26 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
+  // SIGHUP re-reads the viewer users file, for file systems where watching it does not work.
+  if (users) process.on('SIGHUP', () => void users.reload());
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+}
+
+/** One line at every start saying how viewers log in, so nobody runs an open camera viewer without knowing it. */
+function logLoginMode(log: Logger, host: string, hasPassword: boolean, users: ViewerUsers | undefined, controlUsers: string[]): void {
+  const control = controlUsers.length > 0 ? { controlUsers } : {};
+  if (users) {
+    const also = hasPassword ? ', and VIEWER_PASSWORD with any user name' : '';
+    log.info({ login: 'users', file: users.path, users: users.size, sharedPassword: hasPassword, ...control }, `viewer login: users file with ${users.size} user${users.size === 1 ? '' : 's'}${also}`);
+    const unknown = controlUsers.filter((user) => !users.has(user));
+    if (unknown.length > 0) log.warn({ controlUsers: unknown }, 'VIEWER_CONTROL_USERS names users that are not in VIEWER_USERS_FILE (yet)');
+    return;
+  }
+  if (controlUsers.length > 0) log.warn({ controlUsers }, 'VIEWER_CONTROL_USERS is set but VIEWER_USERS_FILE is not: no viewer has a user name, so nobody may control cameras');
+  if (hasPassword) log.info({ login: 'password', ...control }, 'viewer login: VIEWER_PASSWORD (HTTP basic auth with any user name)');
+  else if (LOOPBACK_HOSTS.has(host)) log.warn({ login: 'none', host }, 'no VIEWER_PASSWORD set: the viewer has no login, so it listens on this machine only; set VIEWER_PASSWORD or VIEWER_USERS_FILE before setting WEB_HOST=0.0.0.0');
+  else log.warn({ login: 'none', host }, 'no VIEWER_PASSWORD set and WEB_HOST is not a loopback address: anyone who can reach this port can watch the cameras (fine behind docker compose\'s 127.0.0.1-only port, otherwise set VIEWER_PASSWORD or VIEWER_USERS_FILE)');
 }
 
 runService('web', main);

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { NewestWinsGate } from '@camqtt/protocol';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerIdentity } from './viewer-access.js';
 
 const BOUNDARY = 'camqttframe';
 const STALL_LIMIT_MS = 10_000;
@@ -31,6 +32,7 @@ class MjpegClient {
     readonly id: number,
     readonly camera: string,
     readonly response: Response,
+    readonly identity: ViewerIdentity,
     private readonly metrics: RelayMetrics,
   ) {}
 
@@ -78,9 +80,9 @@ export class MjpegStreams implements FrameSink {
     this.updateGauge();
   }
 
-  /** Takes over a response and streams `camera` on it until the client goes away. */
-  add(camera: string, request: Request, response: Response): void {
-    const client = new MjpegClient(this.nextId++, camera, response, this.metrics);
+  /** Takes over a response and streams `camera` on it, to a client let in as `identity`, until it goes away. */
+  add(camera: string, request: Request, response: Response, identity: ViewerIdentity): void {
+    const client = new MjpegClient(this.nextId++, camera, response, identity, this.metrics);
     response.writeHead(200, {
       'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
       'Cache-Control': 'no-store, no-cache, must-revalidate',
@@ -91,7 +93,7 @@ export class MjpegStreams implements FrameSink {
     response.socket?.setNoDelay(true);
     this.clients.add(client);
     this.updateGauge();
-    this.log.info({ mjpeg: client.id, camera, remoteAddress: request.socket.remoteAddress, streams: this.clients.size }, 'MJPEG stream opened');
+    this.log.info({ mjpeg: client.id, camera, user: identity.user, remoteAddress: request.socket.remoteAddress, streams: this.clients.size }, 'MJPEG stream opened');
     response.on('close', () => {
       if (!this.clients.delete(client)) return;
       client.gate.dropPending();
@@ -116,6 +118,15 @@ export class MjpegStreams implements FrameSink {
   /** The camera is gone: its streams end, as a file would. */
   forgetCamera(camera: string): void {
     for (const client of this.clients) if (client.camera === camera) client.response.end();
+  }
+
+  /** Ends the streams of clients whose account was removed or whose password changed (auth is checked only when a stream opens). */
+  endRevoked(): void {
+    for (const client of this.clients) {
+      if (client.identity.stillValid()) continue;
+      this.log.info({ mjpeg: client.id, camera: client.camera, user: client.identity.user }, 'MJPEG client account removed or password changed, ending its stream');
+      client.response.end();
+    }
   }
 
   private terminateStalled(): void {

@@ -1,75 +1,137 @@
 /**
- * Who may watch. With a viewer password set, every route but /healthz (left open for container
- * health checks; it says nothing about the cameras) needs either
+ * Who may watch, and who may control. With a viewer password (VIEWER_PASSWORD) or viewer
+ * accounts (VIEWER_USERS_FILE) set, every route but /healthz (left open for container health
+ * checks; it says nothing about the cameras) needs either
  *   - the session cookie the login form sets (browsers), or
- *   - HTTP basic auth with that password and any user name (VLC, ffmpeg, Home Assistant, Prometheus).
- * With no password everything is open, which is why the relay then listens on 127.0.0.1 unless
- * told otherwise, and warns at start.
+ *   - HTTP basic auth (VLC, ffmpeg, Home Assistant, Prometheus): an account's user name and
+ *     password, or any user name with the shared password.
+ * Both may be set; then both are accepted. With neither everything is open, which is why the
+ * relay then listens on 127.0.0.1 unless told otherwise, and warns at start.
  *
- * Independently of the password, a WebSocket upgrade from a page of a foreign origin is refused:
+ * Independently of logins, a WebSocket upgrade from a page of a foreign origin is refused:
  * otherwise any web site a viewer visits could open ws://localhost:8080/ws and read the cameras.
  *
- * The session cookie is `<expiry>.<HMAC(expiry)>` keyed by a hash of the password: nothing to
- * store, sessions survive a relay restart, and changing the password logs everyone out.
+ * Session cookies, nothing stored server-side:
+ *   - shared password: `<expiry>.<HMAC(expiry)>` keyed by a hash of the password, so sessions
+ *     survive a relay restart and changing the password logs everyone out;
+ *   - account: `u.<user, base64url>.<expiry>.<HMAC(user, expiry, fingerprint)>` where the
+ *     fingerprint is a digest of the user's hash line, so removing the user or changing their
+ *     password ends their sessions. The key is random per relay process: the users file holds
+ *     only hashes, and a key derived from it would let anyone who can read the file forge
+ *     sessions without knowing a password. A relay restart therefore asks accounts to log in again
+ *     (the page notices and goes to the form; basic auth is unaffected).
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { loginPage } from './login-page.js';
+import type { ViewerUsers } from './viewer-users.js';
 
 const COOKIE = 'camqtt_session';
 const SESSION_MS = 7 * 24 * 3600_000;
-/** Wrong passwords allowed per client address per window before it gets 429s. */
+/** Wrong user names or passwords allowed per client address per window before it gets 429s. */
 const MAX_FAILURES = 10;
 const FAILURE_WINDOW_MS = 10 * 60_000;
 /** Routes that stay open: the health check, and what it takes to log in (the form and its style). */
 const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', '/styles.css']);
 
 export interface ViewerAccessOptions {
-  /** Empty: no login. */
+  /** The shared password; empty: none. */
   password: string;
+  /** VIEWER_USERS_FILE's accounts; undefined: none. */
+  users: ViewerUsers | undefined;
+  /** VIEWER_CONTROL: whether anyone may send control commands. */
+  allowControl: boolean;
+  /** VIEWER_CONTROL_USERS: the accounts that may; empty: every viewer may. */
+  controlUsers: string[];
   /** Origins besides the relay's own whose pages may open the WebSocket. */
   allowedOrigins: string[];
   log: Logger;
 }
 
-export type UpgradeVerdict = { ok: true } | { ok: false; status: 401 | 403; reason: string };
+/** Who a request or connection was let in as. */
+export interface ViewerIdentity {
+  /** The VIEWER_USERS_FILE account; undefined for the shared password or when there is no login. */
+  readonly user: string | undefined;
+  /** May send control commands (hello.canControl, POST /api/cameras/<id>/control). */
+  readonly canControl: boolean;
+  /** False once the account has been removed from the file or its password changed. */
+  stillValid(): boolean;
+}
+
+export type UpgradeVerdict = { ok: true; viewer: ViewerIdentity } | { ok: false; status: 401 | 403 | 429; reason: string };
+
+/** What `guard` holds against a request that it did not let in. */
+type Refusal = 'throttled' | 'no credentials';
 
 export class ViewerAccess {
   private readonly passwordDigest: Buffer;
-  private readonly sessionKey: Buffer;
+  private readonly passwordSessionKey: Buffer;
+  private readonly accountSessionKey = randomBytes(32);
   private readonly allowedOrigins: Set<string>;
+  private readonly controlUsers: Set<string>;
   private readonly failures = new Map<string, { since: number; count: number }>();
+  /** Who each request that passed the guard is, for the routes behind it. */
+  private readonly identities = new WeakMap<IncomingMessage, ViewerIdentity>();
+  /** Anyone with the shared password, or anyone at all when there is no login. */
+  private readonly sharedIdentity: ViewerIdentity;
 
   constructor(private readonly options: ViewerAccessOptions) {
     this.passwordDigest = sha256(options.password);
-    this.sessionKey = createHmac('sha256', 'camqtt viewer session v1').update(options.password).digest();
+    this.passwordSessionKey = createHmac('sha256', 'camqtt viewer session v1').update(options.password).digest();
     this.allowedOrigins = new Set(options.allowedOrigins.map((origin) => origin.trim().replace(/\/$/, '').toLowerCase()).filter(Boolean));
+    this.controlUsers = new Set(options.controlUsers.map((user) => user.trim()).filter(Boolean));
+    this.sharedIdentity = { user: undefined, canControl: this.mayControl(undefined), stillValid: () => true };
   }
 
   get required(): boolean {
-    return this.options.password !== '';
+    return this.options.password !== '' || this.options.users !== undefined;
+  }
+
+  /** VIEWER_CONTROL=false: nobody may control, whoever they are. */
+  get controlDisabled(): boolean {
+    return !this.options.allowControl;
+  }
+
+  /** Who a request behind `guard` is; a request the guard never saw may do nothing but watch. */
+  identity(request: IncomingMessage): ViewerIdentity {
+    return this.identities.get(request) ?? (this.required ? NOBODY : this.sharedIdentity);
   }
 
   /** The login form and its handlers; mount before `guard`. */
   routes(): express.Router {
     const router = express.Router();
+    const page = (next: string, error: string | false, user = ''): string =>
+      loginPage({ next, error, askUser: this.options.users !== undefined, userOptional: this.options.password !== '', user });
     router.get('/login', (request, response) => {
       if (!this.required) return response.redirect(303, '/');
-      response.type('html').send(loginPage(safeNext(request.query.next), false));
+      response.type('html').send(page(safeNext(request.query.next), false));
     });
-    router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), (request, response) => {
+    router.post('/login', express.urlencoded({ extended: false, limit: '4kb' }), async (request, response) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const next = safeNext(body.next);
       if (!this.required) return response.redirect(303, next);
       if (!this.sameOrigin(request)) return response.status(403).type('text').send('login from a foreign page refused');
+      const user = typeof body.username === 'string' ? body.username.trim() : '';
       const address = request.socket.remoteAddress ?? '';
-      if (this.throttled(address)) return response.status(429).type('html').send(loginPage(next, 'Too many wrong passwords; wait a few minutes.'));
-      if (!this.checkPassword(typeof body.password === 'string' ? body.password : '', address)) {
-        return response.status(401).type('html').send(loginPage(next, 'Wrong password.'));
+      if (this.throttled(address)) return response.status(429).type('html').send(page(next, 'Too many failed logins; wait a few minutes.', user));
+      const viewer = await this.checkCredentials(user, typeof body.password === 'string' ? body.password : '', address);
+      // stillValid: the file may have changed while the password was checked, and the session is
+      // signed with the account's current fingerprint.
+      if (!viewer?.stillValid()) {
+        // One message for a wrong user and a wrong password: the form must not tell who exists.
+        const error = this.options.users ? 'Wrong user name or password.' : 'Wrong password.';
+        return response.status(401).type('html').send(page(next, error, user));
       }
-      response.cookie(COOKIE, this.newSession(), { httpOnly: true, sameSite: 'strict', secure: request.secure, maxAge: SESSION_MS, path: '/' });
+      response.cookie(COOKIE, this.newSession(viewer), { httpOnly: true, sameSite: 'strict', secure: request.secure, maxAge: SESSION_MS, path: '/' });
       response.redirect(303, next);
+    });
+    // The page asks this when its WebSocket is refused, since a browser does not say why. Open, and
+    // never a 401: a basic-auth challenge would pop a password dialog up over the page.
+    router.get('/session', async (request, response) => {
+      const loggedIn = !this.required || typeof (await this.authenticate(request)) === 'object';
+      response.set('Cache-Control', 'no-store').json({ loginRequired: this.required, loggedIn });
     });
     router.get('/logout', (_request, response) => {
       response.clearCookie(COOKIE, { path: '/' });
@@ -78,14 +140,17 @@ export class ViewerAccess {
     return router;
   }
 
-  /** Lets a request through when no password is set, or it carries a session or basic auth. */
-  guard(): (request: Request, response: Response, next: NextFunction) => void {
-    return (request, response, next) => {
+  /** Lets a request through when there is no login, or it carries a valid session or basic auth. */
+  guard(): (request: Request, response: Response, next: NextFunction) => Promise<void> {
+    return async (request, response, next) => {
       if (!this.required || OPEN_PATHS.has(request.path)) return next();
-      const address = request.socket.remoteAddress ?? '';
-      if (this.authorized(request, address)) return next();
-      if (this.throttled(address)) {
-        response.status(429).json({ error: 'too many wrong passwords; wait a few minutes' });
+      const verdict = await this.authenticate(request);
+      if (typeof verdict === 'object') {
+        this.identities.set(request, verdict);
+        return next();
+      }
+      if (verdict === 'throttled') {
+        response.status(429).json({ error: 'too many failed logins; wait a few minutes' });
         return;
       }
       // A person opening the page gets the form; a tool gets the challenge it knows how to answer.
@@ -93,15 +158,18 @@ export class ViewerAccess {
         response.redirect(303, `/login?next=${encodeURIComponent(request.originalUrl)}`);
         return;
       }
-      response.set('WWW-Authenticate', 'Basic realm="camqtt", charset="UTF-8"').status(401).json({ error: 'log in at /login, or use HTTP basic auth with the viewer password' });
+      const basicHow = this.options.users ? 'a viewer user name and password' : 'the viewer password (any user name)';
+      response.set('WWW-Authenticate', 'Basic realm="camqtt", charset="UTF-8"').status(401).json({ error: `log in at /login, or use HTTP basic auth with ${basicHow}` });
     };
   }
 
   /** For the WebSocket upgrade, which bypasses express. */
-  checkUpgrade(request: IncomingMessage): UpgradeVerdict {
+  async checkUpgrade(request: IncomingMessage): Promise<UpgradeVerdict> {
     if (!this.sameOrigin(request)) return { ok: false, status: 403, reason: 'foreign origin' };
-    if (this.required && !this.authorized(request, request.socket.remoteAddress ?? '')) return { ok: false, status: 401, reason: 'not logged in' };
-    return { ok: true };
+    if (!this.required) return { ok: true, viewer: this.sharedIdentity };
+    const verdict = await this.authenticate(request);
+    if (typeof verdict === 'object') return { ok: true, viewer: verdict };
+    return verdict === 'throttled' ? { ok: false, status: 429, reason: 'too many failed logins' } : { ok: false, status: 401, reason: 'not logged in' };
   }
 
   /**
@@ -119,26 +187,45 @@ export class ViewerAccess {
     }
   }
 
-  private authorized(request: IncomingMessage, address: string): boolean {
+  /**
+   * A valid session cookie always gets in (it cannot be guessed, and people behind one NAT
+   * address must not lock each other out). Basic auth from an address with too many failures is
+   * refused unchecked, so guessing cannot go on at full speed.
+   */
+  private async authenticate(request: IncomingMessage): Promise<ViewerIdentity | Refusal> {
     const session = cookie(request.headers.cookie, COOKIE);
-    if (session !== undefined && this.validSession(session)) return true;
+    const fromSession = session === undefined ? undefined : this.checkSession(session);
+    if (fromSession) return fromSession;
     const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    if (!basic) return false;
+    if (!basic) return 'no credentials';
+    const address = request.socket.remoteAddress ?? '';
+    if (this.throttled(address)) return 'throttled';
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    return colon >= 0 && this.checkPassword(decoded.slice(colon + 1), address);
+    if (colon < 0) return 'no credentials';
+    const viewer = await this.checkCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), address);
+    // The file may have been reloaded while the password was being checked; what is let in from
+    // here on is not re-checked until the next reload.
+    return viewer?.stillValid() ? viewer : 'no credentials';
   }
 
-  private checkPassword(given: string, address: string): boolean {
+  /** An account's user name and password, or the shared password with any user name. */
+  private async checkCredentials(user: string, password: string, address: string): Promise<ViewerIdentity | undefined> {
+    const users = this.options.users;
+    if (users) {
+      const fingerprint = await users.verify(user, password);
+      if (fingerprint !== undefined) return this.accountIdentity(user, fingerprint);
+    }
     // Digests of equal length, so the comparison takes the same time whatever was typed.
-    if (timingSafeEqual(sha256(given), this.passwordDigest)) return true;
+    if (this.options.password !== '' && timingSafeEqual(sha256(password), this.passwordDigest)) return this.sharedIdentity;
     const now = Date.now();
     const entry = this.failures.get(address);
     if (!entry || now - entry.since > FAILURE_WINDOW_MS) this.failures.set(address, { since: now, count: 1 });
     else entry.count += 1;
     if (this.failures.size > 10_000) this.failures.clear();
-    this.options.log.warn({ remoteAddress: address }, 'wrong viewer password');
-    return false;
+    // The user name only when it is an account: a password typed into the name field stays out of the log.
+    this.options.log.warn({ remoteAddress: address, user: users?.has(user) ? user : undefined }, 'wrong viewer password');
+    return undefined;
   }
 
   private throttled(address: string): boolean {
@@ -146,32 +233,69 @@ export class ViewerAccess {
     return entry !== undefined && Date.now() - entry.since <= FAILURE_WINDOW_MS && entry.count >= MAX_FAILURES;
   }
 
-  private newSession(): string {
+  private mayControl(user: string | undefined): boolean {
+    return this.options.allowControl && (this.controlUsers.size === 0 || (user !== undefined && this.controlUsers.has(user)));
+  }
+
+  private accountIdentity(user: string, fingerprint: string): ViewerIdentity {
+    return { user, canControl: this.mayControl(user), stillValid: () => this.options.users?.fingerprint(user) === fingerprint };
+  }
+
+  private newSession(viewer: ViewerIdentity): string {
     const expires = String(Date.now() + SESSION_MS);
-    return `${expires}.${this.sign(expires)}`;
+    if (viewer.user === undefined) return `${expires}.${sign(this.passwordSessionKey, expires)}`;
+    const userPart = Buffer.from(viewer.user, 'utf8').toString('base64url');
+    const fingerprint = this.options.users?.fingerprint(viewer.user) ?? '';
+    return `u.${userPart}.${expires}.${sign(this.accountSessionKey, `${userPart}.${expires}.${fingerprint}`)}`;
   }
 
-  private validSession(value: string): boolean {
-    const [expires, signature] = value.split('.');
-    if (!expires || !signature || !/^\d+$/.test(expires) || Number(expires) < Date.now()) return false;
-    const expected = Buffer.from(this.sign(expires));
-    const given = Buffer.from(signature);
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  }
-
-  private sign(text: string): string {
-    return createHmac('sha256', this.sessionKey).update(text).digest('base64url');
+  private checkSession(value: string): ViewerIdentity | undefined {
+    const parts = value.split('.');
+    if (parts.length === 2 && this.options.password !== '') {
+      const [expires, signature] = parts as [string, string];
+      return unexpired(expires) && sameText(signature, sign(this.passwordSessionKey, expires)) ? this.sharedIdentity : undefined;
+    }
+    if (parts.length === 4 && parts[0] === 'u' && this.options.users) {
+      const [, userPart, expires, signature] = parts as [string, string, string, string];
+      const user = Buffer.from(userPart, 'base64url').toString('utf8');
+      const fingerprint = this.options.users.fingerprint(user);
+      if (fingerprint === undefined || !unexpired(expires)) return undefined;
+      return sameText(signature, sign(this.accountSessionKey, `${userPart}.${expires}.${fingerprint}`)) ? this.accountIdentity(user, fingerprint) : undefined;
+    }
+    return undefined;
   }
 }
+
+/** For a request that somehow skipped the guard while a login is required: watch, never control. */
+const NOBODY: ViewerIdentity = { user: undefined, canControl: false, stillValid: () => false };
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
+function sign(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text).digest('base64url');
+}
+
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function unexpired(expires: string): boolean {
+  return /^\d+$/.test(expires) && Number(expires) >= Date.now();
+}
+
 function cookie(header: string | undefined, name: string): string | undefined {
   for (const pair of (header ?? '').split(';')) {
     const at = pair.indexOf('=');
-    if (at > 0 && pair.slice(0, at).trim() === name) return decodeURIComponent(pair.slice(at + 1).trim());
+    if (at <= 0 || pair.slice(0, at).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return undefined; // malformed %-escapes: no session, rather than a 500
+    }
   }
   return undefined;
 }
@@ -179,21 +303,4 @@ function cookie(header: string | undefined, name: string): string | undefined {
 /** Only a path on this site: never `//evil.example` or `https://...` (an open redirect). */
 function safeNext(value: unknown): string {
   return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : '/';
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function loginPage(next: string, error: string | false): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>camqtt — log in</title><link rel="stylesheet" href="/styles.css"></head>
-<body class="login"><form method="post" action="/login" class="login-form">
-<h1>camqtt</h1>
-${error ? `<p class="login-error" role="alert">${escapeHtml(error)}</p>` : ''}
-<label>Viewer password <input type="password" name="password" autocomplete="current-password" required autofocus></label>
-<input type="hidden" name="next" value="${escapeHtml(next)}">
-<button type="submit">Log in</button>
-</form></body></html>`;
 }

@@ -14,6 +14,7 @@ import { WebSocket, type RawData } from 'ws';
 import { NewestWinsGate, parseViewerRequest, type ViewerEvent } from '@camqtt/protocol';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerIdentity } from './viewer-access.js';
 
 /** A viewer whose socket takes nothing for this long is gone as far as we care. */
 const STALL_LIMIT_MS = 10_000;
@@ -46,6 +47,7 @@ class Viewer {
   constructor(
     readonly id: number,
     readonly socket: WebSocket,
+    readonly identity: ViewerIdentity,
     private readonly metrics: RelayMetrics,
   ) {}
 
@@ -107,8 +109,8 @@ class Viewer {
 export interface ViewerFanoutOptions {
   log: Logger;
   metrics: RelayMetrics;
-  /** The `hello` event a new viewer gets first. */
-  greeting: () => ViewerEvent;
+  /** The `hello` event a new viewer gets first (it says whether this viewer may control cameras). */
+  greeting: (viewer: ViewerIdentity) => ViewerEvent;
   /** The newest frame of a camera, sent to a viewer as soon as it starts watching that camera. */
   latest: (camera: string) => LatestFrame | undefined;
   /** Every camera with a frame or a status, for a viewer that selects all of them. */
@@ -153,12 +155,12 @@ export class ViewerFanout implements FrameSink {
     await Promise.all(closed);
   }
 
-  /** Takes over an upgraded socket. */
-  add(socket: WebSocket, remoteAddress: string | undefined): void {
-    const viewer = new Viewer(this.nextViewerId++, socket, this.metrics);
+  /** Takes over an upgraded socket of a viewer let in as `identity`. */
+  add(socket: WebSocket, remoteAddress: string | undefined, identity: ViewerIdentity): void {
+    const viewer = new Viewer(this.nextViewerId++, socket, identity, this.metrics);
     this.viewers.add(viewer);
     this.metrics.viewers.set({ transport: 'ws' }, this.viewers.size);
-    this.log.info({ viewer: viewer.id, remoteAddress, viewers: this.viewers.size }, 'viewer connected');
+    this.log.info({ viewer: viewer.id, user: identity.user, remoteAddress, viewers: this.viewers.size }, 'viewer connected');
 
     socket.on('message', (data, isBinary) => this.onViewerMessage(viewer, data, isBinary));
     socket.on('pong', () => {
@@ -170,9 +172,22 @@ export class ViewerFanout implements FrameSink {
       this.metrics.viewers.set({ transport: 'ws' }, this.viewers.size);
       this.log.info({ viewer: viewer.id, code, viewers: this.viewers.size }, 'viewer disconnected');
     });
-    viewer.sendText(JSON.stringify(this.options.greeting()));
+    viewer.sendText(JSON.stringify(this.options.greeting(identity)));
     // The newest picture of every camera right away: a paused or slow camera is not a black tile.
     for (const camera of this.options.cameras()) this.offerLatest(viewer, camera);
+  }
+
+  /**
+   * Closes the sockets of viewers whose account was removed or whose password changed: a session
+   * is checked at the upgrade only, and an open socket would otherwise keep streaming for good.
+   */
+  closeRevoked(): void {
+    for (const viewer of this.viewers) {
+      if (viewer.identity.stillValid() || viewer.socket.readyState !== WebSocket.OPEN) continue;
+      this.log.info({ viewer: viewer.id, user: viewer.identity.user }, 'viewer account removed or password changed, closing its socket');
+      // 1008 policy violation: the page reconnects, is refused, and goes to the login form.
+      viewer.socket.close(1008, 'log in again');
+    }
   }
 
   /** `frame.message` is the encoded viewer frame, built once; every viewer is sent these same bytes. */

@@ -2,7 +2,7 @@
  * The relay's HTTP side: the page (static files), /healthz, /login, /api (see api-router.ts),
  * /metrics, and the viewer WebSocket at /ws on the same port, all but /healthz behind ViewerAccess.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -31,8 +31,6 @@ export interface WebServerOptions {
   mjpeg: MjpegStreams;
   relay: FrameRelay;
   access: ViewerAccess;
-  /** VIEWER_CONTROL. */
-  allowControl: boolean;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -56,14 +54,25 @@ export class WebServer {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      const verdict = this.options.access.checkUpgrade(request);
-      if (!verdict.ok) {
-        log.warn({ remoteAddress: request.socket.remoteAddress, origin: request.headers.origin, reason: verdict.reason }, 'refused a viewer WebSocket');
-        const status = verdict.status === 401 ? '401 Unauthorized' : '403 Forbidden';
-        socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress));
+      // Node drops its own error listener from an upgraded socket; until ws adds its own, a reset
+      // while the password is being checked would otherwise crash the relay.
+      const onEarlyError = (): void => void socket.destroy();
+      socket.on('error', onEarlyError);
+      void this.options.access.checkUpgrade(request).then(
+        (verdict) => {
+          if (!verdict.ok) {
+            log.warn({ remoteAddress: request.socket.remoteAddress, origin: request.headers.origin, reason: verdict.reason }, 'refused a viewer WebSocket');
+            socket.end(`HTTP/1.1 ${verdict.status} ${STATUS_CODES[verdict.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+            return;
+          }
+          socket.off('error', onEarlyError);
+          sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress, verdict.viewer));
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'viewer WebSocket check failed');
+          socket.destroy();
+        },
+      );
     });
     this.server = server;
     this.sockets = sockets;

@@ -70,6 +70,9 @@ test('without the password: /healthz answers, everything else is refused', async
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Authorization: basic('wrong') } })).status, 401);
   assert.ok(relay.lines.some((line) => line.msg === 'wrong viewer password'));
   assert.ok(!relay.lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('no VIEWER_PASSWORD')));
+  assert.ok(relay.lines.some((line) => line.msg === 'viewer login: VIEWER_PASSWORD (HTTP basic auth with any user name)'));
+  // No user name field without a users file.
+  assert.doesNotMatch(await (await fetch(`${baseUrl}/login`)).text(), /name="username"/);
 });
 
 test('HTTP basic auth (any user name) opens the API, snapshots, the MJPEG stream and the WebSocket', async () => {

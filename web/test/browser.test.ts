@@ -1,13 +1,20 @@
 /**
  * What a person sees: Debian's Chromium opens the page from the built relay while a camera
  * publishes ~12 fps over a real broker; then the relay restarts and the page recovers by itself.
+ * With viewer accounts: logging in through the form, and being sent back to it when the account
+ * is removed.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Topics, withFrameMeta } from '@camqtt/protocol';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
 
 const topics = new Topics(PREFIX);
@@ -94,4 +101,41 @@ test('the page shows cam1 live, and recovers by itself when the relay restarts',
   await expectLiveVideo(page);
   assert.deepEqual(pageErrors, []);
   await page.close();
+});
+
+test('with a users file: the form logs a user in, and removing the user sends the page back to it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'camqtt-browser-users-'));
+  const usersFile = join(dir, 'viewers');
+  const passwordFile = join(dir, 'password');
+  const mqttUser = async (...args: string[]): Promise<void> => {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/mqtt-user.ts', ...args], { cwd: repoRoot });
+  };
+  await writeFile(passwordFile, 'carol: s3cret', { mode: 0o600 });
+  await mqttUser('add', usersFile, 'carol', '--password-file', passwordFile);
+  const { relay: usersRelay, baseUrl: usersUrl } = await startRelay(broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile } });
+  const page = await browser!.newPage({ viewport: { width: 390, height: 844 } });
+  try {
+    await page.goto(usersUrl);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('User name').fill('carol');
+    await page.getByLabel('Password').fill('wrong');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong user name or password.' }).waitFor();
+    // The name stays filled in after a wrong password.
+    assert.equal(await page.getByLabel('User name').inputValue(), 'carol');
+    await page.getByLabel('Password').fill('carol: s3cret');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${usersUrl}/`);
+    await page.locator(TILE).waitFor();
+    await expectLiveVideo(page);
+
+    // The account goes: the open socket is closed, the reconnect refused, and the page shows the form.
+    await mqttUser('remove', usersFile, 'carol');
+    await page.waitForURL(/\/login\?next=%2F/, { timeout: 15_000 });
+    await page.getByLabel('Password').waitFor();
+  } finally {
+    await page.close();
+    await usersRelay.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

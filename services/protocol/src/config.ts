@@ -88,7 +88,9 @@ export const settings = {
   WEB_ALLOWED_ORIGINS: setting('Other origins (e.g. https://cams.example.com behind a reverse proxy) whose pages may open the viewer WebSocket, comma-separated; the relay\'s own origin is always allowed.', '', text),
   VIEWER_PASSWORD: setting('Password for the viewer page, API, WebSocket, MJPEG streams and snapshots (login form, or HTTP basic auth with any user name). Empty: no login, so keep WEB_HOST on 127.0.0.1.', '', text),
   VIEWER_PASSWORD_FILE: setting('File holding the viewer password (used when VIEWER_PASSWORD is empty).', '', text),
+  VIEWER_USERS_FILE: setting('Viewer accounts, Mosquitto password-file format (user:$7$..., written by scripts/mqtt-user.ts or mosquitto_passwd): the login form asks for a user name and HTTP basic auth checks user and password. Re-read when it changes. Works alone or together with VIEWER_PASSWORD.', '', text),
   VIEWER_CONTROL: setting('Let viewers change a camera\'s fps, quality, size and pause from the page (POST /api/cameras/<id>/control).', 'true', bool),
+  VIEWER_CONTROL_USERS: setting('Only these VIEWER_USERS_FILE accounts may control cameras, comma-separated (the shared VIEWER_PASSWORD then may not). Empty: every viewer may, when VIEWER_CONTROL=true.', '', text),
 } as const;
 
 export type SettingName = keyof typeof settings;
