@@ -14,7 +14,7 @@ import { CAMERA_IDS, estimateSeconds, type BenchCase } from './bench/cases.js';
 import { profileMarkdown, summarizeCpuProfile } from './bench/cpu-profile.js';
 import { codecFloor, roundTripFloor, type CodecFloor, type RoundTripFloor } from './bench/floors.js';
 import { parseOptions, USAGE, type BenchOptions } from './bench/options.js';
-import { README_LINES, resultsDir, timestampForFile, writeReadmeFigures, writeResults } from './bench/output.js';
+import { resultsDir, timestampForFile, writeReadmeFigures, writeResults } from './bench/output.js';
 import { killAllProcessesNow, serviceEntries, stopAllProcesses } from './bench/processes.js';
 import { terminalTable } from './bench/report.js';
 import { runCase, type RunResult } from './bench/run-case.js';
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     log(`\nWritten: ${written.join(', ')}`);
     if (options.updateReadme) {
       const readme = await writeReadmeFigures(results);
-      log(`README copies written: ${readme.join(', ')}\nLines for README.md:\n\n${README_LINES}\n`);
+      log(`README figures written: ${readme.join(', ')}`);
     }
     log(`Done in ${formatDuration((performance.now() - began) / 1000)}.`);
   } finally {

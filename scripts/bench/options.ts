@@ -17,7 +17,7 @@ export const USAGE = `npm run bench [-- options]       (or: node --import tsx sc
   --runs N           runs per case (default 3)
   --seconds S        measured seconds per run (default 15)
   --cases a,b        only these cases (an exact id, or a part of ids) (ids: ${ALL_CASES.map((c) => c.id).join(', ')})
-  --update-readme    also write bench/README-figures.md and bench/latency.svg (committed copies for the README)
+  --update-readme    also put the headline table into README.md and the plot into bench/latency.svg
   --profile          run the chosen cases (default 640x480-v50) once with node --cpu-prof on the services
                      and print where their CPU time goes; writes bench/results/profile-<time>.md
   --help             this text`;

@@ -1,8 +1,8 @@
 /**
  * Where the results go: bench/results/<time>.{json,md} plus latest.{json,md,svg} (git-ignored),
- * and with --update-readme the committed copies bench/README-figures.md and bench/latency.svg.
+ * and with --update-readme the headline table in README.md and the plot bench/latency.svg.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoRoot } from './processes.js';
 import { headlineTable, markdownReport } from './report.js';
@@ -34,29 +34,32 @@ export async function writeResults(results: BenchResults): Promise<string[]> {
   return files.map(([path]) => path);
 }
 
-/** The README's part: the headline table and the figure, from the same JSON. */
+const README_START = '<!-- bench:start (written by `npm run bench -- --update-readme`; do not edit by hand) -->';
+const README_END = '<!-- bench:end -->';
+
+/**
+ * The README's part, from the same JSON: the headline table goes into README.md between the
+ * bench markers, the figure into bench/latency.svg (which the README shows).
+ */
 export async function writeReadmeFigures(results: BenchResults): Promise<string[]> {
   const figures = [
-    '<!-- Written by `npm run bench -- --update-readme` from bench/results/latest.json; do not edit by hand. -->',
+    README_START,
     '',
     `Measured ${results.startedAt.slice(0, 10)} on ${results.machine.cpus} cores (${results.machine.cpuModel}), loopback, ${results.timing.runs} run(s) x ${results.timing.measureSeconds} s per case; medians (min-max over runs). Latency = capture at the camera -> decoded image at a viewer, ms.`,
     '',
     headlineTable(results),
     '',
-    '![Latency distribution and fps vs viewers](latency.svg)',
+    '![Latency distribution and fps vs viewers](bench/latency.svg)',
     '',
+    README_END,
   ].join('\n');
-  const paths = [join(benchDir, 'README-figures.md'), join(benchDir, 'latency.svg')];
-  await writeFile(paths[0]!, figures);
-  await writeFile(paths[1]!, latencyFigureSvg(results));
-  return paths;
+  const readmePath = join(benchDir, '..', 'README.md');
+  const readme = await readFile(readmePath, 'utf8');
+  const from = readme.indexOf(README_START);
+  const to = readme.indexOf(README_END);
+  if (from < 0 || to < from) throw new Error(`README.md has no "${README_START}" ... "${README_END}" block to replace`);
+  await writeFile(readmePath, readme.slice(0, from) + figures + readme.slice(to + README_END.length));
+  const svgPath = join(benchDir, 'latency.svg');
+  await writeFile(svgPath, latencyFigureSvg(results));
+  return [readmePath, svgPath];
 }
-
-export const README_LINES = `## Performance
-
-\`npm run bench\` starts the real broker, publisher and relay on loopback, drives them with WebSocket
-viewers and reports latency (capture -> decoded at a viewer), delivered fps, lost frames and CPU and
-memory per process (about 15 minutes; \`npm run bench -- --quick\` takes about 3). Latest figures
-([bench/README-figures.md](bench/README-figures.md), written by \`npm run bench -- --update-readme\`):
-
-![Latency distribution and fps vs viewers](bench/latency.svg)`;
