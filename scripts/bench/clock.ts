@@ -1,8 +1,6 @@
 /**
- * The clock every timestamp in the bench is on. The publisher stamps captureTime as
- * performance.timeOrigin + performance.now() (sub-millisecond, same wall clock); the relay stamps
- * receivedAt with Date.now() (whole milliseconds). All processes share this machine's clock.
+ * The clock every timestamp in the bench is on: the same epoch clock the publisher stamps
+ * captureTime with and the relay stamps receivedAt with (services/protocol/src/epoch-clock.ts),
+ * sub-millisecond and consistent across the processes of this machine.
  */
-export function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { epochNowMs as nowMs } from '@camqtt/protocol';

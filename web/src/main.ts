@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService, Topics } from '@camqtt/protocol';
+import { epochNowMs, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService, Topics } from '@camqtt/protocol';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
 import { FrameRelay } from './frame-relay.js';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const fanout = new ViewerFanout({
     log,
     metrics,
-    greeting: (viewer) => ({ type: 'hello', serverTime: Date.now(), cameras: directory.list(), canControl: viewer.canControl }),
+    greeting: (viewer) => ({ type: 'hello', serverTime: epochNowMs(), cameras: directory.list(), canControl: viewer.canControl }),
     latest: (camera) => hub.latest(camera),
     cameras,
   });

@@ -6,3 +6,4 @@ export * from './config.js';
 export * from './mqtt-options.js';
 export * from './newest-wins.js';
 export * from './control.js';
+export * from './epoch-clock.js';

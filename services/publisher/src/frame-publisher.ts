@@ -6,7 +6,7 @@
  * (queueQoSZero is off too, so MQTT.js would not queue them either).
  */
 import type { MqttClient } from 'mqtt';
-import { NewestWinsGate } from '@camqtt/protocol';
+import { epochNowMs, NewestWinsGate } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 
 interface OutgoingFrame {
@@ -106,7 +106,7 @@ export class FramePublisher {
       } else {
         this.sent += 1;
         this.bytesSent += payload.byteLength;
-        if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(performance.timeOrigin + performance.now() - captureTime);
+        if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(epochNowMs() - captureTime);
       }
       done();
     });

@@ -10,6 +10,7 @@
  */
 import '../quiet-opencv-loader.js';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
+import { epochNowMs } from '@camqtt/protocol';
 import { decodeFourcc } from '../sources/frame-source.js';
 import type { HelperReply, HelperRequest, OpenSpec } from './capture-messages.js';
 
@@ -95,7 +96,7 @@ class CaptureHelper {
    * read returned, which for a live source is as soon as the frame was complete.
    */
   private grabTime(capture: VideoCapture): number {
-    const now = performance.timeOrigin + performance.now();
+    const now = epochNowMs();
     if (this.spec?.kind !== 'device') return now;
     const stampMs = capture.get(cv.CAP_PROP_POS_MSEC);
     const age = Number(process.hrtime.bigint()) / 1e6 - stampMs;

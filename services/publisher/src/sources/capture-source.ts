@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import cv from '@u4/opencv4nodejs';
+import { performanceNowAt } from '@camqtt/protocol';
 import { CaptureProcess } from '../capture/capture-process.js';
 import type { HelperReply } from '../capture/capture-messages.js';
 import { type FrameSource, type Grab, type SourceInfo, grabSize, redactSource } from './frame-source.js';
@@ -65,7 +66,7 @@ export class CaptureSource implements FrameSource {
     if (!this.opened) throw new Error(`${this.what} is not open`);
     const reply = this.expect(await this.helper.request({ type: 'read' }), 'frame', (why) => `${this.what} ${why}`);
     // The helper's epoch time, on our monotonic clock for pacing (same machine, same clocks).
-    const grabbedAt = reply.captureTime - performance.timeOrigin;
+    const grabbedAt = performanceNowAt(reply.captureTime);
     if (reply.jpeg) {
       const jpeg = reply.jpeg;
       return { jpeg, captureTime: reply.captureTime, grabbedAt };

@@ -2,6 +2,7 @@
  * What the pipeline needs from anything that yields frames: open, read one frame, close.
  */
 import type { Mat } from '@u4/opencv4nodejs';
+import { epochMsAt } from '@camqtt/protocol';
 import { readJpegInfo } from '../jpeg-info.js';
 
 /** What an opened source actually delivers (which may differ from what was asked). */
@@ -61,7 +62,7 @@ export function grabSize(grab: Grab): { width: number; height: number } | undefi
 /** Wall-clock and monotonic time of "now", taken together. */
 export function grabTimes(): { captureTime: number; grabbedAt: number } {
   const grabbedAt = performance.now();
-  return { captureTime: performance.timeOrigin + grabbedAt, grabbedAt };
+  return { captureTime: epochMsAt(grabbedAt), grabbedAt };
 }
 
 /** Thrown by a source that has nothing more to give (a file played once): not retried. */
