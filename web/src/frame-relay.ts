@@ -5,12 +5,13 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { checkJpeg, parseCameraStatus, type Topics } from '@camqtt/protocol';
+import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, type Topics } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
 import { PerKeyRateLimit } from './per-key-rate-limit.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import { StaleFrameFilter } from './stale-frame-filter.js';
 
 /** One warning per camera per minute about bad payloads, however many arrive. */
 const BAD_PAYLOAD_LOG_WINDOW_MS = 60_000;
@@ -29,6 +30,8 @@ export class FrameRelay {
   private client: MqttClient | undefined;
   private readonly badFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly badStatusLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
+  private readonly staleFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
+  private readonly staleFrames = new StaleFrameFilter();
   /** The last connection error logged, so a broker that stays down costs one line, not one per retry. */
   private lastConnectionError: string | undefined;
 
@@ -101,8 +104,17 @@ export class FrameRelay {
       if (allowed) log.warn({ camera, bytes: payload.length, reason: check.reason, suppressedSinceLastLog: suppressed }, 'dropped a frame that is not a complete JPEG');
       return;
     }
-    // A plain JPEG without camqtt metadata is relayed as well.
-    hub.publish(camera, payload);
+    const receivedAt = epochNowMs();
+    // A plain JPEG without camqtt metadata is relayed as well, on time by definition.
+    const meta = readFrameMeta(payload);
+    const staleBy = meta ? this.staleFrames.staleBy(camera, meta.captureTime, receivedAt) : 0;
+    if (staleBy > 0) {
+      counters.dropped('stale');
+      const { allowed, suppressed } = this.staleFrameLog.take(camera);
+      if (allowed) log.warn({ camera, seq: meta?.seq, lateMs: Math.round(staleBy), suppressedSinceLastLog: suppressed }, 'dropped a frame that arrived seconds late in a burst (held up on the way); viewers go straight to live');
+      return;
+    }
+    hub.publish(camera, payload, receivedAt);
   }
 
   private onStatus(camera: string, payload: Buffer): void {
@@ -110,6 +122,7 @@ export class FrameRelay {
     if (payload.length === 0) {
       directory.remove(camera);
       this.options.hub.forgetCamera(camera);
+      this.staleFrames.forget(camera);
       metrics.forgetCamera(camera);
     } else {
       const status = parseCameraStatus(payload);

@@ -14,7 +14,7 @@ export type Transport = 'ws' | 'mjpeg';
  * `replaced` (a newer frame took its place while the viewer's socket was busy: newest wins),
  * `socket_full` (the viewer's socket had megabytes queued), `camera_removed`.
  */
-export const DROP_REASONS = ['invalid_payload', 'replaced', 'socket_full', 'camera_removed'] as const;
+export const DROP_REASONS = ['invalid_payload', 'stale', 'replaced', 'socket_full', 'camera_removed'] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
 /** The counters of one camera, bound to its labels. */
@@ -32,7 +32,7 @@ export class RelayMetrics {
   readonly bytesSent = new Counter({ name: 'camqtt_web_sent_bytes_total', help: 'Frame bytes handed to viewer sockets.', labelNames: ['camera', 'transport'], registers: [this.registry] });
   readonly framesDropped = new Counter({
     name: 'camqtt_web_frames_dropped_total',
-    help: 'Frames not relayed to a viewer, by reason: invalid_payload (not a complete JPEG), replaced (newest wins: the viewer had not taken the previous one), socket_full, camera_removed.',
+    help: 'Frames not relayed to a viewer, by reason: invalid_payload (not a complete JPEG), stale (arrived over 1 s later than the camera\'s usual delay, in a burst), replaced (newest wins: the viewer had not taken the previous one), socket_full, camera_removed.',
     labelNames: ['camera', 'reason', 'transport'],
     registers: [this.registry],
   });

@@ -129,6 +129,42 @@ test('a malformed text message from a browser gets an error reply, and the conne
   assert.equal(relay.exitCode, null);
 });
 
+test('frames held up on the way and delivered seconds late in a burst are dropped; live frames go on', async () => {
+  const watcher = await viewer();
+  const stale = { camera: 'camLate', reason: 'stale' };
+  const droppedBefore = await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale);
+  // A camera whose clock is an hour behind the relay's: its usual delay is learnt, not judged.
+  const clockOffset = -3_600_000;
+  const frame = (seq: number, ageMs: number) => withFrameMeta(jpegs[seq % 12]!, { camera: 'camLate', seq, captureTime: Date.now() + clockOffset - ageMs });
+  for (let seq = 1; seq <= 5; seq += 1) await publishFrameTo(watcher, 'camLate', frame(seq, 0));
+  // What a publisher's socket buffer releases after a network drop: frames 6 to 3 s old, at once.
+  for (let seq = 6; seq <= 15; seq += 1) await publisher.publishAsync(topics.frame('camLate'), Buffer.from(frame(seq, 6000 - (seq - 6) * 300)));
+  await publishFrameTo(watcher, 'camLate', frame(16, 0));
+  const seqs = watcher.frames.filter((f) => f.camera === 'camLate').map((f) => readFrameMeta(f.payload)?.seq);
+  assert.deepEqual(seqs, [1, 2, 3, 4, 5, 16]);
+  assert.equal(await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale) - droppedBefore, 10);
+  assert.ok(relay.lines.some((line) => line.camera === 'camLate' && String(line.msg).includes('arrived seconds late')));
+});
+
+test('a camera whose frames stay late (its clock was set back) is shown again after a few seconds', async () => {
+  const watcher = await viewer();
+  const frame = (seq: number, ageMs: number) => withFrameMeta(jpegs[seq % 12]!, { camera: 'camReset', seq, captureTime: Date.now() - ageMs });
+  for (let seq = 1; seq <= 3; seq += 1) await publishFrameTo(watcher, 'camReset', frame(seq, 0));
+  // From now on every frame is 5 s "old": a burst lasts under a second, so after 3 s this is the new normal.
+  let seq = 3;
+  const shownLate = (): number[] => watcher.frames.map((f) => readFrameMeta(f.payload)).filter((m) => m?.camera === 'camReset' && m.seq > 3).map((m) => m!.seq);
+  await waitFor('late frames shown again', async () => {
+    seq += 1;
+    await publisher.publishAsync(topics.frame('camReset'), Buffer.from(frame(seq, 5000)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return shownLate().length > 0;
+  });
+  // Sent every 100 ms: the first ~3 s of them were held back as a possible burst, then all shown.
+  const firstShown = shownLate()[0]!;
+  assert.ok(firstShown > 3 + 20, `late frames were shown from seq ${firstShown} on`);
+  await publishFrameTo(watcher, 'camReset', frame(seq + 1, 5000));
+});
+
 test('/healthz reports the MQTT connection, viewers and cameras', async () => {
   await publishStatus({ camera: 'camH', online: true });
   const watcher = await viewer();
