@@ -49,6 +49,8 @@ export async function writeReadmeFigures(results: BenchResults): Promise<string[
     '',
     headlineTable(results),
     '',
+    targetsLine(results),
+    '',
     '![Latency distribution and fps vs viewers](bench/latency.svg)',
     '',
     README_END,
@@ -62,4 +64,12 @@ export async function writeReadmeFigures(results: BenchResults): Promise<string[
   const svgPath = join(benchDir, 'latency.svg');
   await writeFile(svgPath, latencyFigureSvg(results));
   return [readmePath, svgPath];
+}
+
+/** One line on the issue's targets: how many were met, and each one missed with its figure. */
+function targetsLine(results: BenchResults): string {
+  const measured = results.targets.filter((t) => t.met !== undefined);
+  const missed = measured.filter((t) => t.met === false);
+  const detail = missed.map((t) => `${t.target} [${t.caseId}]: ${t.figure}`).join('; ');
+  return `Targets (640x480 @ 30 fps unless named): ${measured.length - missed.length} of ${measured.length} met${missed.length > 0 ? `; missed: ${detail}` : ''}. Full report: \`bench/results/latest.md\`.`;
 }
