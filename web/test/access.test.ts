@@ -4,38 +4,29 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, Topics } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { LiveCamera, PREFIX, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 const topics = new Topics(PREFIX);
-let broker: TestBroker;
+let live: LiveCamera;
 let relay: ServiceProcess;
 let baseUrl: string;
-let publisher: MqttClient;
-let camera: FakeCamera;
 const viewers: TestViewer[] = [];
 
 const basic = (password: string): string => `Basic ${Buffer.from(`anyone:${password}`).toString('base64')}`;
 
 before(async () => {
-  broker = await TestBroker.start();
-  ({ relay, baseUrl } = await startRelay(broker.url, 0, { env: { VIEWER_PASSWORD: PASSWORD } }));
-  publisher = await connectPublisher(broker.url);
-  await publisher.publishAsync(topics.status('cam1'), JSON.stringify({ camera: 'cam1', online: true }), { qos: 1, retain: true });
-  camera = new FakeCamera(publisher, 'cam1', await makeJpegs(5), 100);
-  camera.start();
+  live = await LiveCamera.start();
+  ({ relay, baseUrl } = await startRelay(live.broker.url, 0, { env: { VIEWER_PASSWORD: PASSWORD } }));
 });
 
 after(async () => {
-  camera?.stop();
   await Promise.all(viewers.map((viewer) => viewer.close()));
-  await publisher?.endAsync();
   await relay?.stop();
-  await broker?.stop();
+  await live?.stop();
 });
 
 async function upgradeStatus(headers: Record<string, string>): Promise<number> {

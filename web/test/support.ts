@@ -174,3 +174,30 @@ export class FakeCamera {
     clearInterval(this.timer);
   }
 }
+
+/**
+ * A broker with one camera on it, as the access tests need: `cam1` has announced itself online
+ * (retained status) and publishes a frame every 100 ms.
+ */
+export class LiveCamera {
+  private constructor(
+    readonly broker: TestBroker,
+    private readonly publisher: MqttClient,
+    private readonly camera: FakeCamera,
+  ) {}
+
+  static async start(camera = 'cam1'): Promise<LiveCamera> {
+    const broker = await TestBroker.start();
+    const publisher = await connectPublisher(broker.url);
+    await publisher.publishAsync(`${PREFIX}/${camera}/status`, JSON.stringify({ camera, online: true }), { qos: 1, retain: true });
+    const fake = new FakeCamera(publisher, camera, await makeJpegs(5), 100);
+    fake.start();
+    return new LiveCamera(broker, publisher, fake);
+  }
+
+  async stop(): Promise<void> {
+    this.camera.stop();
+    await this.publisher.endAsync();
+    await this.broker.stop();
+  }
+}

@@ -11,18 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, Topics } from '@camqtt/protocol';
 import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { LiveCamera, PREFIX, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORDS = { alice: 'alice: correct horse', bob: 'bob: battery staple' } as const;
 const SHARED_PASSWORD = 'the shared one';
 const topics = new Topics(PREFIX);
-let broker: TestBroker;
-let publisher: MqttClient;
-let camera: FakeCamera;
+let live: LiveCamera;
 let dir: string;
 const viewers: TestViewer[] = [];
 
@@ -87,18 +84,12 @@ async function readUntilEnd(response: Response, timeoutMs = 10_000): Promise<voi
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'camqtt-viewer-users-'));
-  broker = await TestBroker.start();
-  publisher = await connectPublisher(broker.url);
-  await publisher.publishAsync(topics.status('cam1'), JSON.stringify({ camera: 'cam1', online: true }), { qos: 1, retain: true });
-  camera = new FakeCamera(publisher, 'cam1', await makeJpegs(5), 100);
-  camera.start();
+  live = await LiveCamera.start();
 });
 
 after(async () => {
-  camera?.stop();
   await Promise.all(viewers.map((viewer) => viewer.close()));
-  await publisher?.endAsync();
-  await broker?.stop();
+  await live?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -112,7 +103,7 @@ describe('a users file alone, control for alice only', () => {
     usersFile = join(dir, 'viewers');
     await mqttUser('add', usersFile, 'alice', PASSWORDS.alice);
     await mqttUser('add', usersFile, 'bob', PASSWORDS.bob);
-    ({ relay, baseUrl } = await startRelay(broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_CONTROL_USERS: 'alice' } }));
+    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_CONTROL_USERS: 'alice' } }));
   });
 
   after(async () => {
@@ -238,7 +229,7 @@ describe('a users file and VIEWER_PASSWORD together, control for alice only', ()
   before(async () => {
     const usersFile = join(dir, 'viewers-and-password');
     await mqttUser('add', usersFile, 'alice', PASSWORDS.alice);
-    ({ relay, baseUrl } = await startRelay(broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice' } }));
+    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice' } }));
     // Control commands go only to cameras the relay knows; wait for cam1's retained status.
     await waitFor('cam1 known to the relay', async () => {
       const answer = await fetch(`${baseUrl}/api/cameras`, { headers: { Authorization: basic('anyone', SHARED_PASSWORD) } });

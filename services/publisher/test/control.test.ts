@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import cv, { type Mat } from '@u4/opencv4nodejs';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { PublisherTestBed, TestSubscriber, WAIT_MS } from './support.js';
 
 /** Share of pixels darker than 40 in a grey region. */
 function darkShare(grey: Mat, top: number, bottom: number, left: number, right: number): number {
@@ -24,26 +24,19 @@ function darkShare(grey: Mat, top: number, bottom: number, left: number, right: 
 }
 
 describe('publisher control and limits', () => {
-  const broker = new TestBroker();
-  const processes: ServiceProcess[] = [];
-  const subscribers: TestSubscriber[] = [];
+  const bed = new PublisherTestBed();
   const start = async (camera: string, env: Record<string, string>): Promise<{ publisher: ServiceProcess; subscriber: TestSubscriber }> => {
-    const subscriber = await TestSubscriber.connect(broker.url, camera);
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: camera, CAMERA_SOURCE: 'testsrc', ...env }));
-    processes.push(publisher);
-    await subscriber.nextFrame();
-    return { publisher, subscriber };
+    const started = await bed.camera(camera, { CAMERA_SOURCE: 'testsrc', ...env });
+    await started.subscriber.nextFrame();
+    return started;
   };
 
   before(async () => {
-    await broker.start();
+    await bed.start();
   });
 
   after(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.close()));
-    await broker.stop();
+    await bed.stop();
   });
 
   test('a snapshot is one frame at SNAPSHOT_QUALITY flagged in its metadata, answered with its seq, also while paused; SIGINT exits 0 offline', async () => {

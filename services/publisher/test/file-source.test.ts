@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { type ReceivedFrame, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { type ReceivedFrame, PublisherTestBed, WAIT_MS } from './support.js';
 
 const FILE_FRAMES = 20;
 const FILE_FPS = 10;
@@ -37,31 +36,24 @@ function fileFrameIndex(frame: ReceivedFrame): number {
 }
 
 describe('publisher with a video file', () => {
-  const broker = new TestBroker();
+  const bed = new PublisherTestBed();
   const dir = mkdtempSync(join(tmpdir(), 'camqtt-publisher-'));
-  const processes: ServiceProcess[] = [];
-  const subscribers: TestSubscriber[] = [];
 
   before(async () => {
-    await broker.start();
+    await bed.start();
   });
 
   after(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.close()));
-    await broker.stop();
+    await bed.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   test('publishes the file at its own rate, scaled to the configured size, in order, looping at the end', async () => {
     const path = join(dir, 'clip.avi');
     writeTestVideo(path);
-    const subscriber = await TestSubscriber.connect(broker.url, 'filecam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('filecam', {
       CAMERA_ID: 'filecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_FPS: '30',
-    }));
-    processes.push(publisher);
+    });
 
     // The source reports what the file holds; frames are published at VIDEO_WIDTH x VIDEO_HEIGHT.
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened');
@@ -98,12 +90,9 @@ describe('publisher with a video file', () => {
   test('VIDEO_LOOP=false plays the file once, then says so in the status and stays up without retrying', async () => {
     const path = join(dir, 'once.avi');
     writeTestVideo(path);
-    const subscriber = await TestSubscriber.connect(broker.url, 'oncecam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('oncecam', {
       CAMERA_ID: 'oncecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_LOOP: 'false',
-    }));
-    processes.push(publisher);
+    });
     await publisher.waitForLog((line) => /^end of video file/.test(String(line.msg)), WAIT_MS);
     const ended = await subscriber.status((s) => /end of video file/.test(s.error ?? ''));
     assert.ok((ended.framesSent ?? 0) > 0 && (ended.framesSent ?? 0) <= FILE_FRAMES, `${ended.framesSent} frames`);
@@ -115,12 +104,9 @@ describe('publisher with a video file', () => {
 
   test('a missing file logs "source failed", keeps retrying with the error in the status, and plays once it appears', async () => {
     const path = join(dir, 'appears-later.avi');
-    const subscriber = await TestSubscriber.connect(broker.url, 'latecam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('latecam', {
       CAMERA_ID: 'latecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
-    }));
-    processes.push(publisher);
+    });
 
     const failed = await publisher.waitForLog((line) => line.msg === 'source failed');
     assert.match(String(failed.error), /not found/);

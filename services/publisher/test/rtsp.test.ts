@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import { checkJpeg } from '@camqtt/protocol';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { type ReceivedFrame, RtspCamera, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { type ReceivedFrame, RtspCamera, PublisherTestBed, WAIT_MS } from './support.js';
 
 /** Each frame is a whole JPEG of the given size, from this camera, in strictly increasing seq. */
 function assertFrames(frames: ReceivedFrame[], camera: string, width: number, height: number): void {
@@ -28,32 +28,25 @@ function assertFrames(frames: ReceivedFrame[], camera: string, width: number, he
 const openedCount = (publisher: ServiceProcess): number => publisher.lines.filter((line) => line.msg === 'source opened').length;
 
 describe('publisher with an RTSP camera', () => {
-  const broker = new TestBroker();
+  const bed = new PublisherTestBed();
   const jpegCamera = new RtspCamera(320, 240, 15, 'jpeg');
   const h264Camera = new RtspCamera(320, 240, 15, 'h264');
-  const processes: ServiceProcess[] = [];
-  const subscribers: TestSubscriber[] = [];
 
   before(async () => {
-    await broker.start();
+    await bed.start();
   });
 
   after(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.close()));
     await jpegCamera.kill();
     await h264Camera.kill();
-    await broker.stop();
+    await bed.stop();
   });
 
   test('RTP/JPEG over TCP: frames pass through; the camera dying is reported and retried, and frames resume when it returns on the same port', async () => {
     await jpegCamera.start();
-    const subscriber = await TestSubscriber.connect(broker.url, 'rtspcam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('rtspcam', {
       CAMERA_ID: 'rtspcam', CAMERA_SOURCE: jpegCamera.url, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '30',
-    }));
-    processes.push(publisher);
+    });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
     assert.equal(opened.source, jpegCamera.url);
@@ -105,12 +98,9 @@ describe('publisher with an RTSP camera', () => {
 
   test('H.264 over RTSP (what most IP cameras send): decoded and re-encoded to JPEG at the published size', async () => {
     await h264Camera.start();
-    const subscriber = await TestSubscriber.connect(broker.url, 'h264cam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('h264cam', {
       CAMERA_ID: 'h264cam', CAMERA_SOURCE: h264Camera.url, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_FPS: '30',
-    }));
-    processes.push(publisher);
+    });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
     assert.match(String(opened.format), /^h264/i);

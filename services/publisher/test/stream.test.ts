@@ -6,36 +6,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { MjpegCamera, SilentServer, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { MjpegCamera, SilentServer, PublisherTestBed, TestSubscriber, WAIT_MS } from './support.js';
 
 describe('publisher with an HTTP MJPEG stream', () => {
-  const broker = new TestBroker();
+  const bed = new PublisherTestBed();
   const camera = new MjpegCamera(320, 240, 10);
   const silent = new SilentServer();
-  const processes: ServiceProcess[] = [];
-  const subscribers: TestSubscriber[] = [];
 
   before(async () => {
-    await broker.start();
+    await bed.start();
     await camera.start();
   });
 
   after(async () => {
-    await Promise.all(processes.map((p) => p.stop()));
-    await Promise.all(subscribers.map((s) => s.close()));
     await camera.kill();
     await silent.stop();
-    await broker.stop();
+    await bed.stop();
   });
 
   test('frames flow; at the stream\'s own size its JPEGs pass through; a resize command re-encodes; the stream dying and returning is survived', async () => {
-    const subscriber = await TestSubscriber.connect(broker.url, 'ipcam');
-    subscribers.push(subscriber);
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
+    const { publisher, subscriber } = await bed.camera('ipcam', {
       CAMERA_ID: 'ipcam', CAMERA_SOURCE: camera.url, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '30',
-    }));
-    processes.push(publisher);
+    });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
     assert.equal(opened.width, 320);
@@ -77,11 +69,8 @@ describe('publisher with an HTTP MJPEG stream', () => {
 
   test('a URL that accepts but never answers: status and control keep working while the open hangs, and SIGTERM still exits 0 with the offline status', async () => {
     const url = await silent.start();
-    const subscriber = await TestSubscriber.connect(broker.url, 'hangcam');
-    subscribers.push(subscriber);
     // FFmpeg's socket timeout at 3 s instead of the publisher's 5 s default, to keep the test short.
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'hangcam', CAMERA_SOURCE: url, OPENCV_FFMPEG_CAPTURE_OPTIONS: 'timeout;3000000' }));
-    processes.push(publisher);
+    const { publisher, subscriber } = await bed.camera('hangcam', { CAMERA_SOURCE: url, OPENCV_FFMPEG_CAPTURE_OPTIONS: 'timeout;3000000' });
     await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
 
     // The first open blocks until FFmpeg's socket timeout; meanwhile periodic statuses keep
@@ -104,7 +93,7 @@ describe('publisher with an HTTP MJPEG stream', () => {
     const code = await publisher.stop();
     const stopMs = Math.round(performance.now() - stopStart);
     assert.equal(code, 0);
-    const late = await TestSubscriber.connect(broker.url, 'hangcam');
+    const late = await TestSubscriber.connect(bed.broker.url, 'hangcam');
     try {
       assert.deepEqual(await late.status(() => true), { camera: 'hangcam', online: false });
     } finally {

@@ -156,6 +156,41 @@ export function publisherEnv(brokerUrl: string, extra: Record<string, string>): 
   return { MQTT_URL: brokerUrl, CAMERA_ID: 'testcam', VIDEO_FPS: '15', STATUS_INTERVAL_S: '1', ...extra };
 }
 
+/**
+ * What most publisher tests stand on: an in-process broker, and real publisher processes each
+ * watched by a subscriber from before its first message. `stop()` gives everything back.
+ */
+export class PublisherTestBed {
+  readonly broker = new TestBroker();
+  private readonly processes: ServiceProcess[] = [];
+  private readonly subscribers: TestSubscriber[] = [];
+
+  async start(): Promise<void> {
+    await this.broker.start();
+  }
+
+  /** A subscriber to `camera`'s frames and status, closed by stop(). */
+  async subscriber(camera: string): Promise<TestSubscriber> {
+    const subscriber = await TestSubscriber.connect(this.broker.url, camera);
+    this.subscribers.push(subscriber);
+    return subscriber;
+  }
+
+  /** Starts a publisher as `camera` with `env` over the test defaults, watched by a new subscriber. */
+  async camera(camera: string, env: Record<string, string>): Promise<{ publisher: ServiceProcess; subscriber: TestSubscriber }> {
+    const subscriber = await this.subscriber(camera);
+    const publisher = ServiceProcess.start('publisher', publisherEnv(this.broker.url, { CAMERA_ID: camera, ...env }));
+    this.processes.push(publisher);
+    return { publisher, subscriber };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    await Promise.all(this.subscribers.map((s) => s.close()));
+    await this.broker.stop();
+  }
+}
+
 const MJPEG_SERVER = new URL('./fixtures/mjpeg-server.mjs', import.meta.url).pathname;
 
 /** The MJPEG-over-HTTP camera of fixtures/mjpeg-server.mjs, as a process a test can kill and restart. */
