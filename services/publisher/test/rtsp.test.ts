@@ -83,11 +83,16 @@ describe('publisher with an RTSP camera', () => {
     const lastSeq = subscriber.frames.at(-1)!.meta!.seq;
     await jpegCamera.start(jpegCamera.port);
     const restartedAt = performance.now();
-    await publisher.waitForLog(() => openedCount(publisher) > openedBefore, WAIT_MS);
+    const reopened = await publisher.waitForLog(() => openedCount(publisher) > openedBefore, WAIT_MS);
     const resumed = await subscriber.collectFrames(5);
     const resumedMs = Math.round(performance.now() - restartedAt);
     assertFrames(resumed, 'rtspcam', 320, 240);
     assert.ok(resumed[0]!.meta!.seq > lastSeq, 'seq goes on after the outage');
+    // The frames FFmpeg buffered while probing the stream were dropped, not sent at once stamped
+    // "now": what follows comes at the camera's pace (15 fps, ~67 ms apart), not in a burst.
+    assert.ok(Number(reopened.bufferedFramesSkipped) > 0, `buffered frames skipped at reopen: ${reopened.bufferedFramesSkipped}`);
+    const gaps = resumed.slice(1).map((frame, i) => frame.meta!.captureTime - resumed[i]!.meta!.captureTime).sort((a, b) => a - b);
+    assert.ok(gaps[Math.floor(gaps.length / 2)]! > 30, `capture times after reopening ${gaps.map((g) => g.toFixed(1)).join(', ')} ms apart`);
     const back = await subscriber.nextStatus((s) => s.online && s.error === undefined && (s.fps ?? 0) > 0);
     assert.equal(back.passthrough, true);
     assert.equal(publisher.exitCode, null);

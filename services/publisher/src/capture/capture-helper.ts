@@ -11,7 +11,7 @@
 import '../quiet-opencv-loader.js';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
 import { epochNowMs } from '@camqtt/protocol';
-import { decodeFourcc } from '../sources/frame-source.js';
+import { decodeFourcc, type SourceInfo } from '../sources/frame-source.js';
 import type { HelperReply, HelperRequest, OpenSpec } from './capture-messages.js';
 
 /**
@@ -26,11 +26,21 @@ import type { HelperReply, HelperRequest, OpenSpec } from './capture-messages.js
 const STREAM_CAPTURE_OPTIONS = 'rtsp_transport;tcp|timeout;5000000';
 /** A V4L2 buffer timestamp older than this is not trusted (a driver with another clock). */
 const MAX_DRIVER_TIMESTAMP_AGE_MS = 1000;
+/**
+ * Opening a stream, FFmpeg probes it for a second or two and keeps the frames that arrive
+ * meanwhile; read at once, they would go out stamped "now" though seconds old. After an open,
+ * frames are read and dropped while each comes faster than this share of the frame interval (out
+ * of the buffer, not off the network), for at most BUFFER_DRAIN_MAX_MS.
+ */
+const BUFFERED_READ_SHARE = 0.25;
+const BUFFER_DRAIN_MAX_MS = 3000;
 
 class CaptureHelper {
   private capture: VideoCapture | undefined;
   private spec: OpenSpec | undefined;
   private raw = false;
+  /** The first live frame, read while draining FFmpeg's buffer at open: the next read's answer. */
+  private firstLive: HelperReply | undefined;
 
   handle(request: HelperRequest): HelperReply {
     try {
@@ -51,6 +61,7 @@ class CaptureHelper {
   close(): void {
     this.capture?.release();
     this.capture = undefined;
+    this.firstLive = undefined;
   }
 
   private open(spec: OpenSpec): HelperReply {
@@ -66,11 +77,34 @@ class CaptureHelper {
       // set before the first read.
       this.raw = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
     }
-    const info = { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: capture.get(cv.CAP_PROP_FPS), format };
+    const info: SourceInfo = { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: capture.get(cv.CAP_PROP_FPS), format };
+    if (spec.kind !== 'device') info.bufferedFramesSkipped = this.skipBufferedFrames(info.fps);
     return { type: 'opened', info, raw: this.raw };
   }
 
+  /** Reads until a frame comes off the network, keeps that one for the next read; returns how many were dropped. */
+  private skipBufferedFrames(fps: number): number {
+    const intervalMs = 1000 / (fps > 0 && fps <= 240 ? fps : 25);
+    const started = performance.now();
+    let skipped = 0;
+    for (;;) {
+      const before = performance.now();
+      const frame = this.read();
+      const took = performance.now() - before;
+      if (frame.type !== 'frame' || took >= BUFFERED_READ_SHARE * intervalMs || before - started > BUFFER_DRAIN_MAX_MS) {
+        this.firstLive = frame;
+        return skipped;
+      }
+      skipped += 1;
+    }
+  }
+
   private read(): HelperReply {
+    const firstLive = this.firstLive;
+    if (firstLive) {
+      this.firstLive = undefined;
+      return firstLive;
+    }
     const capture = this.capture;
     if (!capture) return { type: 'failed', message: 'not open' };
     const mat = capture.read();

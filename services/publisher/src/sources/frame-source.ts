@@ -12,6 +12,8 @@ export interface SourceInfo {
   fps: number;
   /** Pixel format a camera settled on (e.g. MJPG, YUYV), when known. */
   format?: string;
+  /** Streams: frames FFmpeg had buffered while opening, dropped as stale rather than sent late. */
+  bufferedFramesSkipped?: number;
 }
 
 /** One frame: decoded pixels, or the source's own JPEG when it delivers MJPEG and passthrough is on. */
