@@ -6,47 +6,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import {
-  closeClients,
-  connectAs,
-  makeTempDir,
+  BrokerSuite,
   metricValue,
   nextMessage,
   passwordOf,
   RawConnection,
-  startBroker,
-  stopBroker,
-  type BrokerUnderTest,
 } from './helpers.js';
 
 describe('broker access control', () => {
-  let broker: BrokerUnderTest | undefined;
-  const clients: MqttClient[] = [];
-  const raws: RawConnection[] = [];
+  const suite = new BrokerSuite();
+  const client = (username: string): Promise<MqttClient> => suite.client(username);
+  /** From another 127.x address, so the per-address login throttle of one test leaves the others alone. */
+  const raw = (localAddress: string): Promise<RawConnection> => suite.raw(undefined, localAddress);
 
-  async function client(username: string): Promise<MqttClient> {
-    const connected = await connectAs(broker!, username);
-    clients.push(connected);
-    return connected;
-  }
-
-  async function raw(localAddress: string): Promise<RawConnection> {
-    const connection = await RawConnection.open(broker!.ports.mqtt, localAddress);
-    raws.push(connection);
-    return connection;
-  }
-
-  before(async () => {
-    broker = await startBroker(await makeTempDir());
-  });
-
-  after(async () => {
-    for (const connection of raws) connection.destroy();
-    await closeClients(...clients);
-    await stopBroker(broker);
-  });
+  before(() => suite.start());
+  after(() => suite.stop());
 
   it('drops a refused publish at every QoS without closing the connection or retaining it', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const cam1 = await client('cam1');
     const clientId = cam1.options.clientId;
     // Retained, at QoS 0, 1 and 2: each handshake completes (the promises resolve on PUBACK/PUBCOMP).
@@ -75,7 +52,7 @@ describe('broker access control', () => {
   });
 
   it('blocks an address after repeated wrong passwords, even for the right one, and only that address', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const password = await passwordOf(b.dir, 'cam1');
     // A guessing loop from 127.0.0.2: the first five are checked and refused as wrong.
     for (let attempt = 1; attempt <= 5; attempt++) {

@@ -12,41 +12,23 @@ import { after, before, describe, it } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { repoRoot } from '../../scripts/lib/service-process.js';
 import {
-  closeClients,
-  connectAs,
+  BrokerSuite,
   connectPacket,
-  makeTempDir,
   nextMessage,
   passwordOf,
   publishHeader,
   RawConnection,
-  startBroker,
-  stopBroker,
-  type BrokerUnderTest,
 } from './helpers.js';
 
 describe('broker service', () => {
-  let broker: BrokerUnderTest | undefined;
-  const clients: MqttClient[] = [];
+  const suite = new BrokerSuite();
+  const client = (username: string): Promise<MqttClient> => suite.client(username);
 
-  /** Connects and remembers the client so `after` closes it whatever happens. */
-  async function client(username: string): Promise<MqttClient> {
-    const connected = await connectAs(broker!, username);
-    clients.push(connected);
-    return connected;
-  }
-
-  before(async () => {
-    broker = await startBroker(await makeTempDir());
-  });
-
-  after(async () => {
-    await closeClients(...clients);
-    await stopBroker(broker);
-  });
+  before(() => suite.start());
+  after(() => suite.stop());
 
   it('carries a frame from a camera on TLS (provisioned CA) to the relay', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const relay = await client('relay');
     await relay.subscribeAsync('camqtt/+/frame');
     const camera = await connectAsync(`mqtts://localhost:${b.ports.mqtts}`, {
@@ -56,7 +38,7 @@ describe('broker service', () => {
       rejectUnauthorized: true,
       reconnectPeriod: 0,
     });
-    clients.push(camera);
+    suite.keep(camera);
     const frame = randomBytes(50_000);
     const received = nextMessage(relay, 'camqtt/cam1/frame');
     await camera.publishAsync('camqtt/cam1/frame', frame);
@@ -64,7 +46,7 @@ describe('broker service', () => {
   });
 
   it('refuses a wrong password, logs it, and keeps serving others', async () => {
-    const b = broker!;
+    const b = suite.broker;
     await assert.rejects(
       connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { username: 'cam1', password: 'not-the-password', clientId: 'intruder', reconnectPeriod: 0 }),
       /bad user ?name or password/i,
@@ -78,7 +60,7 @@ describe('broker service', () => {
   });
 
   it('picks up an account added with scripts/mqtt-user.ts without a restart', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const passwordFile = join(b.dir, 'dave-password');
     await writeFile(passwordFile, 'dave-s3cret\n', { mode: 0o600 });
     const usersFile = join(b.dir, 'users');
@@ -86,7 +68,7 @@ describe('broker service', () => {
     await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/mqtt-user.ts', 'add', usersFile, 'dave', '--password-file', passwordFile], { cwd: repoRoot });
     await b.process.waitForLog(() => b.process.lines.filter((l) => l.msg === 'reloaded' && l.component === 'users').length > reloads);
     const dave = await connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { username: 'dave', password: 'dave-s3cret', reconnectPeriod: 0 });
-    clients.push(dave);
+    suite.keep(dave);
     assert.equal(dave.connected, true);
     // SIGHUP re-reads the files too.
     b.process.child.kill('SIGHUP');
@@ -94,7 +76,7 @@ describe('broker service', () => {
   });
 
   it('does not deliver a frame the relay publishes', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const watcher = await client('admin');
     await watcher.subscribeAsync('camqtt/cam1/frame');
     const first = nextMessage(watcher, 'camqtt/cam1/frame');
@@ -108,7 +90,7 @@ describe('broker service', () => {
   });
 
   it('does not let camera cam1 publish under cam2', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const watcher = await client('admin');
     await watcher.subscribeAsync('camqtt/cam2/#');
     const first = nextMessage(watcher, 'camqtt/cam2/frame');
@@ -139,7 +121,7 @@ describe('broker service', () => {
   });
 
   it('closes a connection that declares a 200 MB packet, before buffering it', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const raw = await RawConnection.open(b.ports.mqtt);
     raw.socket.write(connectPacket('raw-cam1', 'cam1', await passwordOf(b.dir, 'cam1')));
     const connack = await raw.waitForBytes(4);
@@ -154,7 +136,7 @@ describe('broker service', () => {
   });
 
   it('survives garbage bytes on raw sockets', async () => {
-    const b = broker!;
+    const b = suite.broker;
     // Reserved packet type 0: certainly malformed, so the connection must be closed.
     const malformed = await RawConnection.open(b.ports.mqtt);
     malformed.socket.write(Buffer.from([0x00, 0x02, 0xde, 0xad]));
@@ -179,7 +161,7 @@ describe('broker service', () => {
   });
 
   it('answers /healthz and /metrics', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const health = await fetch(`http://127.0.0.1:${b.ports.http}/healthz`);
     assert.equal(health.status, 200);
     assert.match(health.headers.get('content-type') ?? '', /application\/json/);

@@ -168,3 +168,48 @@ export function subscribePacket(messageId: number, filter: string, qos: 0 | 1 | 
   const body = Buffer.concat([id, mqttString(filter), Buffer.from([qos])]);
   return Buffer.concat([Buffer.from([0x82]), remainingLength(body.length), body]);
 }
+
+/**
+ * A suite's broker process and every client the suite opens on it, all given back by stop():
+ * `before(() => suite.start())`, `after(() => suite.stop())`, whatever the tests did in between.
+ */
+export class BrokerSuite {
+  private running: BrokerUnderTest | undefined;
+  private readonly clients: MqttClient[] = [];
+  private readonly raws: RawConnection[] = [];
+
+  constructor(private readonly env: Record<string, string> = {}) {}
+
+  get broker(): BrokerUnderTest {
+    if (!this.running) throw new Error('the suite\'s broker has not started');
+    return this.running;
+  }
+
+  async start(): Promise<void> {
+    this.running = await startBroker(await makeTempDir(), this.env);
+  }
+
+  /** A real MQTT.js client logged in as a provisioned account (see connectAs). */
+  async client(username: string, options: IClientOptions = {}): Promise<MqttClient> {
+    return this.keep(await connectAs(this.broker, username, options));
+  }
+
+  /** Closes `client` with the suite, for clients connected some other way. */
+  keep(client: MqttClient): MqttClient {
+    this.clients.push(client);
+    return client;
+  }
+
+  /** A raw TCP connection to `port` (default: plain MQTT), from `localAddress` if given. */
+  async raw(port = this.broker.ports.mqtt, localAddress?: string): Promise<RawConnection> {
+    const connection = await RawConnection.open(port, localAddress);
+    this.raws.push(connection);
+    return connection;
+  }
+
+  async stop(): Promise<void> {
+    for (const connection of this.raws) connection.destroy();
+    await closeClients(...this.clients);
+    await stopBroker(this.running);
+  }
+}

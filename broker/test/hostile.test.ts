@@ -14,17 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import {
   brokerRss,
-  closeClients,
+  BrokerSuite,
   connectAs,
   connectPacket,
-  makeTempDir,
   metricValue,
   MiB,
   passwordOf,
   RawConnection,
-  startBroker,
-  stopBroker,
-  type BrokerUnderTest,
 } from './helpers.js';
 import { hostilePacket, SeededRandom } from './hostile-packets.js';
 
@@ -76,27 +72,21 @@ class EchoLoop {
 }
 
 describe('hostile input', () => {
-  let broker: BrokerUnderTest | undefined;
-  const clients: MqttClient[] = [];
+  const suite = new BrokerSuite({ BROKER_MAX_PACKET_BYTES: String(MAX_PACKET_BYTES), LOG_LEVEL: 'info' });
 
-  before(async () => {
-    broker = await startBroker(await makeTempDir(), { BROKER_MAX_PACKET_BYTES: String(MAX_PACKET_BYTES), LOG_LEVEL: 'info' });
-  });
-
-  after(async () => {
-    await closeClients(...clients);
-    await stopBroker(broker);
-  });
+  before(() => suite.start());
+  after(() => suite.stop());
 
   it('survives 10,000+ malformed, truncated, oversized and random packets while serving normal clients', async (t) => {
-    const b = broker!;
+    const b = suite.broker;
     const random = new SeededRandom(SEED);
     const relayPassword = await passwordOf(b.dir, 'relay');
     const ca = await readFile(join(b.dir, 'tls', 'ca.crt'));
 
     const watcher = await connectAs(b, 'admin');
     const camera = await connectAs(b, 'cam1');
-    clients.push(watcher, camera);
+    suite.keep(watcher);
+    suite.keep(camera);
     await watcher.subscribeAsync('camqtt/cam1/status', { qos: 1 });
     const echo = new EchoLoop(camera, watcher);
     echo.start();
@@ -165,7 +155,7 @@ describe('hostile input', () => {
 
     // And after it: a fresh client logs in and gets a message through.
     const relay = await connectAs(b, 'relay');
-    clients.push(relay);
+    suite.keep(relay);
     await relay.subscribeAsync('camqtt/+/status');
     const arrived = new Promise<string>((resolve) => relay.once('message', (_topic, payload: Buffer) => resolve(payload.toString())));
     await camera.publishAsync('camqtt/cam1/status', Buffer.from('after the storm'));

@@ -9,19 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import {
   brokerRss,
-  closeClients,
-  connectAs,
-  connectPacket,
-  makeTempDir,
+  BrokerSuite,
   metricValue,
   MiB,
   passwordOf,
   publishHeader,
   RawConnection,
-  startBroker,
-  stopBroker,
   subscribePacket,
-  type BrokerUnderTest,
 } from './helpers.js';
 
 const MAX_CONNECTIONS = 12;
@@ -38,37 +32,15 @@ async function trickle(raw: RawConnection, chunk: Buffer, limit: number): Promis
 }
 
 describe('broker limits', () => {
-  let broker: BrokerUnderTest | undefined;
-  const clients: MqttClient[] = [];
-  const raws: RawConnection[] = [];
+  const suite = new BrokerSuite({ BROKER_MAX_CONNECTIONS: String(MAX_CONNECTIONS), BROKER_CONNECT_TIMEOUT_MS: '1000' });
+  const client = (username: string): Promise<MqttClient> => suite.client(username);
+  const raw = (port?: number): Promise<RawConnection> => suite.raw(port);
 
-  async function client(username: string): Promise<MqttClient> {
-    const connected = await connectAs(broker!, username);
-    clients.push(connected);
-    return connected;
-  }
-
-  async function raw(port = broker!.ports.mqtt): Promise<RawConnection> {
-    const connection = await RawConnection.open(port);
-    raws.push(connection);
-    return connection;
-  }
-
-  before(async () => {
-    broker = await startBroker(await makeTempDir(), {
-      BROKER_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
-      BROKER_CONNECT_TIMEOUT_MS: '1000',
-    });
-  });
-
-  after(async () => {
-    for (const connection of raws) connection.destroy();
-    await closeClients(...clients);
-    await stopBroker(broker);
-  });
+  before(() => suite.start());
+  after(() => suite.stop());
 
   it('closes connections that never send CONNECT, plain and TLS', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const plain = await raw();
     const tls = await raw(b.ports.mqtts);
     await Promise.all([plain.closed, tls.closed]);
@@ -77,7 +49,7 @@ describe('broker limits', () => {
   });
 
   it('caps open connections and accepts again once some close', async () => {
-    const b = broker!;
+    const b = suite.broker;
     const idle = [];
     for (let i = 0; i < MAX_CONNECTIONS; i++) idle.push(await raw(i % 2 === 0 ? b.ports.mqtt : b.ports.mqtts));
     const extra = await raw();
@@ -91,7 +63,7 @@ describe('broker limits', () => {
   });
 
   it('does not grow its memory for a 200 MB packet sent slowly, before or after login', async (t) => {
-    const b = broker!;
+    const b = suite.broker;
     const before = await brokerRss(b);
     const chunk = randomBytes(64 * 1024);
     // Before login: a CONNECT declaring 200 MB, its length bytes one write at a time.
@@ -116,7 +88,7 @@ describe('broker limits', () => {
   });
 
   it('keeps delivering every frame to a live subscriber while another one is frozen', async (t) => {
-    const b = broker!;
+    const b = suite.broker;
     // Frozen: logs in, subscribes to all frames, then never reads its socket again.
     const frozen = await raw();
     assert.equal(await frozen.login('frozen-relay', 'relay', await passwordOf(b.dir, 'relay')), 0);
