@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { checkJpeg, Topics } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { LiveCamera, PREFIX, startRelay, TestViewer, waitFor } from './support.js';
+import { assertSnapshotAndStream, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
-const topics = new Topics(PREFIX);
 let live: LiveCamera;
 let relay: ServiceProcess;
 let baseUrl: string;
@@ -70,16 +68,7 @@ test('HTTP basic auth (any user name) opens the API, snapshots, the MJPEG stream
   const headers = { Authorization: basic(PASSWORD) };
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers })).status, 200);
   assert.equal((await fetch(`${baseUrl}/metrics`, { headers })).status, 200);
-  const snapshot = await waitFor('a snapshot', async () => {
-    const answer = await fetch(`${baseUrl}/api/cameras/cam1/snapshot.jpg`, { headers });
-    return answer.status === 200 ? new Uint8Array(await answer.arrayBuffer()) : undefined;
-  });
-  assert.deepEqual(checkJpeg(snapshot), { ok: true });
-  const abort = new AbortController();
-  const stream = await fetch(`${baseUrl}/api/cameras/cam1/stream.mjpg`, { headers, signal: abort.signal });
-  assert.equal(stream.status, 200);
-  assert.match(stream.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace; boundary=/);
-  abort.abort();
+  await assertSnapshotAndStream(baseUrl, 'cam1', headers);
   const viewer = await TestViewer.connect(baseUrl, headers);
   viewers.push(viewer);
   assert.equal((await viewer.event('hello')).canControl, true);

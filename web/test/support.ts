@@ -2,6 +2,7 @@
  * Real parts for the relay tests: an in-process Aedes broker, the built relay as a child process,
  * a real MQTT.js publisher, real JPEGs from ffmpeg, and a raw `ws` viewer that records what it gets.
  */
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { promisify } from 'node:util';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
-import { decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
+import { checkJpeg, decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 
 const run = promisify(execFile);
@@ -200,4 +201,18 @@ export class LiveCamera {
     await this.publisher.endAsync();
     await this.broker.stop();
   }
+}
+
+/** With `headers`, the camera's snapshot is a JPEG and its MJPEG stream starts (then is dropped). */
+export async function assertSnapshotAndStream(baseUrl: string, camera: string, headers: Record<string, string>): Promise<void> {
+  const snapshot = await waitFor('a snapshot', async () => {
+    const answer = await fetch(`${baseUrl}/api/cameras/${camera}/snapshot.jpg`, { headers });
+    return answer.status === 200 ? new Uint8Array(await answer.arrayBuffer()) : undefined;
+  });
+  assert.deepEqual(checkJpeg(snapshot), { ok: true });
+  const abort = new AbortController();
+  const stream = await fetch(`${baseUrl}/api/cameras/${camera}/stream.mjpg`, { headers, signal: abort.signal });
+  assert.equal(stream.status, 200);
+  assert.match(stream.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace; boundary=/);
+  abort.abort();
 }

@@ -12,13 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { WebSocket } from 'ws';
-import { checkJpeg, Topics } from '@camqtt/protocol';
 import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
-import { LiveCamera, PREFIX, startRelay, TestViewer, waitFor } from './support.js';
+import { assertSnapshotAndStream, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORDS = { alice: 'alice: correct horse', bob: 'bob: battery staple' } as const;
 const SHARED_PASSWORD = 'the shared one';
-const topics = new Topics(PREFIX);
 let live: LiveCamera;
 let dir: string;
 const viewers: TestViewer[] = [];
@@ -158,16 +156,7 @@ describe('a users file alone, control for alice only', () => {
 
   test('HTTP basic auth with user and password opens snapshots and the MJPEG stream', async () => {
     const headers = { Authorization: basic('bob', PASSWORDS.bob) };
-    const snapshot = await waitFor('a snapshot', async () => {
-      const answer = await fetch(`${baseUrl}/api/cameras/cam1/snapshot.jpg`, { headers });
-      return answer.status === 200 ? new Uint8Array(await answer.arrayBuffer()) : undefined;
-    });
-    assert.deepEqual(checkJpeg(snapshot), { ok: true });
-    const abort = new AbortController();
-    const stream = await fetch(`${baseUrl}/api/cameras/cam1/stream.mjpg`, { headers, signal: abort.signal });
-    assert.equal(stream.status, 200);
-    assert.match(stream.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace; boundary=/);
-    abort.abort();
+    await assertSnapshotAndStream(baseUrl, 'cam1', headers);
     assert.equal(await upgradeStatus(baseUrl, headers), 101);
     // No shared password is set, so a right password under another name is wrong.
     assert.equal(await status(`${baseUrl}/api/cameras/cam1/snapshot.jpg`, { Authorization: basic('alice', PASSWORDS.bob) }), 401);
