@@ -4,9 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { WebSocket } from 'ws';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { assertSnapshotAndStream, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
+import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 let live: LiveCamera;
@@ -27,19 +26,6 @@ after(async () => {
   await live?.stop();
 });
 
-async function upgradeStatus(headers: Record<string, string>): Promise<number> {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers });
-  try {
-    return await new Promise<number>((resolve) => {
-      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-      socket.on('open', () => resolve(101));
-      socket.on('error', () => {});
-    });
-  } finally {
-    socket.terminate();
-  }
-}
-
 test('without the password: /healthz answers, everything else is refused', async () => {
   assert.equal((await fetch(`${baseUrl}/healthz`)).status, 200);
   for (const path of ['/api/cameras', '/api/cameras/cam1/snapshot.jpg', '/api/cameras/cam1/stream.mjpg', '/metrics', '/main.js']) {
@@ -54,8 +40,8 @@ test('without the password: /healthz answers, everything else is refused', async
   assert.equal(page.status, 303);
   assert.equal(page.headers.get('location'), '/login?next=%2F');
   assert.match(await (await fetch(`${baseUrl}/login`)).text(), /type="password"/);
-  assert.equal(await upgradeStatus({}), 401);
-  assert.equal(await upgradeStatus({ Authorization: basic('wrong') }), 401);
+  assert.equal(await upgradeStatus(baseUrl, {}), 401);
+  assert.equal(await upgradeStatus(baseUrl, { Authorization: basic('wrong') }), 401);
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Authorization: basic('wrong') } })).status, 401);
   assert.ok(relay.lines.some((line) => line.msg === 'wrong viewer password'));
   assert.ok(!relay.lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('no VIEWER_PASSWORD')));
@@ -74,7 +60,7 @@ test('HTTP basic auth (any user name) opens the API, snapshots, the MJPEG stream
   assert.equal((await viewer.event('hello')).canControl, true);
   await waitFor('a frame over the authorized WebSocket', () => viewer.frames.length > 0);
   // Logged in or not, a foreign page's upgrade is refused.
-  assert.equal(await upgradeStatus({ ...headers, Origin: 'https://evil.example' }), 403);
+  assert.equal(await upgradeStatus(baseUrl, { ...headers, Origin: 'https://evil.example' }), 403);
 });
 
 test('the login form sets a session cookie that opens everything; a wrong password does not', async () => {
@@ -97,7 +83,7 @@ test('the login form sets a session cookie that opens everything; a wrong passwo
   const cookie = setCookie.split(';')[0]!;
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Cookie: cookie } })).status, 200);
   assert.equal((await fetch(`${baseUrl}/`, { headers: { Cookie: cookie } })).status, 200);
-  assert.equal(await upgradeStatus({ Cookie: cookie }), 101);
+  assert.equal(await upgradeStatus(baseUrl, { Cookie: cookie }), 101);
   // A forged or tampered cookie is worth nothing.
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Cookie: `${cookie}x` } })).status, 401);
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Cookie: `camqtt_session=99999999999999.abc` } })).status, 401);

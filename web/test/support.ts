@@ -216,3 +216,17 @@ export async function assertSnapshotAndStream(baseUrl: string, camera: string, h
   assert.match(stream.headers.get('content-type') ?? '', /^multipart\/x-mixed-replace; boundary=/);
   abort.abort();
 }
+
+/** The HTTP status a WebSocket upgrade to the relay gets with `headers` (101: accepted). */
+export async function upgradeStatus(baseUrl: string, headers: Record<string, string>): Promise<number> {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers });
+  try {
+    return await new Promise<number>((resolve) => {
+      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on('open', () => resolve(101));
+      socket.on('error', () => {});
+    });
+  } finally {
+    socket.terminate();
+  }
+}

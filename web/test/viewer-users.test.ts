@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { WebSocket } from 'ws';
 import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
-import { assertSnapshotAndStream, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
+import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
 
 const PASSWORDS = { alice: 'alice: correct horse', bob: 'bob: battery staple' } as const;
 const SHARED_PASSWORD = 'the shared one';
@@ -42,19 +41,6 @@ async function login(baseUrl: string, username: string, password: string): Promi
     body: new URLSearchParams({ username, password, next: '/' }).toString(),
   });
   return { status: answer.status, cookie: answer.headers.get('set-cookie')?.split(';')[0], html: await answer.text() };
-}
-
-async function upgradeStatus(baseUrl: string, headers: Record<string, string>): Promise<number> {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers });
-  try {
-    return await new Promise<number>((resolve) => {
-      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-      socket.on('open', () => resolve(101));
-      socket.on('error', () => {});
-    });
-  } finally {
-    socket.terminate();
-  }
 }
 
 async function sendControl(baseUrl: string, headers: Record<string, string>): Promise<number> {
