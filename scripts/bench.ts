@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { mosquittoAvailable, provisionAccounts, startAedes, startMosquitto, type RunningBroker } from './bench/brokers.js';
+import { stackAccounts } from './lib/loopback-broker.js';
+import { mosquittoAvailable, startAedes, startMosquitto, type RunningBroker } from './bench/brokers.js';
 import { CAMERA_IDS, estimateSeconds, type BenchCase } from './bench/cases.js';
 import { profileMarkdown, summarizeCpuProfile } from './bench/cpu-profile.js';
 import { codecFloor, roundTripFloor, type CodecFloor, type RoundTripFloor } from './bench/floors.js';
@@ -115,7 +116,8 @@ async function main(): Promise<void> {
 
   const provision = await makeProvisionDir();
   removeProvisionDir = provision.remove;
-  const accounts = provisionAccounts(CAMERA_IDS);
+  // Every account any case needs, created once by the broker's first start in the shared folder.
+  const accounts = stackAccounts(CAMERA_IDS);
   const profileDir = options.profile ? join(resultsDir, `profiles-${stamp}`) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
   const runs: RunResult[] = [];

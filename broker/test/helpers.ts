@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { loopbackBrokerEnv, stackAccounts } from '../../scripts/lib/loopback-broker.js';
 
 export interface BrokerUnderTest {
   process: ServiceProcess;
@@ -19,12 +20,7 @@ export async function makeTempDir(): Promise<string> {
 
 export function brokerEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    BROKER_HOST: '127.0.0.1',
-    BROKER_MQTT_PORT: '0',
-    BROKER_MQTTS_PORT: '0',
-    BROKER_HTTP_PORT: '0',
-    BROKER_PROVISION_DIR: dir,
-    BROKER_PROVISION_ACCOUNTS: 'cam1:camera,cam2:camera,relay:relay,admin:admin',
+    ...loopbackBrokerEnv(dir, stackAccounts(['cam1', 'cam2'])),
     BROKER_TLS_HOSTNAMES: 'localhost,127.0.0.1',
     BROKER_MAX_PACKET_BYTES: '1048576',
     TOPIC_PREFIX: 'camqtt',

@@ -8,6 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ServiceProcess, sleep, startService } from './processes.js';
+import { loopbackBrokerEnv } from '../lib/loopback-broker.js';
 
 export type BrokerKind = 'aedes' | 'aedes-tls' | 'mosquitto';
 export const MOSQUITTO_BINARY = '/usr/sbin/mosquitto';
@@ -24,20 +25,10 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
-/** Every account any case needs, created once by the broker's first start in the shared folder. */
-export function provisionAccounts(cameraIds: readonly string[]): string {
-  return [...cameraIds.map((id) => `${id}:camera`), 'relay:relay', 'admin:admin'].join(',');
-}
-
 export async function startAedes(provisionDir: string, accounts: string, tls: boolean, nodeArgs: string[] = []): Promise<RunningBroker> {
   const process = startService('broker', tls ? 'broker (aedes, tls)' : 'broker (aedes)', {
     LOG_LEVEL: 'info',
-    BROKER_HOST: '127.0.0.1',
-    BROKER_MQTT_PORT: '0',
-    BROKER_MQTTS_PORT: '0',
-    BROKER_HTTP_PORT: '0',
-    BROKER_PROVISION_DIR: provisionDir,
-    BROKER_PROVISION_ACCOUNTS: accounts,
+    ...loopbackBrokerEnv(provisionDir, accounts),
   }, nodeArgs);
   try {
     const port = await process.port(tls ? 'mqtts' : 'mqtt', 60_000);

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { loopbackBrokerEnv, stackAccounts } from '../../scripts/lib/loopback-broker.js';
 
 export interface CameraSpec {
   id: string;
@@ -26,20 +27,12 @@ export interface Stack {
 }
 
 export async function startBroker(provisionDir: string, accounts: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  return ServiceProcess.start('broker', {
-    BROKER_HOST: '127.0.0.1',
-    BROKER_MQTT_PORT: '0',
-    BROKER_MQTTS_PORT: '0',
-    BROKER_HTTP_PORT: '0',
-    BROKER_PROVISION_DIR: provisionDir,
-    BROKER_PROVISION_ACCOUNTS: accounts,
-    ...env,
-  });
+  return ServiceProcess.start('broker', { ...loopbackBrokerEnv(provisionDir, accounts), ...env });
 }
 
 export async function startStack(cameras: CameraSpec[], options: { brokerEnv?: Record<string, string> } = {}): Promise<Stack> {
   const provisionDir = await mkdtemp(join(tmpdir(), 'camqtt-stack-'));
-  const accounts = [...cameras.map((c) => `${c.id}:camera`), 'relay:relay', 'admin:admin'].join(',');
+  const accounts = stackAccounts(cameras.map((c) => c.id));
   const broker = await startBroker(provisionDir, accounts, options.brokerEnv);
   const started: ServiceProcess[] = [broker];
   try {
