@@ -6,10 +6,10 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { getJson, makeJpegs, metric, PREFIX, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const topics = new Topics(PREFIX);
-let broker: TestBroker;
+let stack: RelayUnderTest | undefined;
 let relay: ServiceProcess;
 let port: number;
 let baseUrl: string;
@@ -18,17 +18,14 @@ let frozen: Socket | undefined;
 let live: TestViewer | undefined;
 
 before(async () => {
-  broker = await TestBroker.start();
-  ({ relay, port, baseUrl } = await startRelay(broker.url));
-  publisher = await connectPublisher(broker.url);
+  stack = await startRelayUnderTest();
+  ({ relay, port, baseUrl, publisher } = stack);
 });
 
 after(async () => {
   frozen?.destroy();
   await live?.close();
-  await publisher?.endAsync();
-  await relay?.stop();
-  await broker?.stop();
+  await stack?.stop();
 });
 
 /**

@@ -11,11 +11,11 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, FakeCamera, getJson, makeJpegs, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { FakeCamera, getJson, makeJpegs, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const VIEWERS = 50;
 const FRAMES = 150;
-let broker: TestBroker;
+let stack: RelayUnderTest | undefined;
 let relay: ServiceProcess;
 let port: number;
 let baseUrl: string;
@@ -24,17 +24,14 @@ let frozen: Socket | undefined;
 const viewers: TestViewer[] = [];
 
 before(async () => {
-  broker = await TestBroker.start();
-  ({ relay, port, baseUrl } = await startRelay(broker.url));
-  publisher = await connectPublisher(broker.url);
+  stack = await startRelayUnderTest();
+  ({ relay, port, baseUrl, publisher } = stack);
 });
 
 after(async () => {
   frozen?.destroy();
   await Promise.all(viewers.map((viewer) => viewer.close()));
-  await publisher?.endAsync();
-  await relay?.stop();
-  await broker?.stop();
+  await stack?.stop();
 });
 
 test(`${VIEWERS} viewers each get all ${FRAMES} frames of a 30 fps camera with no sequence gap, next to a frozen viewer`, async () => {

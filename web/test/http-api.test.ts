@@ -14,10 +14,11 @@ import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, TestBroker, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const run = promisify(execFile);
 const topics = new Topics(PREFIX);
+let stack: RelayUnderTest | undefined;
 let broker: TestBroker;
 let relay: ServiceProcess;
 let baseUrl: string;
@@ -27,9 +28,8 @@ const viewers: TestViewer[] = [];
 
 before(async () => {
   const jpegs = await makeJpegs(10);
-  broker = await TestBroker.start();
-  ({ relay, baseUrl } = await startRelay(broker.url));
-  publisher = await connectPublisher(broker.url);
+  stack = await startRelayUnderTest();
+  ({ broker, relay, baseUrl, publisher } = stack);
   for (const id of ['front', 'back']) {
     await publisher.publishAsync(topics.status(id), JSON.stringify({ camera: id, online: true }), { qos: 1, retain: true });
     cameras.push(new FakeCamera(publisher, id, jpegs, 50));
@@ -39,9 +39,7 @@ before(async () => {
 after(async () => {
   for (const camera of cameras) camera.stop();
   await Promise.all(viewers.map((viewer) => viewer.close()));
-  await publisher?.endAsync();
-  await relay?.stop();
-  await broker?.stop();
+  await stack?.stop();
 });
 
 test('a snapshot is 404 before the first frame, then the newest JPEG', async () => {

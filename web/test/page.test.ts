@@ -11,10 +11,11 @@ import type { Browser, Page } from 'playwright-core';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { launchBrowser } from '../../test/support/viewer-page.js';
-import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
+import { FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const topics = new Topics(PREFIX);
 const CAMERAS = ['cam1', 'cam2', 'cam3'];
+let stack: RelayUnderTest | undefined;
 let broker: TestBroker;
 let relay: ServiceProcess;
 let baseUrl: string;
@@ -25,9 +26,8 @@ const started: ServiceProcess[] = [];
 
 before(async () => {
   const jpegs = await makeJpegs(20, '640x480', 5);
-  broker = await TestBroker.start();
-  ({ relay, baseUrl } = await startRelay(broker.url));
-  publisher = await connectPublisher(broker.url);
+  stack = await startRelayUnderTest();
+  ({ broker, relay, baseUrl, publisher } = stack);
   for (const id of CAMERAS) {
     await publisher.publishAsync(topics.status(id), JSON.stringify({ camera: id, online: true, targetFps: 10, quality: 60, width: 640, height: 480 }), { qos: 1, retain: true });
     const camera = new FakeCamera(publisher, id, jpegs, 100);
@@ -41,9 +41,7 @@ after(async () => {
   for (const camera of cameras) camera.stop();
   await browser?.close();
   await Promise.all(started.map((process) => process.stop()));
-  await publisher?.endAsync();
-  await relay?.stop();
-  await broker?.stop();
+  await stack?.stop();
 });
 
 async function openPage(url: string, viewport = { width: 1280, height: 800 }): Promise<{ page: Page; errors: Error[] }> {

@@ -3,10 +3,10 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { checkJpeg, readFrameMeta, Topics, withFrameMeta, type CameraStatus } from '@camqtt/protocol';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, getJson, makeJpegs, metric, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { getJson, makeJpegs, metric, PREFIX, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const topics = new Topics(PREFIX);
-let broker: TestBroker;
+let stack: RelayUnderTest | undefined;
 let relay: ServiceProcess;
 let baseUrl: string;
 let publisher: MqttClient;
@@ -15,16 +15,13 @@ const viewers: TestViewer[] = [];
 
 before(async () => {
   jpegs = await makeJpegs(12);
-  broker = await TestBroker.start();
-  ({ relay, baseUrl } = await startRelay(broker.url));
-  publisher = await connectPublisher(broker.url);
+  stack = await startRelayUnderTest();
+  ({ relay, baseUrl, publisher } = stack);
 });
 
 after(async () => {
   await Promise.all(viewers.map((viewer) => viewer.close()));
-  await publisher?.endAsync();
-  await relay?.stop();
-  await broker?.stop();
+  await stack?.stop();
 });
 
 async function viewer(): Promise<TestViewer> {

@@ -85,6 +85,34 @@ export async function startRelay(
   }
 }
 
+/** A broker, the relay as a process subscribed to it, and an MQTT client to publish as cameras do. */
+export interface RelayUnderTest {
+  broker: TestBroker;
+  relay: ServiceProcess;
+  port: number;
+  baseUrl: string;
+  publisher: MqttClient;
+  /** Ends the client, the relay and the broker. */
+  stop(): Promise<void>;
+}
+
+export async function startRelayUnderTest(env: Record<string, string> = {}): Promise<RelayUnderTest> {
+  const broker = await TestBroker.start();
+  try {
+    const { relay, port, baseUrl } = await startRelay(broker.url, 0, { env });
+    const publisher = await connectPublisher(broker.url);
+    const stop = async (): Promise<void> => {
+      await publisher.endAsync();
+      await relay.stop();
+      await broker.stop();
+    };
+    return { broker, relay, port, baseUrl, publisher, stop };
+  } catch (error) {
+    await broker.stop();
+    throw error;
+  }
+}
+
 export async function connectPublisher(mqttUrl: string): Promise<MqttClient> {
   return await connectAsync(mqttUrl, { protocolVersion: 4, clientId: `camqtt-test-${process.pid}-${Math.random().toString(16).slice(2)}` });
 }
