@@ -14,7 +14,7 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
-import type { LoginThrottle } from './login-throttle.js';
+import type { LoginThrottle } from '@camqtt/protocol/login-throttle';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 

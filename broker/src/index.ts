@@ -7,7 +7,7 @@ export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';
 export { PacketSizeGuard, MalformedPacketError, SlowClientError, unsupportedProtocolLevel, type OversizePacket, type PacketSizeGuardOptions } from './packet-size-guard.js';
-export { LoginThrottle, LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions, type ThrottleVerdict } from './login-throttle.js';
+export { LoginThrottle, LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions, type ThrottleVerdict } from '@camqtt/protocol/login-throttle';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
 export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
 export { MqttBroker, classifyClientError, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';

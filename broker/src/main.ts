@@ -9,7 +9,7 @@ import { createAccessHooks } from './access-hooks.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginThrottle } from '@camqtt/protocol/login-throttle';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
 

@@ -25,14 +25,17 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import { LoginThrottle, type LoginThrottleOptions } from '@camqtt/protocol/login-throttle';
 import { loginPage } from './login-page.js';
 import type { ViewerUsers } from './viewer-users.js';
 
 const COOKIE = 'camqtt_session';
 const SESSION_MS = 7 * 24 * 3600_000;
-/** Wrong user names or passwords allowed per client address per window before it gets 429s. */
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 10 * 60_000;
+/**
+ * Wrong user names or passwords allowed per client address before it gets 429s, for a minute at
+ * first, doubling up to ten (the broker's throttle, more patient with people typing).
+ */
+const VIEWER_LOGIN_THROTTLE: LoginThrottleOptions = { failuresBeforeBlock: 10, firstBlockMs: 60_000, maxBlockMs: 10 * 60_000, maxAddresses: 10_000 };
 /** Routes that stay open: the health check, and what it takes to log in (the form and its style). */
 const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', '/styles.css']);
 
@@ -71,7 +74,7 @@ export class ViewerAccess {
   private readonly accountSessionKey = randomBytes(32);
   private readonly allowedOrigins: Set<string>;
   private readonly controlUsers: Set<string>;
-  private readonly failures = new Map<string, { since: number; count: number }>();
+  private readonly loginThrottle = new LoginThrottle(VIEWER_LOGIN_THROTTLE);
   /** Who each request that passed the guard is, for the routes behind it. */
   private readonly identities = new WeakMap<IncomingMessage, ViewerIdentity>();
   /** Anyone with the shared password, or anyone at all when there is no login. */
@@ -214,23 +217,24 @@ export class ViewerAccess {
     const users = this.options.users;
     if (users) {
       const fingerprint = await users.verify(user, password);
-      if (fingerprint !== undefined) return this.accountIdentity(user, fingerprint);
+      if (fingerprint !== undefined) {
+        this.loginThrottle.recordSuccess(address);
+        return this.accountIdentity(user, fingerprint);
+      }
     }
     // Digests of equal length, so the comparison takes the same time whatever was typed.
-    if (this.options.password !== '' && timingSafeEqual(sha256(password), this.passwordDigest)) return this.sharedIdentity;
-    const now = Date.now();
-    const entry = this.failures.get(address);
-    if (!entry || now - entry.since > FAILURE_WINDOW_MS) this.failures.set(address, { since: now, count: 1 });
-    else entry.count += 1;
-    if (this.failures.size > 10_000) this.failures.clear();
+    if (this.options.password !== '' && timingSafeEqual(sha256(password), this.passwordDigest)) {
+      this.loginThrottle.recordSuccess(address);
+      return this.sharedIdentity;
+    }
+    this.loginThrottle.recordFailure(address);
     // The user name only when it is an account: a password typed into the name field stays out of the log.
     this.options.log.warn({ remoteAddress: address, user: users?.has(user) ? user : undefined }, 'wrong viewer password');
     return undefined;
   }
 
   private throttled(address: string): boolean {
-    const entry = this.failures.get(address);
-    return entry !== undefined && Date.now() - entry.since <= FAILURE_WINDOW_MS && entry.count >= MAX_FAILURES;
+    return this.loginThrottle.check(address).blocked;
   }
 
   private mayControl(user: string | undefined): boolean {
