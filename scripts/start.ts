@@ -6,20 +6,25 @@
  * The camera is /dev/video0 when it exists, else the built-in test pattern (CAMERA_SOURCE overrides).
  * With MQTT_URL set (environment or .env), no broker is started: the publisher and relay use that
  * one, with the MQTT_* settings as given.
+ *
+ * Each service says it is up over an IPC channel (whatever LOG_LEVEL hides), and exits when this
+ * process goes away. This process stops the stack on Ctrl-C, SIGTERM or SIGHUP, and when the npm
+ * that started it is gone (npm passes SIGTERM to its shell, which dies without passing it on).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
+import { repoRoot as root, spawnWithDeathSignal } from './lib/service-process.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 loadDotenv({ path: `${root}.env`, quiet: true });
 
 const provisionDir = `${root}.camqtt`;
 const cameraId = process.env.CAMERA_ID || 'cam1';
 const cameraSource = process.env.CAMERA_SOURCE || (existsSync('/dev/video0') ? '/dev/video0' : 'testsrc');
 const externalBroker = Boolean(process.env.MQTT_URL);
+/** Longest wait for a service to say it is up: the broker's first start makes an RSA CA and key. */
+const READY_TIMEOUT_MS = 60_000;
 const children: ChildProcess[] = [];
 let stopping = false;
 
@@ -42,35 +47,46 @@ function readable(line: string): string {
   return `${clock} ${levels[Number(level)] ?? String(level)} ${String(msg ?? '')}${details ? `  ${details}` : ''}`;
 }
 
-function run(name: string, entry: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [`${root}${entry}`], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| `;
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream! }).on('line', (line) => process.stdout.write(prefix + readable(line) + '\n'));
-  }
-  child.on('exit', (code, signal) => {
-    if (stopping) return;
-    process.stdout.write(`${prefix}exited (${signal ?? code}); stopping the stack\n`);
-    void stopAll(1);
-  });
-  children.push(child);
-  return child;
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
 }
 
-async function waitForLine(child: ChildProcess, pattern: RegExp): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (pattern.test(line)) {
-        lines.close();
-        resolve();
-      }
+interface ReadyMessage {
+  type: 'ready';
+  ports?: Record<string, number>;
+}
+
+/** Starts a service; resolves with its ready message, rejects if it exits or stays silent first. */
+function run(name: string, entry: string, env: Record<string, string>): Promise<ReadyMessage> {
+  const child = spawnWithDeathSignal(process.execPath, [`${root}${entry}`], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  children.push(child);
+  const prefix = `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| `;
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream! }).on('line', (line) => say(prefix + readable(line)));
+  }
+  return new Promise<ReadyMessage>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not say it was up within ${READY_TIMEOUT_MS / 1000} s (its log is above)`)), READY_TIMEOUT_MS);
+    child.on('message', (message: ReadyMessage) => {
+      if (message?.type !== 'ready') return;
+      clearTimeout(timer);
+      resolve(message);
     });
-    child.once('exit', () => reject(new Error('exited before it was ready')));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? `code ${code}`})`));
+      if (stopping) return;
+      say(`${prefix}exited (${signal ?? code}); stopping the stack`);
+      void stopAll(1);
+    });
   });
 }
 
 async function stopAll(code: number): Promise<void> {
+  if (stopping) return;
   stopping = true;
   await Promise.all(
     children.map(async (child) => {
@@ -83,31 +99,33 @@ async function stopAll(code: number): Promise<void> {
   process.exit(code);
 }
 
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stopAll(0));
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) void stopAll(0);
+}, 250).unref();
 
 async function main(): Promise<void> {
   let mqtt: Record<string, string> = {};
   let relayMqtt: Record<string, string> = {};
   if (!externalBroker) {
-    const broker = run('broker', 'broker/dist/main.js', {
+    const broker = await run('broker', 'broker/dist/main.js', {
       BROKER_PROVISION_DIR: provisionDir,
       BROKER_PROVISION_ACCOUNTS: process.env.BROKER_PROVISION_ACCOUNTS || `${cameraId}:camera,relay:relay`,
     });
-    await waitForLine(broker, /"listener":"mqtts"/);
-    const port = process.env.BROKER_MQTTS_PORT || '8883';
-    const common = { MQTT_URL: `mqtts://localhost:${port}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt` };
+    const common = { MQTT_URL: `mqtts://localhost:${broker.ports?.mqtts}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt` };
     mqtt = { ...common, MQTT_USERNAME: cameraId, MQTT_PASSWORD_FILE: `${provisionDir}/passwords/${cameraId}` };
     relayMqtt = { ...common, MQTT_USERNAME: 'relay', MQTT_PASSWORD_FILE: `${provisionDir}/passwords/relay` };
   }
-  run('publisher', 'services/publisher/dist/main.js', { ...mqtt, CAMERA_ID: cameraId, CAMERA_SOURCE: cameraSource });
-  const web = run('web', 'web/dist/main.js', relayMqtt);
-  await waitForLine(web, /"msg":"listening"/);
-  const port = process.env.WEB_PORT || '8080';
-  process.stdout.write(`\ncamqtt is up: open http://localhost:${port} (camera ${cameraId}: ${cameraSource}). Ctrl-C stops it.\n\n`);
+  const [, web] = await Promise.all([
+    run('publisher', 'services/publisher/dist/main.js', { ...mqtt, CAMERA_ID: cameraId, CAMERA_SOURCE: cameraSource }),
+    run('web', 'web/dist/main.js', relayMqtt),
+  ]);
+  say(`\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${cameraSource}). Ctrl-C stops it.\n`);
 }
 
 main().catch((error: unknown) => {
+  if (stopping) return;
   process.stderr.write(`start: ${error instanceof Error ? error.message : String(error)}\n`);
   void stopAll(1);
 });

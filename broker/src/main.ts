@@ -104,4 +104,5 @@ runService('broker', async () => {
   await mqtt.start();
   await http.start();
   log.info({ tls: files.tls !== undefined, caCertFile: files.caCertFile, usersFile: files.usersFile, aclFile: files.aclFile }, 'broker ready');
+  return { ports: { ...mqtt.ports, http: http.port } };
 });

@@ -17,7 +17,7 @@ import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
-async function main(): Promise<void> {
+async function main(): Promise<{ ports: { http: number } }> {
   const config = loadConfig([
     'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const fanout = new ViewerFanout({
     log,
     metrics,
-    greeting: (viewer) => ({ type: 'hello', serverTime: epochNowMs(), cameras: directory.list(), canControl: viewer.canControl }),
+    greeting: (viewer) => ({ type: 'hello', serverTime: epochNowMs(), cameras: directory.list(), canControl: viewer.canControl, loginRequired: access.required, brokerLink: relay.link }),
     latest: (camera) => hub.latest(camera),
     cameras,
   });
@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     hub,
     metrics,
     log,
+    onLinkChange: (link) => fanout.broadcast({ type: 'broker', link }),
   });
   const server = new WebServer({
     host: config.WEB_HOST,
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   if (users) process.on('SIGHUP', () => void users.reload());
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  return { ports: { http: port } };
 }
 
 /** One line at every start saying how viewers log in, so nobody runs an open camera viewer without knowing it. */

@@ -47,7 +47,7 @@ export const settings = {
   MQTT_USERNAME: setting('Broker account name (empty: connect without one).', '', text),
   MQTT_PASSWORD: setting('Broker account password. Prefer MQTT_PASSWORD_FILE.', '', text),
   MQTT_PASSWORD_FILE: setting('File holding the password (used when MQTT_PASSWORD is empty).', '', text),
-  MQTT_CA_FILE: setting('PEM CA bundle to verify an mqtts:// broker (empty: the system CAs). Verification is always on.', '', text),
+  MQTT_CA_FILE: setting('PEM CA certificate(s) an mqtts:// broker\'s certificate may also be signed by, besides the system CAs (empty: the system CAs alone). Verification is always on.', '', text),
 
   CAMERA_ID: setting('This camera\'s id: one topic level, letters, digits, _ and -.', 'cam1',
     z.string().regex(CAMERA_ID_PATTERN, { error: 'must be 1-64 letters, digits, _ or -, starting with a letter or digit' })),
@@ -134,17 +134,28 @@ export function readSettingFile(name: SettingName, path: string): string {
   }
 }
 
+/** What a service's main function may resolve with: told to whoever started it (e.g. its ports). */
+export type ReadyDetail = Record<string, unknown>;
+
 /**
  * Runs a service's main function; a ConfigError (or any startup error) becomes one line on
  * stderr and exit code 2, with no stack trace for a mere wrong setting.
+ *
+ * Started by `npm start` (a Node parent with an IPC channel), the service also tells its parent
+ * when main has resolved (`{type:'ready', service, ...detail}`), which works at any LOG_LEVEL,
+ * and shuts down the normal way (SIGTERM) when the parent goes away.
  */
-export function runService(name: string, main: () => Promise<unknown>): void {
-  main().catch((error: unknown) => {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${name}: configuration error: ${error.message}\n`);
-    } else {
-      process.stderr.write(`${name}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    }
-    process.exit(2);
-  });
+export function runService(name: string, main: () => Promise<ReadyDetail | void>): void {
+  if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  main().then(
+    (detail) => process.send?.({ type: 'ready', service: name, ...(detail ?? {}) }),
+    (error: unknown) => {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`${name}: configuration error: ${error.message}\n`);
+      } else {
+        process.stderr.write(`${name}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      }
+      process.exit(2);
+    },
+  );
 }

@@ -1,0 +1,92 @@
+/**
+ * `npm start` exactly as the README types it: the stack comes up whatever LOG_LEVEL hides, serves
+ * the page, and SIGTERM to npm (what a process manager or `kill` sends) leaves nothing running.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { test } from 'node:test';
+import { repoRoot } from '../scripts/lib/service-process.js';
+
+/** Every process below `pid`, from /proc (children, grandchildren, ...). */
+function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Field 4 of /proc/<pid>/stat, after the parenthesised command name (which may hold spaces).
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const parent = queue.shift()!;
+    for (const [child, ppid] of parentOf) {
+      if (ppid === parent) {
+        found.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm stops every service', { timeout: 120_000 }, async (t) => {
+  const npm = spawn('npm', ['start'], {
+    cwd: repoRoot,
+    // Any free ports (the defaults may be taken on a developer's machine); the rest is npm start's own.
+    env: { ...process.env, LOG_LEVEL: 'warn', WEB_PORT: '0', BROKER_MQTT_PORT: '0', BROKER_MQTTS_PORT: '0', BROKER_HTTP_PORT: '0', CAMERA_SOURCE: 'testsrc' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  createInterface({ input: npm.stderr }).on('line', (line) => output.push(line));
+  const upLine = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: npm.stdout }).on('line', (line) => {
+      output.push(line);
+      if (line.startsWith('camqtt is up')) resolve(line);
+    });
+    npm.once('exit', (code) => reject(new Error(`npm start exited (${code}) before the stack was up:\n${output.join('\n')}`)));
+  });
+  t.diagnostic(upLine);
+  const url = /open (http:\/\/localhost:\d+)/.exec(upLine)?.[1];
+  assert.ok(url, `the up line names the page's address: ${upLine}`);
+  const page = await fetch(`${url}/`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /camqtt/);
+  const health = (await (await fetch(`${url}/healthz`)).json()) as { mqtt: string };
+  assert.equal(health.mqtt, 'connected', 'the relay reached the bundled broker');
+  assert.ok(!output.some((line) => / INFO /.test(line)), 'LOG_LEVEL=warn holds back the services\' info lines');
+
+  const services = descendants(npm.pid!);
+  const commands = services.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+  for (const entry of ['broker/dist/main.js', 'services/publisher/dist/main.js', 'web/dist/main.js']) {
+    assert.ok(commands.some((command) => command.includes(entry)), `${entry} runs under npm start`);
+  }
+  const exited = once(npm, 'exit');
+  npm.kill('SIGTERM');
+  await exited;
+  await until(() => services.every((pid) => !alive(pid)), 10_000, `the services (${services.join(', ')}) to exit after SIGTERM to npm`);
+});
