@@ -61,15 +61,18 @@ export function offlineStatus(camera: string): CameraStatus {
   return { camera, online: false };
 }
 
-/** Parses a status payload; returns an error message instead of throwing. */
-export function parseCameraStatus(payload: Uint8Array): CameraStatus | { error: string } {
+/**
+ * Parses a status payload; a bad one gives `invalid` (why) instead of throwing. A result, not a
+ * union with the status itself: a valid status has an `error` field of its own (the camera's).
+ */
+export function parseCameraStatus(payload: Uint8Array): { status: CameraStatus } | { invalid: string } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(payload));
   } catch {
-    return { error: 'status is not JSON' };
+    return { invalid: 'status is not JSON' };
   }
   const parsed = cameraStatusSchema.safeParse(value);
-  if (!parsed.success) return { error: `status does not match the schema: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
-  return parsed.data;
+  if (!parsed.success) return { invalid: `status does not match the schema: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+  return { status: parsed.data };
 }

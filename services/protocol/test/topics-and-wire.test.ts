@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Topics } from '../src/topics.js';
 import { decodeViewerFrame, encodeViewerFrame, parseViewerRequest } from '../src/viewer-wire.js';
+import { parseCameraStatus } from '../src/status.js';
 
 test('topics are <prefix>/<camera>/<kind> and parse back', () => {
   const topics = new Topics('home/cams');
@@ -48,4 +49,11 @@ test('a browser selects cameras with a select message; anything else is an error
     assert.ok('error' in parsed, text);
     assert.match(parsed.error, why, text);
   }
+});
+
+test('a status that carries the camera\'s own error parses as a status, not as an invalid one', () => {
+  const text = '{"camera":"cam1","online":true,"error":"video file not found: /x.mp4"}';
+  assert.deepEqual(parseCameraStatus(new TextEncoder().encode(text)), { status: { camera: 'cam1', online: true, error: 'video file not found: /x.mp4' } });
+  assert.match((parseCameraStatus(new TextEncoder().encode('{"online":true}')) as { invalid: string }).invalid, /schema/);
+  assert.deepEqual(parseCameraStatus(new TextEncoder().encode('{nope')), { invalid: 'status is not JSON' });
 });

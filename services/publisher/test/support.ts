@@ -119,11 +119,12 @@ export class TestSubscriber {
       this.frames.push(frame);
       this.frameWaiters = settle(this.frameWaiters, frame);
     } else if (topic === this.topics.status(this.camera)) {
-      const status = parseCameraStatus(payload);
-      if (!('camera' in status)) {
-        this.invalidStatuses.push(`${status.error ?? 'invalid'}: ${payload.toString('utf8')}`);
+      const parsed = parseCameraStatus(payload);
+      if ('invalid' in parsed) {
+        this.invalidStatuses.push(`${parsed.invalid}: ${payload.toString('utf8')}`);
         return;
       }
+      const { status } = parsed;
       this.statuses.push(status);
       this.statusWaiters = settle(this.statusWaiters, status);
     }
