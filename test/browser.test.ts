@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { repoRoot } from '../scripts/lib/service-process.js';
+import { repoRoot, ServiceProcess } from '../scripts/lib/service-process.js';
 import { startStack, type Stack } from './support/stack.js';
 import { launchBrowser, watchCamera } from './support/viewer-page.js';
 
@@ -14,7 +14,7 @@ let stack: Stack;
 let browser: Browser;
 
 before(async () => {
-  stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '60' } }]);
+  stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '60' } }], { extraAccounts: ['cam2:camera'] });
   browser = await launchBrowser();
 });
 
@@ -34,4 +34,63 @@ test('the page shows the live test pattern with FPS and latency', async (t) => {
   t.diagnostic(`tile after 3 s: ${later.replace(/\s+/g, ' ')}`);
   await mkdir(`${repoRoot}test-output`, { recursive: true });
   await page.screenshot({ path: `${repoRoot}test-output/viewer.png` });
+});
+
+/** A relay of its own against the stack's broker, with `env` over the usual relay settings. */
+async function relayWith(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<unknown> }> {
+  const relay = ServiceProcess.start('web', {
+    MQTT_URL: `mqtts://localhost:${stack.ports.mqtts}`,
+    MQTT_CA_FILE: stack.caFile,
+    MQTT_USERNAME: 'relay',
+    MQTT_PASSWORD: await stack.password('relay'),
+    WEB_HOST: '127.0.0.1',
+    WEB_PORT: '0',
+    ...env,
+  });
+  return { url: `http://127.0.0.1:${await relay.port('http')}/`, stop: () => relay.stop() };
+}
+
+for (const [what, env, expected] of [
+  // Debian's public CAs: a real CA bundle, but not the one that signed the bundled broker's certificate.
+  ['a CA file that does not sign the broker\'s certificate', { MQTT_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' }, /certificate is not trusted .*check MQTT_CA_FILE/],
+  ['a wrong password', { MQTT_PASSWORD: 'not-the-password' }, /refused the login of "relay": bad user name or password; check MQTT_USERNAME and MQTT_PASSWORD/],
+] as const) {
+  test(`with ${what}, the page says why the relay cannot reach the broker`, async (t) => {
+    const relay = await relayWith(env);
+    t.after(() => relay.stop());
+    const page = await browser.newPage();
+    t.after(() => page.close());
+    const opened = Date.now();
+    await page.goto(relay.url);
+    const problem = page.getByTestId('broker-problem');
+    await problem.waitFor({ state: 'visible', timeout: 5000 });
+    t.diagnostic(`shown ${Date.now() - opened} ms after the page was opened: ${await problem.textContent()}`);
+    assert.match((await problem.textContent()) ?? '', expected);
+    assert.match((await problem.textContent()) ?? '', new RegExp(`mqtts://localhost:${stack.ports.mqtts}`), 'it names the broker');
+    const health = (await (await fetch(new URL('healthz', relay.url))).json()) as { mqtt: string; problem?: string };
+    assert.equal(health.mqtt, 'disconnected');
+    assert.match(health.problem ?? '', expected, '/healthz gives the same cause');
+    assert.equal(await page.locator('#logout').isVisible(), false, 'no "log out" without a login');
+  });
+}
+
+test('a camera whose source fails shows the error on its tile, and it stays there once the camera is offline', async (t) => {
+  const publisher = ServiceProcess.start('publisher', {
+    MQTT_URL: `mqtts://localhost:${stack.ports.mqtts}`,
+    MQTT_CA_FILE: stack.caFile,
+    MQTT_USERNAME: 'cam2',
+    MQTT_PASSWORD: await stack.password('cam2'),
+    CAMERA_ID: 'cam2',
+    CAMERA_SOURCE: '/nonexistent/camera.mp4',
+  });
+  t.after(() => publisher.stop());
+  const page = await browser.newPage();
+  t.after(() => page.close());
+  await page.goto(`http://127.0.0.1:${stack.ports.web}/`);
+  const problem = page.locator('[data-camera="cam2"] [data-role="problem"]');
+  await problem.waitFor({ state: 'visible', timeout: 15_000 });
+  assert.match((await problem.textContent()) ?? '', /nonexistent\/camera\.mp4/);
+  await publisher.stop();
+  await page.locator('[data-camera="cam2"][data-state="offline"]').waitFor({ timeout: 15_000 });
+  assert.match((await problem.textContent()) ?? '', /^last error: .*nonexistent\/camera\.mp4/);
 });

@@ -29,5 +29,5 @@ await build({
   minify: true,
   logLevel: 'warning',
 });
-await Promise.all(['index.html', 'styles.css'].map((file) => copyFile(here(`./page/${file}`), `${outDir}${file}`)));
+await Promise.all(['index.html', 'styles.css', 'favicon.svg'].map((file) => copyFile(here(`./page/${file}`), `${outDir}${file}`)));
 console.log(`build-page: wrote ${outDir}`);

@@ -30,9 +30,10 @@ export async function startBroker(provisionDir: string, accounts: string, env: R
   return ServiceProcess.start('broker', { ...loopbackBrokerEnv(provisionDir, accounts), ...env });
 }
 
-export async function startStack(cameras: CameraSpec[], options: { brokerEnv?: Record<string, string> } = {}): Promise<Stack> {
+/** `extraAccounts`: more user:role accounts to provision, for processes a test starts itself. */
+export async function startStack(cameras: CameraSpec[], options: { brokerEnv?: Record<string, string>; extraAccounts?: string[] } = {}): Promise<Stack> {
   const provisionDir = await mkdtemp(join(tmpdir(), 'camqtt-stack-'));
-  const accounts = stackAccounts(cameras.map((c) => c.id));
+  const accounts = [stackAccounts(cameras.map((c) => c.id)), ...(options.extraAccounts ?? [])].join(',');
   const broker = await startBroker(provisionDir, accounts, options.brokerEnv);
   const started: ServiceProcess[] = [broker];
   try {

@@ -38,6 +38,9 @@ export class CameraTile {
   private readonly context: CanvasRenderingContext2D;
   private readonly badge: HTMLElement;
   private readonly stats: Record<'fps' | 'latency' | 'kbps' | 'lost', HTMLElement>;
+  /** Why the camera shows nothing: its source's error, or the last one it had before going offline. */
+  private readonly problem: HTMLElement;
+  private lastError: string | undefined;
   status: CameraStatus | undefined;
   private readonly arrivals: Arrival[] = [];
   private firstArrivalAt: number | undefined;
@@ -77,13 +80,19 @@ export class CameraTile {
       lost: stat(stats, 'lost', '0 lost', 'frames missing from the sequence (dropped on the way)'),
     };
     bar.append(name, this.badge, stats);
+    this.problem = element('p', 'tile-problem');
+    this.problem.dataset.role = 'problem';
+    this.problem.hidden = true;
 
-    this.element.append(this.canvas, bar);
+    this.element.append(this.canvas, bar, this.problem);
     this.refresh(Date.now());
   }
 
   setStatus(status: CameraStatus): void {
     this.status = status;
+    // The last will says only "offline"; the error the camera reported before stays worth showing.
+    if (status.error) this.lastError = status.error;
+    else if (status.online) this.lastError = undefined;
     this.refresh(Date.now());
   }
 
@@ -115,6 +124,11 @@ export class CameraTile {
       this.badge.textContent = state;
     }
     this.element.dataset.state = state;
+    const problem = this.status?.error ?? (state === 'offline' && this.lastError ? `last error: ${this.lastError}` : '');
+    if (this.problem.textContent !== problem) {
+      this.problem.textContent = problem;
+      this.problem.hidden = problem === '';
+    }
     // Until a full window has passed, divide by the time actually observed.
     const span = Math.min(RATE_WINDOW_MS, this.firstArrivalAt === undefined ? RATE_WINDOW_MS : Math.max(now - this.firstArrivalAt, 250));
     const frames = this.arrivals.length;

@@ -6,6 +6,14 @@ import { ClockOffset } from './clock-offset.js';
 import { pickDecoder } from './frame-decoder.js';
 import { RelayConnection, type ConnectionState } from './relay-connection.js';
 import { SingleViewBar } from './single-view-bar.js';
+import type { BrokerLink } from '@camqtt/protocol/viewer-wire';
+
+/** The relay is up but cannot reach the broker: say why, or no camera will ever appear. */
+function showBrokerLink(banner: HTMLElement, link: BrokerLink | undefined): void {
+  const problem = link && !link.connected ? link.problem : undefined;
+  banner.hidden = problem === undefined;
+  banner.textContent = problem === undefined ? '' : `The relay cannot reach the MQTT broker: ${problem}.`;
+}
 
 function showConnection(banner: HTMLElement, state: ConnectionState): void {
   banner.dataset.state = state.state;
@@ -38,6 +46,8 @@ function required(id: string): HTMLElement {
 }
 
 const banner = required('connection-banner');
+const brokerBanner = required('broker-banner');
+const logout = required('logout');
 const clock = new ClockOffset();
 const decoder = pickDecoder(new URLSearchParams(window.location.search).get('decoder'));
 document.documentElement.dataset.decoder = decoder;
@@ -59,7 +69,10 @@ const connection: RelayConnection = new RelayConnection(wsUrl.href, {
     if (event.type === 'hello') {
       clock.sample(event.serverTime);
       bar.setCanControl(event.canControl ?? false);
+      logout.hidden = !event.loginRequired;
+      showBrokerLink(brokerBanner, event.brokerLink);
     }
+    if (event.type === 'broker') showBrokerLink(brokerBanner, event.link);
     cameras.onEvent(event);
   },
   onState: (state) => {

@@ -5,7 +5,7 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, type Topics } from '@camqtt/protocol';
+import { brokerAddress, checkJpeg, epochNowMs, explainConnectionError, parseCameraStatus, readFrameMeta, type BrokerLink, type Topics } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
@@ -24,6 +24,8 @@ export interface FrameRelayOptions {
   hub: FrameHub;
   metrics: RelayMetrics;
   log: Logger;
+  /** Told whenever the link to the broker changes (connected, lost, refused). */
+  onLinkChange?: (link: BrokerLink) => void;
 }
 
 export class FrameRelay {
@@ -32,13 +34,19 @@ export class FrameRelay {
   private readonly badStatusLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly staleFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly staleFrames = new StaleFrameFilter();
-  /** The last connection error logged, so a broker that stays down costs one line, not one per retry. */
-  private lastConnectionError: string | undefined;
+  private linkState: BrokerLink;
 
-  constructor(private readonly options: FrameRelayOptions) {}
+  constructor(private readonly options: FrameRelayOptions) {
+    this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
+  }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** The link to the broker as the page and /healthz show it. */
+  get link(): BrokerLink {
+    return this.linkState;
   }
 
   start(): void {
@@ -47,16 +55,23 @@ export class FrameRelay {
     // is dropped with the failed connection, and MQTT.js only resubscribes what was acknowledged.
     const client = connect(url, { ...clientOptions, resubscribe: false });
     this.client = client;
+    const broker = this.linkState.broker;
     client.on('connect', () => {
-      this.lastConnectionError = undefined;
-      log.info({ url, clientId: clientOptions.clientId }, 'connected to the MQTT broker');
+      log.info({ broker, clientId: clientOptions.clientId }, 'connected to the MQTT broker');
+      this.setLink({ connected: true, broker });
       this.subscribe(client);
     });
-    client.on('offline', () => log.warn({ url }, 'MQTT broker connection lost, reconnecting'));
+    client.on('offline', () => {
+      if (!this.linkState.connected) return;
+      log.warn({ broker }, 'MQTT broker connection lost, reconnecting');
+      this.setLink({ connected: false, broker, problem: 'connection to the broker lost, reconnecting' });
+    });
     client.on('error', (error) => {
-      if (error.message === this.lastConnectionError) return;
-      this.lastConnectionError = error.message;
-      log.warn({ url, err: error }, 'MQTT client error');
+      const problem = explainConnectionError(error, url, clientOptions.username);
+      // A broker that stays away costs one line, not one per retry.
+      if (problem === this.linkState.problem) return;
+      log.warn({ broker, err: error }, `MQTT: ${problem}`);
+      this.setLink({ connected: false, broker, problem });
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
@@ -80,6 +95,11 @@ export class FrameRelay {
     const client = this.client;
     if (!client?.connected) throw new Error('not connected to the MQTT broker');
     await client.publishAsync(this.options.topics.control(camera), JSON.stringify(command), { qos: 1 });
+  }
+
+  private setLink(link: BrokerLink): void {
+    this.linkState = link;
+    this.options.onLinkChange?.(link);
   }
 
   async stop(): Promise<void> {
@@ -125,14 +145,14 @@ export class FrameRelay {
       this.staleFrames.forget(camera);
       metrics.forgetCamera(camera);
     } else {
-      const status = parseCameraStatus(payload);
-      if ('error' in status) {
+      const parsed = parseCameraStatus(payload);
+      if ('invalid' in parsed) {
         const { allowed, suppressed } = this.badStatusLog.take(camera);
-        if (allowed) log.warn({ camera, reason: status.error, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
+        if (allowed) log.warn({ camera, reason: parsed.invalid, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
         return;
       }
       // The topic names the camera; a status body that disagrees does not get to move it.
-      directory.update({ ...status, camera });
+      directory.update({ ...parsed.status, camera });
     }
     metrics.cameras.set(directory.size);
   }

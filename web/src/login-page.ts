@@ -20,7 +20,7 @@ export function loginPage({ next, error, askUser, userOptional, user = '' }: Log
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>camqtt — log in</title><link rel="stylesheet" href="/styles.css"></head>
+<title>camqtt — log in</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/styles.css"></head>
 <body class="login"><form method="post" action="/login" class="login-form">
 <h1>camqtt</h1>
 ${error ? `<p class="login-error" role="alert">${escapeHtml(error)}</p>` : ''}

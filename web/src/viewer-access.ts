@@ -37,7 +37,7 @@ const SESSION_MS = 7 * 24 * 3600_000;
  */
 const VIEWER_LOGIN_THROTTLE: LoginThrottleOptions = { failuresBeforeBlock: 10, firstBlockMs: 60_000, maxBlockMs: 10 * 60_000, maxAddresses: 10_000 };
 /** Routes that stay open: the health check, and what it takes to log in (the form and its style). */
-const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', '/styles.css']);
+const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', '/styles.css', '/favicon.svg']);
 
 export interface ViewerAccessOptions {
   /** The shared password; empty: none. */

@@ -105,11 +105,13 @@ export class WebServer {
     app.disable('x-powered-by');
 
     app.get('/healthz', (_request, response) => {
-      const mqtt = relay.connected ? 'connected' : 'disconnected';
+      const { connected, broker, problem } = relay.link;
       // 503 while the broker is away: the relay is up but has nothing to relay.
-      response.status(relay.connected ? 200 : 503).json({
-        status: relay.connected ? 'ok' : 'degraded',
-        mqtt,
+      response.status(connected ? 200 : 503).json({
+        status: connected ? 'ok' : 'degraded',
+        mqtt: connected ? 'connected' : 'disconnected',
+        broker,
+        ...(problem ? { problem } : {}),
         viewers: fanout.size,
         mjpegStreams: mjpeg.size,
         cameras: directory.size,

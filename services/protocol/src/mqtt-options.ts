@@ -2,6 +2,7 @@
  * MQTT.js client options every camqtt client uses, built from the MQTT_* settings, so the
  * publisher and the relay connect to a bundled or cloud broker the same way.
  */
+import { rootCertificates } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import { type Config, ConfigError, readSettingFile } from './config.js';
 
@@ -29,13 +30,15 @@ export const MQTT_CLIENT_DEFAULTS = {
 export function mqttClientOptions(config: MqttConfig, options: Pick<IClientOptions, 'clientId' | 'will'>): IClientOptions {
   const password = config.MQTT_PASSWORD || (config.MQTT_PASSWORD_FILE ? readSettingFile('MQTT_PASSWORD_FILE', config.MQTT_PASSWORD_FILE).trim() : '');
   if (password && !config.MQTT_USERNAME) throw new ConfigError('MQTT_USERNAME must be set when a password is given');
-  const tls = /^(mqtts|wss):/.test(config.MQTT_URL);
-  if (config.MQTT_CA_FILE && !tls) throw new ConfigError(`MQTT_CA_FILE is set but MQTT_URL is not mqtts:// or wss:// (got ${JSON.stringify(config.MQTT_URL)})`);
+  // The CA file is trusted besides the system CAs, not instead of them: docker compose names the
+  // bundled broker's CA by default, and a cloud broker with a public certificate must still work
+  // when MQTT_URL alone is changed. Read even for a plain URL, so a wrong path fails at start.
+  const ca = config.MQTT_CA_FILE ? { ca: [...rootCertificates, readSettingFile('MQTT_CA_FILE', config.MQTT_CA_FILE)] } : {};
   return {
     ...MQTT_CLIENT_DEFAULTS,
     ...options,
     ...(config.MQTT_USERNAME ? { username: config.MQTT_USERNAME } : {}),
     ...(password ? { password } : {}),
-    ...(config.MQTT_CA_FILE ? { ca: readSettingFile('MQTT_CA_FILE', config.MQTT_CA_FILE) } : {}),
+    ...ca,
   };
 }

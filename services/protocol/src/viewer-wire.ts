@@ -23,12 +23,24 @@ export interface ViewerFrame {
   payload: Uint8Array;
 }
 
+/** The relay's own link to the MQTT broker: without it no camera can appear, and the page says why. */
+export interface BrokerLink {
+  connected: boolean;
+  /** The broker's address, without credentials. */
+  broker: string;
+  /** While not connected: why, and which setting to check (see connection-problem.ts). */
+  problem?: string;
+}
+
 export type ViewerEvent =
   /**
    * Sent once on connect: every known camera, and the relay's clock for offset estimation.
-   * `canControl` (absent from older relays: false) says whether POST /api/cameras/<id>/control is open to this viewer.
+   * `canControl` (absent from older relays: false) says whether POST /api/cameras/<id>/control is open to this viewer;
+   * `loginRequired`, whether the relay has a login (so the page offers to log out).
    */
-  | { type: 'hello'; serverTime: number; cameras: CameraStatus[]; canControl?: boolean }
+  | { type: 'hello'; serverTime: number; cameras: CameraStatus[]; canControl?: boolean; loginRequired?: boolean; brokerLink?: BrokerLink }
+  /** The relay's link to the broker changed (connected, lost, refused). */
+  | { type: 'broker'; link: BrokerLink }
   /** A camera's status changed (or it appeared). */
   | { type: 'status'; status: CameraStatus }
   /** A camera's retained status was cleared: it is gone. */

@@ -5,7 +5,7 @@
  */
 import './quiet-opencv-loader.js';
 import { connect, type MqttClient } from 'mqtt';
-import { Topics, mqttClientOptions, offlineStatus } from '@camqtt/protocol';
+import { Topics, explainConnectionError, mqttClientOptions, offlineStatus } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -54,7 +54,7 @@ export class Publisher {
     client.on('connect', () => log.info({ url, clientId }, 'connected'));
     client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
-    client.on('error', (error) => log.warn({ url, error: error.message }, 'mqtt error'));
+    client.on('error', (error) => log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, config.MQTT_USERNAME) }, 'mqtt error'));
 
     const source = this.createSource();
     const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
