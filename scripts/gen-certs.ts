@@ -18,7 +18,7 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
-async function loadOrCreateCa(folder: string): Promise<PemPair> {
+async function loadOrCreateCa(folder: string, hostnames: readonly string[]): Promise<PemPair> {
   const certFile = join(folder, 'ca.crt');
   const keyFile = join(folder, 'ca.key');
   if ((await exists(certFile)) && (await exists(keyFile))) {
@@ -26,7 +26,8 @@ async function loadOrCreateCa(folder: string): Promise<PemPair> {
     return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
   }
   if ((await exists(certFile)) || (await exists(keyFile))) throw new Error(`${folder} has only one of ca.crt and ca.key; remove it or add the other`);
-  const ca = await createCertificateAuthority();
+  // The CA may sign for these names only; a later server certificate for other names needs a new CA.
+  const ca = await createCertificateAuthority({ permittedNames: hostnames });
   await writeFile(keyFile, ca.key, { flag: 'wx', mode: 0o600 });
   await writeFile(certFile, ca.cert, { flag: 'wx', mode: 0o644 });
   process.stdout.write(`wrote ${certFile} and ${keyFile}\n`);
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const keyFile = join(folder, 'server.key');
   if ((await exists(certFile)) || (await exists(keyFile))) throw new Error(`${certFile} or ${keyFile} exists already; remove them to make new ones`);
   await mkdir(folder, { recursive: true });
-  const ca = await loadOrCreateCa(folder);
+  const ca = await loadOrCreateCa(folder, hostnames);
   const server = await createServerCertificate(ca, hostnames);
   await writeFile(keyFile, server.key, { flag: 'wx', mode: 0o600 });
   await writeFile(certFile, server.cert, { flag: 'wx', mode: 0o644 });

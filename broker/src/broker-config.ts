@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type Config, ConfigError, type SettingName } from '@camqtt/protocol';
 import { parseHostnames } from './certificates.js';
 import { parseProvisionAccounts, provision } from './provisioning.js';
+import { exportSecrets, parseSecretExports } from './secret-export.js';
 
 export const BROKER_SETTINGS = [
   'LOG_LEVEL',
@@ -26,6 +27,7 @@ export const BROKER_SETTINGS = [
   'BROKER_MAX_CLIENT_BACKLOG_BYTES',
   'BROKER_PROVISION_DIR',
   'BROKER_PROVISION_ACCOUNTS',
+  'BROKER_PROVISION_EXPORT',
   'BROKER_TLS_HOSTNAMES',
 ] as const satisfies readonly SettingName[];
 
@@ -74,6 +76,11 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
         log,
       })
     : undefined;
+  const exports = parseSecretExports(config.BROKER_PROVISION_EXPORT);
+  if (exports.length > 0) {
+    if (!provisioned) throw new ConfigError('BROKER_PROVISION_EXPORT needs BROKER_PROVISION_DIR: it hands out provisioned passwords');
+    await exportSecrets(exports, provisioned, log);
+  }
 
   const certFile = explicitCert ?? provisioned?.certFile;
   const keyFile = explicitKey ?? provisioned?.keyFile;

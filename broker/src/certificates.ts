@@ -25,6 +25,15 @@ export interface CertificateOptions {
   commonName?: string;
 }
 
+export interface CertificateAuthorityOptions extends CertificateOptions {
+  /**
+   * The only names and addresses certificates of this CA may be valid for (a name covers its
+   * subdomains too). Clients trust the CA beside the public ones, so a stolen CA key must not be
+   * able to pass for any other site.
+   */
+  permittedNames: readonly string[];
+}
+
 const CA_VALID_DAYS = 3650;
 /** 825 days: the longest server validity current TLS clients accept. */
 const SERVER_VALID_DAYS = 825;
@@ -51,8 +60,35 @@ function newCertificate(publicKey: forge.pki.rsa.PublicKey, validDays: number): 
   return cert;
 }
 
-/** Creates a self-signed CA that can sign server certificates. */
-export async function createCertificateAuthority(options: CertificateOptions = {}): Promise<PemPair> {
+/** An IPv4 or IPv6 address as the 4 or 16 bytes of its network form. */
+function addressBytes(ip: string): number[] {
+  if (isIP(ip) === 4) return ip.split('.').map(Number);
+  const [head = '', tail = ''] = ip.split('::');
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const words = [...groups(head), ...Array<string>(ip.includes('::') ? missing : 0).fill('0'), ...groups(tail)];
+  return words.flatMap((word) => [(parseInt(word, 16) >> 8) & 0xff, parseInt(word, 16) & 0xff]);
+}
+
+/**
+ * The X.509 name constraints extension (RFC 5280 4.2.1.10; node-forge has no builder for it):
+ * permitted subtrees of dNSName [2] and iPAddress [7] (address followed by an all-ones mask).
+ */
+function nameConstraints(names: readonly string[]): { id: string; critical: boolean; value: string } {
+  const { asn1 } = forge;
+  const subtrees = names.map((name) => {
+    const base = isIP(name)
+      ? asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, String.fromCharCode(...addressBytes(name), ...addressBytes(name).map(() => 0xff)))
+      : asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, name);
+    return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [base]);
+  });
+  const permitted = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees);
+  const value = asn1.toDer(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [permitted])).getBytes();
+  return { id: '2.5.29.30', critical: true, value };
+}
+
+/** Creates a self-signed CA that can sign server certificates for `permittedNames` only. */
+export async function createCertificateAuthority(options: CertificateAuthorityOptions): Promise<PemPair> {
   const key = await generateRsaKey();
   const cert = newCertificate(key.forgePublic, options.validDays ?? CA_VALID_DAYS);
   const subject = [
@@ -65,6 +101,7 @@ export async function createCertificateAuthority(options: CertificateOptions = {
     { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
+    nameConstraints(options.permittedNames),
   ]);
   cert.sign(key.forgeKey, forge.md.sha256.create());
   return { cert: forge.pki.certificateToPem(cert), key: key.pem };

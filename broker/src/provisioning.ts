@@ -130,7 +130,8 @@ async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[
   if (haveCaCert && haveCaKey) {
     ca = { cert: await readFile(paths.caCertFile, 'utf8'), key: await readFile(paths.caKeyFile, 'utf8') };
   } else if (!haveCaCert && !haveCaKey) {
-    ca = await createCertificateAuthority();
+    // The CA may sign for BROKER_TLS_HOSTNAMES only (see CertificateAuthorityOptions).
+    ca = await createCertificateAuthority({ permittedNames: hostnames });
     await writeNew(paths.caKeyFile, ca.key, 0o600, log);
     await writeNew(paths.caCertFile, ca.cert, 0o644, log);
   } else {

@@ -1,10 +1,11 @@
 /** BROKER_PROVISION_DIR: the first start creates what is missing, later starts reuse it. */
 import assert from 'node:assert/strict';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AccessRules, parsePasswordFile, verifyPassword } from '../src/index.js';
-import { closeClients, connectAs, makeTempDir, startBroker, type BrokerUnderTest } from './helpers.js';
+import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { brokerEnv, closeClients, connectAs, makeTempDir, startBroker, type BrokerUnderTest } from './helpers.js';
 
 const FILES = ['tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'users', 'acl', 'passwords/cam1', 'passwords/relay'];
 
@@ -58,5 +59,33 @@ describe('provisioning', () => {
     const cam3 = await connectAs(broker, 'cam3');
     const relay = await connectAs(broker, 'relay');
     await closeClients(cam3, relay);
+  });
+});
+
+describe('BROKER_PROVISION_EXPORT', () => {
+  it('gives each folder its own account\'s password and the CA certificate, and nothing else (never the CA key)', async (t) => {
+    const dir = await makeTempDir();
+    const publisherFolder = await makeTempDir();
+    const webFolder = await makeTempDir();
+    t.after(() => Promise.all([dir, publisherFolder, webFolder].map((folder) => rm(folder, { recursive: true, force: true }))));
+    const broker = await startBroker(dir, { BROKER_PROVISION_EXPORT: `cam1:${publisherFolder},relay:${webFolder}` });
+    t.after(() => broker.process.stop());
+    for (const [folder, user] of [[publisherFolder, 'cam1'], [webFolder, 'relay']] as const) {
+      assert.deepEqual((await readdir(folder)).sort(), ['ca.crt', 'password'], `${user}'s folder holds only its own secrets`);
+      assert.equal(await readFile(join(folder, 'password'), 'utf8'), await readFile(join(dir, 'passwords', user), 'utf8'));
+      assert.equal((await stat(join(folder, 'password'))).mode & 0o777, 0o600);
+      assert.equal(await readFile(join(folder, 'ca.crt'), 'utf8'), await readFile(join(dir, 'tls', 'ca.crt'), 'utf8'));
+      const client = await connectAs(broker, user);
+      await closeClients(client);
+    }
+  });
+
+  it('refuses an entry that is not user:/absolute/folder, naming the setting', async () => {
+    const dir = await makeTempDir();
+    const broker = ServiceProcess.start('broker', brokerEnv(dir, { BROKER_PROVISION_EXPORT: 'cam1:relative/folder' }));
+    const code = await new Promise<number | null>((resolve) => broker.child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(broker.rawOutput.join('\n'), /^broker: configuration error: BROKER_PROVISION_EXPORT entry "cam1:relative\/folder" must be user:\/absolute\/folder$/m);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -33,7 +33,7 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'camqtt-mosquitto-'));
-    const ca = await createCertificateAuthority();
+    const ca = await createCertificateAuthority({ permittedNames: ['localhost', '127.0.0.1'] });
     const server = await createServerCertificate(ca, ['localhost', '127.0.0.1']);
     await writeFile(join(dir, 'ca.crt'), ca.cert);
     await writeFile(join(dir, 'server.crt'), server.cert);
