@@ -66,6 +66,8 @@ export const settings = {
   MQTT_MAX_PAYLOAD_BYTES: setting('Largest frame the publisher sends (cloud brokers refuse messages over about 1 MB): a bigger frame is re-encoded at a lower quality, never sent oversize.', '1000000', int(1024, 268435455)),
   MQTT_MAX_MESSAGES_PER_S: setting('Most messages per second the broker allows one client (EMQX Cloud Serverless: 10); the publisher caps its fps at it, with a warning. 0: no limit.', '0', int(0, 100000)),
 
+  PUBLISHER_HEALTH_FILE: setting('A file the publisher rewrites every 5 s while connected to the broker, for a container health check to read its age (docker compose sets it). Empty: none.', '', text),
+
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
   BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port).', '1883', port),
   BROKER_MQTTS_PORT: setting('MQTT over TLS port of the bundled broker (0: any free port).', '8883', port),

@@ -4,6 +4,7 @@ import type { Config, MqttConfig } from '@camqtt/protocol';
 export const PUBLISHER_SETTINGS = [
   'CAMERA_ID', 'CAMERA_SOURCE', 'VIDEO_WIDTH', 'VIDEO_HEIGHT', 'VIDEO_FPS', 'JPEG_QUALITY', 'STATUS_INTERVAL_S', 'TOPIC_PREFIX',
   'VIDEO_LOOP', 'VIDEO_OVERLAY', 'TESTSRC_LARGE_CLOCK', 'CAPTURE_PASSTHROUGH', 'SNAPSHOT_QUALITY', 'MQTT_MAX_PAYLOAD_BYTES', 'MQTT_MAX_MESSAGES_PER_S',
+  'PUBLISHER_HEALTH_FILE',
 ] as const;
 
 export type PublisherConfig = Config<(typeof PUBLISHER_SETTINGS)[number]> & MqttConfig;

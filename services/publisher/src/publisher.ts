@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { FramePublisher } from './frame-publisher.js';
+import { HealthFile } from './health-file.js';
 import { LiveSettings } from './live-settings.js';
 import type { PublisherConfig } from './publisher-settings.js';
 import { CaptureSource } from './sources/capture-source.js';
@@ -25,6 +26,7 @@ export class Publisher {
   private frames: FramePublisher | undefined;
   private status: StatusReporter | undefined;
   private control: ControlHandler | undefined;
+  private health: HealthFile | undefined;
 
   constructor(
     private readonly config: PublisherConfig,
@@ -78,7 +80,10 @@ export class Publisher {
       if (changed.fps !== undefined) capWarning(changed.fps);
     });
 
+    if (config.PUBLISHER_HEALTH_FILE) this.health = new HealthFile(config.PUBLISHER_HEALTH_FILE, client, log);
+
     this.frames.start();
+    this.health?.start();
     this.status.start();
     this.control.start();
     this.pipeline.start();
@@ -90,6 +95,7 @@ export class Publisher {
     const deadline = performance.now() + budgetMs;
     const left = (): number => Math.max(0, deadline - performance.now());
     this.control?.stop();
+    this.health?.stop();
     if (this.pipeline && !(await this.pipeline.stop(left() * 0.5))) {
       this.log.warn('source still busy; leaving it to the process exit');
     }

@@ -5,7 +5,7 @@
  * frames.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -34,7 +34,7 @@ describe('publisher with the bundled broker', () => {
     const url = `mqtt://127.0.0.1:${port}`;
     publisher = ServiceProcess.start('publisher', publisherEnv(url, {
       CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
-      MQTT_USERNAME: 'cam1', MQTT_PASSWORD_FILE: join(dir, 'passwords', 'cam1'),
+      MQTT_USERNAME: 'cam1', MQTT_PASSWORD_FILE: join(dir, 'passwords', 'cam1'), PUBLISHER_HEALTH_FILE: join(dir, 'publisher-health'),
     }));
     watcher = await TestSubscriber.connect(url, 'cam1', 'camqtt', await credentials('admin'));
     await watcher.nextFrame();
@@ -45,6 +45,13 @@ describe('publisher with the bundled broker', () => {
     await watcher?.close();
     await broker?.stop();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('while connected, the publisher keeps PUBLISHER_HEALTH_FILE fresh (what the compose health check reads)', async () => {
+    const written = await readFile(join(dir, 'publisher-health'), 'utf8');
+    const age = Date.now() - Date.parse(written.trim());
+    assert.ok(age >= 0 && age < 15_000, `written ${age} ms ago: ${written}`);
+    assert.ok(Date.now() - (await stat(join(dir, 'publisher-health'))).mtimeMs < 15_000);
   });
 
   test('the relay and admin accounts may command a camera; another camera\'s account may not, and its command has no effect', async () => {
