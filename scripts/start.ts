@@ -109,10 +109,7 @@ async function main(): Promise<void> {
   let mqtt: Record<string, string> = {};
   let relayMqtt: Record<string, string> = {};
   if (!externalBroker) {
-    const broker = await run('broker', 'broker/dist/main.js', {
-      BROKER_PROVISION_DIR: provisionDir,
-      BROKER_PROVISION_ACCOUNTS: process.env.BROKER_PROVISION_ACCOUNTS || `${cameraId}:camera,relay:relay`,
-    });
+    const broker = await run('broker', 'broker/dist/main.js', { BROKER_PROVISION_DIR: provisionDir });
     const common = { MQTT_URL: `mqtts://localhost:${broker.ports?.mqtts}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt` };
     mqtt = { ...common, MQTT_USERNAME: cameraId, MQTT_PASSWORD_FILE: `${provisionDir}/passwords/${cameraId}` };
     relayMqtt = { ...common, MQTT_USERNAME: 'relay', MQTT_PASSWORD_FILE: `${provisionDir}/passwords/relay` };

@@ -27,6 +27,7 @@ export const BROKER_SETTINGS = [
   'BROKER_MAX_CLIENT_BACKLOG_BYTES',
   'BROKER_PROVISION_DIR',
   'BROKER_PROVISION_ACCOUNTS',
+  'CAMERA_ID',
   'BROKER_PROVISION_EXPORT',
   'BROKER_TLS_HOSTNAMES',
 ] as const satisfies readonly SettingName[];
@@ -69,7 +70,7 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
   const provisioned = provisionDir
     ? await provision({
         dir: provisionDir,
-        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS),
+        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay`),
         hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
         topicPrefix: config.TOPIC_PREFIX,
         parts: { tls: explicitCert === undefined, users: !config.BROKER_USERS_FILE, acl: !config.BROKER_ACL_FILE },

@@ -82,7 +82,7 @@ export const settings = {
   BROKER_CONNECT_TIMEOUT_MS: setting('Milliseconds a new connection has to finish TLS and send CONNECT before it is closed.', '10000', int(100, 600000)),
   BROKER_MAX_CLIENT_BACKLOG_BYTES: setting('Unsent bytes a client may have queued: above it QoS 0 messages to it are dropped, at 4 times it the client is disconnected.', '4194304', int(65536, 1073741824)),
   BROKER_PROVISION_DIR: setting('If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.', '', text),
-  BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, admin), comma-separated.', 'cam1:camera,relay:relay', text),
+  BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, admin), comma-separated. Empty: <CAMERA_ID>:camera,relay:relay.', '', text),
   BROKER_PROVISION_EXPORT: setting('Copies each named account\'s provisioned password and the CA certificate into a folder of its own, user:/folder comma-separated (docker compose mounts each folder into one service only). Empty: none.', '', text),
   BROKER_TLS_HOSTNAMES: setting('Names and addresses the provisioned server certificate is valid for, comma-separated.', 'broker,localhost,127.0.0.1', text),
 

@@ -27,9 +27,14 @@ export const MQTT_CLIENT_DEFAULTS = {
   rejectUnauthorized: true,
 } as const satisfies IClientOptions;
 
-export function mqttClientOptions(config: MqttConfig, options: Pick<IClientOptions, 'clientId' | 'will'>): IClientOptions {
+/**
+ * `defaultUsername`: the account name when MQTT_USERNAME is empty but a password is given (a
+ * camera's account is named after its camera id on the bundled broker).
+ */
+export function mqttClientOptions(config: MqttConfig, options: Pick<IClientOptions, 'clientId' | 'will'>, defaultUsername?: string): IClientOptions {
   const password = config.MQTT_PASSWORD || (config.MQTT_PASSWORD_FILE ? readSettingFile('MQTT_PASSWORD_FILE', config.MQTT_PASSWORD_FILE).trim() : '');
-  if (password && !config.MQTT_USERNAME) throw new ConfigError('MQTT_USERNAME must be set when a password is given');
+  const username = config.MQTT_USERNAME || (password ? defaultUsername : undefined);
+  if (password && !username) throw new ConfigError('MQTT_USERNAME must be set when a password is given');
   // The CA file is trusted besides the system CAs, not instead of them: docker compose names the
   // bundled broker's CA by default, and a cloud broker with a public certificate must still work
   // when MQTT_URL alone is changed. Read even for a plain URL, so a wrong path fails at start.
@@ -37,7 +42,7 @@ export function mqttClientOptions(config: MqttConfig, options: Pick<IClientOptio
   return {
     ...MQTT_CLIENT_DEFAULTS,
     ...options,
-    ...(config.MQTT_USERNAME ? { username: config.MQTT_USERNAME } : {}),
+    ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     ...ca,
   };

@@ -14,7 +14,7 @@ const SHUTDOWN_HARD_LIMIT_MS = 1900;
 runService('publisher', async () => {
   const config = loadConfig(['LOG_LEVEL', ...PUBLISHER_SETTINGS, ...MQTT_SETTINGS]);
   // Reads the password/CA files now, so a bad one is a configuration error (exit 2), not a crash.
-  mqttClientOptions(config, {});
+  mqttClientOptions(config, {}, config.CAMERA_ID);
   const log = pino({ name: 'publisher', level: config.LOG_LEVEL });
 
   // Imported only now: it loads the OpenCV addon, and reporting a wrong setting must not need that.

@@ -49,14 +49,14 @@ export class Publisher {
     const options = mqttClientOptions(config, {
       clientId,
       will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
-    });
+    }, camera);
     const client = connect(config.MQTT_URL, options);
     this.client = client;
     const url = redactSource(config.MQTT_URL);
     client.on('connect', () => log.info({ url, clientId }, 'connected'));
     client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
-    client.on('error', (error) => log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, config.MQTT_USERNAME) }, 'mqtt error'));
+    client.on('error', (error) => log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'));
 
     const source = this.createSource();
     const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
