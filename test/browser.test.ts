@@ -50,6 +50,20 @@ async function relayWith(env: Record<string, string>): Promise<{ url: string; st
   return { url: `http://127.0.0.1:${await relay.port('http')}/`, stop: () => relay.stop() };
 }
 
+test('loading the page asks for nothing that is not there (no 404, e.g. for a favicon) and offers no log-out without a login', async (t) => {
+  const page = await browser.newPage();
+  t.after(() => page.close());
+  const failed: string[] = [];
+  page.on('response', (response) => {
+    if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+  });
+  await page.goto(`http://127.0.0.1:${stack.ports.web}/`);
+  await page.locator('[data-camera="cam1"] canvas[data-sized]').waitFor();
+  assert.deepEqual(failed, []);
+  assert.equal(await page.locator('#logout').isVisible(), false);
+  assert.equal(await page.evaluate(async () => (await fetch('favicon.svg')).headers.get('content-type')), 'image/svg+xml');
+});
+
 for (const [what, env, expected] of [
   // Debian's public CAs: a real CA bundle, but not the one that signed the bundled broker's certificate.
   ['a CA file that does not sign the broker\'s certificate', { MQTT_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' }, /certificate is not trusted .*check MQTT_CA_FILE/],

@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
 /** The lines of the README's "No camera?" block: the edits it tells a user to make in .env. */
 export function readmeNoCameraEdits(): Record<string, string> {
   const readme = readFileSync(`${repoRoot}README.md`, 'utf8');
-  const block = /No camera\?[^\n]*\n+```[a-z]*\n([\s\S]*?)```/.exec(readme)?.[1];
+  const block = /No camera\?[\s\S]*?```[a-z]*\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!block) throw new Error('README.md has no "No camera?" code block');
   return Object.fromEntries(block.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
 }
