@@ -19,7 +19,7 @@ const TEXT_VALUES: Record<string, string> = {
   BROKER_HOST: '0.0.0.0', BROKER_MQTT_PORT: '1884', BROKER_TLS_CERT_FILE: '/run/server.crt', BROKER_TLS_KEY_FILE: '/run/server.key', BROKER_USERS_FILE: '/run/users', BROKER_ACL_FILE: '/run/acl',
   BROKER_PROVISION_DIR: '/run/provision', BROKER_PROVISION_ACCOUNTS: 'door:camera,relay:relay,admin:admin', BROKER_PROVISION_EXPORT: 'door:/run/door', BROKER_TLS_HOSTNAMES: 'broker,cams.example',
   WEB_HOST: '0.0.0.0', WEB_ALLOWED_ORIGINS: 'https://cams.example', VIEWER_PASSWORD: 'a-viewer-password', VIEWER_PASSWORD_FILE: '/viewers/password', VIEWER_USERS_FILE: '/viewers/users',
-  VIEWER_CONTROL_USERS: 'alice', PUBLISHER_HEALTH_FILE: '/run/health', CAMERA_DEVICE: '/dev/video2',
+  VIEWER_CONTROL_USERS: 'alice', PUBLISHER_HEALTH_FILE: '/run/health', CAMERA_DEVICE: '/dev/video2', MQTT_PROTOCOL_VERSION: '4',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {

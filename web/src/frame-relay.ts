@@ -3,9 +3,12 @@
  * directory from the retained statuses, and hands each good frame to the fan-out as one
  * ready-to-send viewer message.
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { brokerAddress, checkJpeg, epochNowMs, explainConnectionError, parseCameraStatus, readFrameMeta, type BrokerLink, type Topics } from '@camqtt/protocol';
+import {
+  brokerAddress, checkJpeg, connectMqtt, epochNowMs, explainConnectionError, isProtocolFallback, parseCameraStatus, protocolVersionOf, readFrameMeta,
+  type BrokerLink, type MqttProtocolChoice, type Topics,
+} from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
@@ -19,6 +22,8 @@ const BAD_PAYLOAD_LOG_WINDOW_MS = 60_000;
 export interface FrameRelayOptions {
   url: string;
   clientOptions: IClientOptions;
+  /** MQTT_PROTOCOL_VERSION. */
+  protocol: MqttProtocolChoice;
   topics: Topics;
   directory: CameraDirectory;
   hub: FrameHub;
@@ -53,11 +58,11 @@ export class FrameRelay {
     const { url, clientOptions, log } = this.options;
     // We subscribe on every connect ourselves: a SUBSCRIBE sent before the first connect succeeds
     // is dropped with the failed connection, and MQTT.js only resubscribes what was acknowledged.
-    const client = connect(url, { ...clientOptions, resubscribe: false });
+    const client = connectMqtt(url, { ...clientOptions, resubscribe: false }, this.options.protocol, log);
     this.client = client;
     const broker = this.linkState.broker;
     client.on('connect', () => {
-      log.info({ broker, clientId: clientOptions.clientId }, 'connected to the MQTT broker');
+      log.info({ broker, clientId: clientOptions.clientId, protocolVersion: protocolVersionOf(client) }, 'connected to the MQTT broker');
       this.setLink({ connected: true, broker });
       this.subscribe(client);
     });
@@ -67,6 +72,7 @@ export class FrameRelay {
       this.setLink({ connected: false, broker, problem: 'connection to the broker lost, reconnecting' });
     });
     client.on('error', (error) => {
+      if (isProtocolFallback(error)) return;
       const problem = explainConnectionError(error, url, clientOptions.username);
       // A broker that stays away costs one line, not one per retry.
       if (problem === this.linkState.problem) return;

@@ -53,6 +53,7 @@ async function main(): Promise<{ ports: { http: number } }> {
   const relay = new FrameRelay({
     url: config.MQTT_URL,
     clientOptions: mqttClientOptions(config, { clientId: `camqtt-web-${randomBytes(6).toString('hex')}` }),
+    protocol: config.MQTT_PROTOCOL_VERSION,
     topics,
     directory,
     hub,

@@ -47,6 +47,8 @@ export const settings = {
   MQTT_USERNAME: setting('Broker account name (empty: connect without one).', '', text),
   MQTT_PASSWORD: setting('Broker account password. Prefer MQTT_PASSWORD_FILE.', '', text),
   MQTT_PASSWORD_FILE: setting('File holding the password (used when MQTT_PASSWORD is empty).', '', text),
+  MQTT_PROTOCOL_VERSION: setting('MQTT protocol version: auto (MQTT 5 where the broker speaks it, else 3.1.1, with one log line), 5 or 4 (3.1.1).', 'auto',
+    z.enum(['auto', '5', '4'], { error: 'must be auto, 5 or 4' })),
   MQTT_CA_FILE: setting('PEM CA certificate(s) an mqtts:// broker\'s certificate may also be signed by, besides the system CAs (empty: the system CAs alone). Verification is always on.', '', text),
 
   CAMERA_ID: setting('This camera\'s id: one topic level, letters, digits, _ and -.', 'cam1',
@@ -63,6 +65,7 @@ export const settings = {
   TESTSRC_LARGE_CLOCK: setting('testsrc only: draw the clock across the whole frame width, large enough to read by eye on a screen across the room.', 'false', bool),
   CAPTURE_PASSTHROUGH: setting('When the source already delivers JPEG (MJPG camera, MJPEG stream or file) at VIDEO_WIDTH x VIDEO_HEIGHT and no overlay is drawn, publish its JPEGs as they are (no decode and re-encode) until a quality command or the size cap asks for re-encoding.', 'true', bool),
   SNAPSHOT_QUALITY: setting('JPEG quality of a frame sent in answer to a {"snapshot":true} command.', '95', int(1, 100)),
+  FRAME_EXPIRY_S: setting('MQTT 5 only: seconds a frame may wait in a broker before it is dropped instead of delivered late (message expiry).', '2', int(1, 3600)),
   MQTT_MAX_PAYLOAD_BYTES: setting('Largest frame the publisher sends (cloud brokers refuse messages over about 1 MB): a bigger frame is re-encoded at a lower quality, never sent oversize.', '1000000', int(1024, 268435455)),
   MQTT_MAX_MESSAGES_PER_S: setting('Most messages per second the broker allows one client (EMQX Cloud Serverless: 10); the publisher caps its fps at it, with a warning. 0: no limit.', '0', int(0, 100000)),
 

@@ -8,3 +8,4 @@ export * from './newest-wins.js';
 export * from './control.js';
 export * from './epoch-clock.js';
 export * from './connection-problem.js';
+export * from './mqtt-connect.js';

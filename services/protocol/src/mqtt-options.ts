@@ -6,13 +6,13 @@ import { rootCertificates } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import { type Config, ConfigError, readSettingFile } from './config.js';
 
-export const MQTT_SETTINGS = ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_PASSWORD_FILE', 'MQTT_CA_FILE'] as const;
+export const MQTT_SETTINGS = ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_PASSWORD_FILE', 'MQTT_CA_FILE', 'MQTT_PROTOCOL_VERSION'] as const;
 export type MqttConfig = Config<(typeof MQTT_SETTINGS)[number]>;
 
 /** The defaults, each with the reason it is what it is. */
 export const MQTT_CLIENT_DEFAULTS = {
-  /** MQTT 3.1.1: what Aedes and every cloud broker speak. */
-  protocolVersion: 4,
+  /** MQTT 5, which Home Assistant requires and cloud brokers speak; connectMqtt() falls back to 3.1.1 (MQTT_PROTOCOL_VERSION). */
+  protocolVersion: 5,
   /** Seconds; a dead connection is noticed within 1.5x this. */
   keepalive: 15,
   /** ms between reconnect attempts: a restarted broker is back in use within about a second. */

@@ -230,10 +230,11 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     }
     const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning };
     const encodeStart = performance.now();
-    const encoded = await this.encoder.encode(grab, this.encodeOptions(), { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime });
+    const meta = { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime };
+    const encoded = await this.encoder.encode(grab, this.encodeOptions(), meta);
     if (encoded) {
       this.seq += 1;
-      this.publisher.offer(encoded.payload, grab.captureTime);
+      this.publisher.offer(encoded.payload, meta);
       const t = this.timings;
       t.frames += 1;
       if (encoded.quality === undefined) t.passedThrough += 1;
@@ -254,14 +255,15 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       return;
     }
     const seq = this.seq + 1;
-    const encoded = await this.encoder.encodeSnapshot(grab, this.encodeOptions(), this.options.snapshotQuality, { camera: this.options.camera, seq, captureTime: grab.captureTime });
+    const meta = { camera: this.options.camera, seq, captureTime: grab.captureTime, snapshot: true };
+    const encoded = await this.encoder.encodeSnapshot(grab, this.encodeOptions(), this.options.snapshotQuality, meta);
     if (!encoded) {
       request.resolve({ error: `snapshot over MQTT_MAX_PAYLOAD_BYTES (${this.options.maxPayloadBytes}) even at the lowest quality` });
       return;
     }
     this.seq = seq;
     try {
-      await this.publisher.publishSnapshot(encoded.payload);
+      await this.publisher.publishSnapshot(encoded.payload, meta);
       this.log.info({ seq, quality: encoded.quality, bytes: encoded.payload.length }, 'snapshot sent');
       request.resolve({ seq });
     } catch (error) {

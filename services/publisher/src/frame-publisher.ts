@@ -5,14 +5,14 @@
  * slow link costs frames, never a queue. While the client is offline frames are dropped here
  * (queueQoSZero is off too, so MQTT.js would not queue them either).
  */
-import type { MqttClient } from 'mqtt';
-import { epochNowMs, NewestWinsGate } from '@camqtt/protocol';
+import type { IClientPublishOptions, MqttClient } from 'mqtt';
+import { epochNowMs, NewestWinsGate, protocolVersionOf, type FrameMeta } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 
 interface OutgoingFrame {
   payload: Uint8Array;
-  /** When it was grabbed (epoch ms), for the capture -> socket latency. */
-  captureTime: number;
+  /** Camera, seq and when it was grabbed (epoch ms, also for the capture -> socket latency). */
+  meta: FrameMeta;
 }
 
 /** Latency samples kept between two status periods; more are not needed for a p99. */
@@ -33,6 +33,8 @@ export class FramePublisher {
   constructor(
     private readonly client: MqttClient,
     private readonly topic: string,
+    /** FRAME_EXPIRY_S: with MQTT 5 a broker drops a frame older than this instead of delivering it late. */
+    private readonly expirySeconds: number,
     private readonly log: Logger,
   ) {
     this.gate = new NewestWinsGate((frame, done) => this.deliver(frame, done));
@@ -61,21 +63,39 @@ export class FramePublisher {
     this.offlineDrops += 1;
   }
 
-  offer(payload: Uint8Array, captureTime: number): void {
+  offer(payload: Uint8Array, meta: FrameMeta): void {
     if (!this.client.connected) {
       this.offlineDrops += 1;
       return;
     }
-    this.gate.offer({ payload, captureTime });
+    this.gate.offer({ payload, meta });
+  }
+
+  /**
+   * QoS 0, not retained; with MQTT 5 also what the JPEG comment says, as properties a consumer can
+   * read without parsing the JPEG, and an expiry. Decided per publish: a reconnect may have fallen
+   * back to 3.1.1.
+   */
+  private publishOptions(meta: FrameMeta, qos: 0 | 1): IClientPublishOptions {
+    if (protocolVersionOf(this.client) !== 5) return { qos, retain: false };
+    return {
+      qos,
+      retain: false,
+      properties: {
+        contentType: 'image/jpeg',
+        messageExpiryInterval: this.expirySeconds,
+        userProperties: { camera: meta.camera, seq: String(meta.seq), captureTime: String(meta.captureTime) },
+      },
+    };
   }
 
   /**
    * A snapshot goes around the gate, so no later frame can replace it, at QoS 1, so we know the
    * broker has it before the command is acknowledged. Rejects if it was not sent.
    */
-  async publishSnapshot(payload: Uint8Array): Promise<void> {
+  async publishSnapshot(payload: Uint8Array, meta: FrameMeta): Promise<void> {
     if (!this.client.connected) throw new Error('not connected to the broker');
-    await this.client.publishAsync(this.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos: 1, retain: false });
+    await this.client.publishAsync(this.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), this.publishOptions(meta, 1));
     this.sent += 1;
     this.bytesSent += payload.byteLength;
   }
@@ -87,7 +107,7 @@ export class FramePublisher {
     return taken;
   }
 
-  private deliver({ payload, captureTime }: OutgoingFrame, done: () => void): void {
+  private deliver({ payload, meta }: OutgoingFrame, done: () => void): void {
     if (!this.client.connected) {
       // Connection lost between offer and delivery (a pending frame released by the previous done).
       this.offlineDrops += 1;
@@ -96,7 +116,7 @@ export class FramePublisher {
     }
     this.inFlightDone = done;
     const message = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    this.client.publish(this.topic, message, { qos: 0, retain: false }, (error) => {
+    this.client.publish(this.topic, message, this.publishOptions(meta, 0), (error) => {
       // Already settled by onClose: counted there.
       if (this.inFlightDone !== done) return;
       this.inFlightDone = undefined;
@@ -106,7 +126,7 @@ export class FramePublisher {
       } else {
         this.sent += 1;
         this.bytesSent += payload.byteLength;
-        if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(epochNowMs() - captureTime);
+        if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(epochNowMs() - meta.captureTime);
       }
       done();
     });

@@ -4,8 +4,8 @@
  * even where the OpenCV addon cannot load.
  */
 import './quiet-opencv-loader.js';
-import { connect, type MqttClient } from 'mqtt';
-import { Topics, explainConnectionError, mqttClientOptions, offlineStatus } from '@camqtt/protocol';
+import type { MqttClient } from 'mqtt';
+import { Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -50,17 +50,17 @@ export class Publisher {
       clientId,
       will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
     }, camera);
-    const client = connect(config.MQTT_URL, options);
+    const client = connectMqtt(config.MQTT_URL, options, config.MQTT_PROTOCOL_VERSION, log);
     this.client = client;
     const url = redactSource(config.MQTT_URL);
-    client.on('connect', () => log.info({ url, clientId }, 'connected'));
+    client.on('connect', () => log.info({ url, clientId, protocolVersion: protocolVersionOf(client) }, 'connected'));
     client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
-    client.on('error', (error) => log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'));
+    client.on('error', (error) => isProtocolFallback(error) || log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'));
 
     const source = this.createSource();
     const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
-    this.frames = new FramePublisher(client, topics.frame(camera), log);
+    this.frames = new FramePublisher(client, topics.frame(camera), config.FRAME_EXPIRY_S, log);
     this.pipeline = new FramePipeline(source, settings, this.frames, {
       camera,
       fpsCap,

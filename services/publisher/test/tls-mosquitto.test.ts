@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { connectAsync } from 'mqtt';
+import { readFrameMeta } from '@camqtt/protocol';
 import { createCertificateAuthority, createServerCertificate } from '../../../broker/src/certificates.js';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
@@ -101,6 +103,34 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
     } finally {
       await publisher.stop();
       await subscriber.close();
+    }
+  });
+
+  test('Mosquitto speaks MQTT 5, so the publisher uses it: frames carry content type, expiry and the JPEG comment\'s metadata as user properties', async () => {
+    const url = `mqtts://localhost:${port}`;
+    const ca = await readFile(join(dir, 'ca.crt'));
+    const watcher = await connectAsync(url, { protocolVersion: 5, username: 'watcher', password: 'watcher-secret', ca, reconnectPeriod: 0 });
+    const publisher = ServiceProcess.start('publisher', publisherEnv(url, {
+      CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
+      MQTT_USERNAME: 'cam1', MQTT_PASSWORD: 'cam1-secret', MQTT_CA_FILE: join(dir, 'ca.crt'), FRAME_EXPIRY_S: '3',
+    }));
+    try {
+      const frame = new Promise<{ payload: Buffer; properties: Record<string, unknown> }>((resolve) => {
+        watcher.on('message', (_topic, payload, packet) => resolve({ payload, properties: (packet.properties ?? {}) as Record<string, unknown> }));
+      });
+      await watcher.subscribeAsync('camqtt/cam1/frame');
+      const { payload, properties } = await frame;
+      const meta = readFrameMeta(payload);
+      assert.ok(meta, 'the JPEG comment stays');
+      assert.equal(properties.contentType, 'image/jpeg');
+      assert.ok(Number(properties.messageExpiryInterval) <= 3 && Number(properties.messageExpiryInterval) > 0, `expiry ${String(properties.messageExpiryInterval)}`);
+      assert.deepEqual({ ...(properties.userProperties as object) }, { camera: 'cam1', seq: String(meta.seq), captureTime: String(meta.captureTime) });
+      const connected = await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
+      assert.equal(connected.protocolVersion, 5);
+      assert.equal(publisher.lines.some((line) => /does not speak MQTT 5/.test(String(line.msg))), false);
+    } finally {
+      await publisher.stop();
+      await watcher.endAsync();
     }
   });
 
