@@ -28,6 +28,7 @@ export const BROKER_SETTINGS = [
   'BROKER_PROVISION_DIR',
   'BROKER_PROVISION_ACCOUNTS',
   'CAMERA_ID',
+  'HA_DISCOVERY_PREFIX',
   'BROKER_PROVISION_EXPORT',
   'BROKER_TLS_HOSTNAMES',
 ] as const satisfies readonly SettingName[];
@@ -70,9 +71,9 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
   const provisioned = provisionDir
     ? await provision({
         dir: provisionDir,
-        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay`),
+        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,homeassistant:homeassistant`),
         hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
-        topicPrefix: config.TOPIC_PREFIX,
+        prefixes: { topicPrefix: config.TOPIC_PREFIX, discoveryPrefix: config.HA_DISCOVERY_PREFIX },
         parts: { tls: explicitCert === undefined, users: !config.BROKER_USERS_FILE, acl: !config.BROKER_ACL_FILE },
         log,
       })

@@ -13,12 +13,12 @@
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, isCameraId } from '@camqtt/protocol';
+import { ConfigError, haDiscoveryTopic, isCameraId } from '@camqtt/protocol';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
 import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from '@camqtt/protocol/password-file';
 
-export const ROLES = ['camera', 'relay', 'admin'] as const;
+export const ROLES = ['camera', 'relay', 'admin', 'homeassistant'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ProvisionAccount {
@@ -41,20 +41,38 @@ export function parseProvisionAccounts(list: string): ProvisionAccount[] {
   return accounts;
 }
 
+/** Where the roles' topics are: TOPIC_PREFIX and HA_DISCOVERY_PREFIX. */
+export interface RolePrefixes {
+  topicPrefix: string;
+  discoveryPrefix: string;
+}
+
 /** What each role may do, written as plain topic rules in the account's `user` block. */
-export function roleRules(role: Role, username: string, topicPrefix: string): AclRule[] {
+export function roleRules(role: Role, username: string, { topicPrefix, discoveryPrefix }: RolePrefixes): AclRule[] {
   switch (role) {
     case 'camera':
       return [
         { access: 'write', filter: `${topicPrefix}/${username}/frame` },
         { access: 'write', filter: `${topicPrefix}/${username}/status` },
         { access: 'read', filter: `${topicPrefix}/${username}/control` },
+        // Home Assistant: its still, its discovery config, and Home Assistant's birth message.
+        { access: 'write', filter: `${topicPrefix}/${username}/image` },
+        { access: 'write', filter: haDiscoveryTopic(discoveryPrefix, topicPrefix, username) },
+        { access: 'read', filter: `${discoveryPrefix}/status` },
       ];
     case 'relay':
       return [
         { access: 'read', filter: `${topicPrefix}/+/frame` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
         { access: 'write', filter: `${topicPrefix}/+/control` },
+      ];
+    case 'homeassistant':
+      // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.
+      return [
+        { access: 'read', filter: `${discoveryPrefix}/#` },
+        { access: 'write', filter: `${discoveryPrefix}/status` },
+        { access: 'read', filter: `${topicPrefix}/+/image` },
+        { access: 'read', filter: `${topicPrefix}/+/status` },
       ];
     case 'admin':
       return [
@@ -68,7 +86,7 @@ export interface ProvisionOptions {
   dir: string;
   accounts: readonly ProvisionAccount[];
   hostnames: readonly string[];
-  topicPrefix: string;
+  prefixes: RolePrefixes;
   /** Which parts to provision; a part whose file is configured explicitly is skipped. */
   parts: { tls: boolean; users: boolean; acl: boolean };
   log: Logger;
@@ -164,12 +182,12 @@ async function provisionUsers(paths: ProvisionedFiles, accounts: readonly Provis
   else if (lines.length > 0) await appendTo(paths.usersFile, lines.map((line) => `${line}\n`).join(''), log, { users: lines.length });
 }
 
-async function provisionAcl(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], topicPrefix: string, log: Logger): Promise<void> {
+async function provisionAcl(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], prefixes: RolePrefixes, log: Logger): Promise<void> {
   const hadFile = await exists(paths.aclFile);
   const known = new Set(hadFile ? AccessRules.parse(await readFile(paths.aclFile, 'utf8')).usernames : []);
   const blocks = accounts
     .filter((account) => !known.has(account.username))
-    .map((account) => `# role: ${account.role}\n${formatUserBlock(account.username, roleRules(account.role, account.username, topicPrefix))}`);
+    .map((account) => `# role: ${account.role}\n${formatUserBlock(account.username, roleRules(account.role, account.username, prefixes))}`);
   if (!hadFile) {
     const header = '# camqtt broker access rules (Mosquitto ACL format). Nothing is allowed unless a rule allows it.\n\n';
     await writeNew(paths.aclFile, header + blocks.join('\n'), 0o644, log);
@@ -186,6 +204,6 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionedF
   await mkdir(paths.passwordsDir, { recursive: true, mode: 0o700 });
   if (options.parts.tls) await provisionTls(paths, options.hostnames, log);
   if (options.parts.users) await provisionUsers(paths, options.accounts, log);
-  if (options.parts.acl) await provisionAcl(paths, options.accounts, options.topicPrefix, log);
+  if (options.parts.acl) await provisionAcl(paths, options.accounts, options.prefixes, log);
   return paths;
 }

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AccessRules, AclParseError, filterCovers, filterMatches, roleRules, formatUserBlock } from '../src/index.js';
 
+const PREFIXES = { topicPrefix: 'camqtt', discoveryPrefix: 'homeassistant' };
+
 describe('topic filters', () => {
   it('matches topics like MQTT does', () => {
     assert.equal(filterMatches('camqtt/+/frame', 'camqtt/cam1/frame'), true);
@@ -124,11 +126,26 @@ describe('access rules', () => {
   });
 
   it('writes role blocks the parser reads back', () => {
-    const text = formatUserBlock('cam7', roleRules('camera', 'cam7', 'camqtt')) + formatUserBlock('boss', roleRules('admin', 'boss', 'camqtt'));
+    const text = formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) + formatUserBlock('boss', roleRules('admin', 'boss', PREFIXES));
     const parsed = AccessRules.parse(text);
     assert.equal(parsed.canPublish({ username: 'cam7', clientId: 'x' }, 'camqtt/cam7/status'), true);
     assert.equal(parsed.canSubscribe({ username: 'cam7', clientId: 'x' }, 'camqtt/cam7/control'), true);
     assert.equal(parsed.canSubscribe({ username: 'boss', clientId: 'x' }, '#'), true);
     assert.equal(parsed.canSubscribe({ username: 'boss', clientId: 'x' }, '$SYS/#'), true);
+  });
+
+  it('gives Home Assistant the discovery, stills and statuses to read and its birth topic to write, and nothing else', () => {
+    const text = formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) + formatUserBlock('homeassistant', roleRules('homeassistant', 'homeassistant', PREFIXES));
+    const parsed = AccessRules.parse(text);
+    const ha = { username: 'homeassistant', clientId: 'x' };
+    const cam = { username: 'cam7', clientId: 'y' };
+    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status']) assert.equal(parsed.canSubscribe(ha, filter), true, filter);
+    for (const filter of ['camqtt/+/frame', 'camqtt/cam7/control', '#']) assert.equal(parsed.canSubscribe(ha, filter), false, filter);
+    assert.equal(parsed.canPublish(ha, 'homeassistant/status'), true);
+    assert.equal(parsed.canPublish(ha, 'camqtt/cam7/control'), false);
+    assert.equal(parsed.canPublish(cam, 'homeassistant/camera/camqtt_camqtt/cam7/config'), true, 'a camera announces itself');
+    assert.equal(parsed.canPublish(cam, 'homeassistant/camera/camqtt_camqtt/cam8/config'), false, 'but not another camera');
+    assert.equal(parsed.canPublish(cam, 'camqtt/cam7/image'), true);
+    assert.equal(parsed.canSubscribe(cam, 'homeassistant/status'), true);
   });
 });

@@ -69,6 +69,11 @@ export const settings = {
   MQTT_MAX_PAYLOAD_BYTES: setting('Largest frame the publisher sends (cloud brokers refuse messages over about 1 MB): a bigger frame is re-encoded at a lower quality, never sent oversize.', '1000000', int(1024, 268435455)),
   MQTT_MAX_MESSAGES_PER_S: setting('Most messages per second the broker allows one client (EMQX Cloud Serverless: 10); the publisher caps its fps at it, with a warning. 0: no limit.', '0', int(0, 100000)),
 
+  HA_DISCOVERY: setting('Announce each camera to Home Assistant (MQTT discovery: a camera entity with availability), and publish a retained still for it.', 'true', bool),
+  HA_DISCOVERY_PREFIX: setting('Home Assistant\'s discovery prefix (its MQTT integration\'s setting).', 'homeassistant',
+    z.string().regex(TOPIC_PREFIX_PATTERN, { error: 'must be plain topic levels (letters, digits, _ and -, separated by /)' })),
+  HA_IMAGE_INTERVAL_S: setting('Seconds between the retained stills on <prefix>/<camera>/image that Home Assistant\'s camera shows.', '10', int(1, 3600)),
+  WEB_PUBLIC_URL: setting('Where people open the viewer page, for links to it (Home Assistant\'s device page links a camera there). Empty: http://localhost:<WEB_PORT>.', '', z.union([z.literal(''), z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })])),
   PUBLISHER_HEALTH_FILE: setting('A file the publisher rewrites every 5 s while connected to the broker, for a container health check to read its age (docker compose sets it). Empty: none.', '', text),
 
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
@@ -85,7 +90,7 @@ export const settings = {
   BROKER_CONNECT_TIMEOUT_MS: setting('Milliseconds a new connection has to finish TLS and send CONNECT before it is closed.', '10000', int(100, 600000)),
   BROKER_MAX_CLIENT_BACKLOG_BYTES: setting('Unsent bytes a client may have queued: above it QoS 0 messages to it are dropped, at 4 times it the client is disconnected.', '4194304', int(65536, 1073741824)),
   BROKER_PROVISION_DIR: setting('If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.', '', text),
-  BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, admin), comma-separated. Empty: <CAMERA_ID>:camera,relay:relay.', '', text),
+  BROKER_PROVISION_ACCOUNTS: setting('Accounts first start creates, as user:role (roles: camera, relay, homeassistant, admin), comma-separated. Empty: <CAMERA_ID>:camera,relay:relay,homeassistant:homeassistant.', '', text),
   BROKER_PROVISION_EXPORT: setting('Copies each named account\'s provisioned password and the CA certificate into a folder of its own, user:/folder comma-separated (docker compose mounts each folder into one service only). Empty: none.', '', text),
   BROKER_TLS_HOSTNAMES: setting('Names and addresses the provisioned server certificate is valid for, comma-separated.', 'broker,localhost,127.0.0.1', text),
 

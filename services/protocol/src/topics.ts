@@ -1,12 +1,14 @@
 /**
- * Topic layout, MQTT 3.1.1:
+ * Topic layout:
  *   <prefix>/<camera>/frame    QoS 0, one JPEG per message (see frame.ts)
  *   <prefix>/<camera>/status   retained JSON (see status.ts); the last will marks the camera offline
  *   <prefix>/<camera>/control  JSON commands to the camera
+ *   <prefix>/<camera>/image    retained JPEG, one every HA_IMAGE_INTERVAL_S: a still for Home
+ *                              Assistant's MQTT camera (which shows the last image of its topic)
  */
 
-export type TopicKind = 'frame' | 'status' | 'control';
-export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control'];
+export type TopicKind = 'frame' | 'status' | 'control' | 'image';
+export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control', 'image'];
 
 /** A camera id is one topic level: no wildcards, no slashes, nothing a URL or file name chokes on. */
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -32,6 +34,10 @@ export class Topics {
     return `${this.prefix}/${camera}/control`;
   }
 
+  image(camera: string): string {
+    return `${this.prefix}/${camera}/image`;
+  }
+
   /** Subscription filter for one kind of topic of every camera. */
   all(kind: TopicKind): string {
     return `${this.prefix}/+/${kind}`;
@@ -46,4 +52,18 @@ export class Topics {
     if (!isCameraId(camera) || !(TOPIC_KINDS as readonly string[]).includes(kind)) return undefined;
     return { camera, kind: kind as TopicKind };
   }
+}
+
+/**
+ * Where a camera's Home Assistant discovery config goes:
+ * `<discovery prefix>/camera/camqtt_<topic prefix, / as _>/<camera>/config`. The node id tells
+ * camqtt installations with different topic prefixes apart on one Home Assistant.
+ */
+export function haDiscoveryTopic(discoveryPrefix: string, topicPrefix: string, camera: string): string {
+  return `${discoveryPrefix}/camera/${haNodeId(topicPrefix)}/${camera}/config`;
+}
+
+/** One level of [A-Za-z0-9_-], as Home Assistant wants a node id. */
+export function haNodeId(topicPrefix: string): string {
+  return `camqtt_${topicPrefix.replaceAll('/', '_')}`;
 }

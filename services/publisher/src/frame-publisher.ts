@@ -24,6 +24,8 @@ export class FramePublisher {
   private inFlightDone: (() => void) | undefined;
   private offlineDrops = 0;
   private failedPublishes = 0;
+  /** The newest frame the socket took (Home Assistant's still is taken from it). */
+  latest: Uint8Array | undefined;
   /** Frames the socket took. */
   sent = 0;
   bytesSent = 0;
@@ -126,6 +128,7 @@ export class FramePublisher {
       } else {
         this.sent += 1;
         this.bytesSent += payload.byteLength;
+        this.latest = payload;
         if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(epochNowMs() - meta.captureTime);
       }
       done();

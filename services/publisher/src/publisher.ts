@@ -11,6 +11,7 @@ import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
 import { FramePublisher } from './frame-publisher.js';
 import { HealthFile } from './health-file.js';
+import { HomeAssistantLink } from './home-assistant.js';
 import { LiveSettings } from './live-settings.js';
 import type { PublisherConfig } from './publisher-settings.js';
 import { CaptureSource } from './sources/capture-source.js';
@@ -27,6 +28,7 @@ export class Publisher {
   private status: StatusReporter | undefined;
   private control: ControlHandler | undefined;
   private health: HealthFile | undefined;
+  private homeAssistant: HomeAssistantLink | undefined;
 
   constructor(
     private readonly config: PublisherConfig,
@@ -81,9 +83,19 @@ export class Publisher {
     });
 
     if (config.PUBLISHER_HEALTH_FILE) this.health = new HealthFile(config.PUBLISHER_HEALTH_FILE, client, log);
+    const frames = this.frames;
+    this.homeAssistant = new HomeAssistantLink(client, {
+      camera,
+      topics,
+      enabled: config.HA_DISCOVERY,
+      discoveryPrefix: config.HA_DISCOVERY_PREFIX,
+      imageIntervalS: config.HA_IMAGE_INTERVAL_S,
+      pageUrl: config.WEB_PUBLIC_URL || `http://localhost:${config.WEB_PORT}`,
+    }, () => frames.latest, log);
 
     this.frames.start();
     this.health?.start();
+    this.homeAssistant.start();
     this.status.start();
     this.control.start();
     this.pipeline.start();
@@ -96,6 +108,7 @@ export class Publisher {
     const left = (): number => Math.max(0, deadline - performance.now());
     this.control?.stop();
     this.health?.stop();
+    this.homeAssistant?.stop();
     if (this.pipeline && !(await this.pipeline.stop(left() * 0.5))) {
       this.log.warn('source still busy; leaving it to the process exit');
     }
