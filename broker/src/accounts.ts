@@ -61,7 +61,7 @@ export class AccountStore extends ReloadingFile<Map<string, PasswordHash>> {
 
   protected parse(text: string): Map<string, PasswordHash> {
     const { entries, problems } = parsePasswordFile(text);
-    for (const problem of problems) this.log.warn({ file: this.path, problem }, 'users file line ignored');
+    for (const problem of problems) this.log.warn({ file: this.path, problem }, 'users file line refused');
     return entries;
   }
 
