@@ -14,7 +14,7 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
-import type { LoginThrottle } from '@camqtt/protocol/login-throttle';
+import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -64,7 +64,9 @@ function payloadBytes(payload: Buffer | string): number {
 }
 
 type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected';
-type LoginVerdict = { ok: true; username: string | undefined } | { ok: false; error: LoginRefusedError; reason: RefusalReason };
+type LoginVerdict =
+  | { ok: true; username: string | undefined }
+  | { ok: false; error: LoginRefusedError; reason: RefusalReason; blocks?: FailureOutcome };
 
 export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   const { accounts, acl, allowAnonymous, throttle, maxClientBacklogBytes, metrics, log } = deps;
@@ -80,17 +82,30 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     if (emptyIdRefused.has(client)) {
       return { ok: false, reason: 'identifier_rejected', error: new LoginRefusedError('a persistent session needs a client id', IDENTIFIER_REJECTED) };
     }
-    const throttled = throttle.check(remoteAddressOf(client));
-    if (throttled.blocked) {
-      // Refused without looking at the password, so a guess made now tells the guesser nothing.
-      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`too many failed logins; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
-    }
     if (username === undefined || username === '') {
       if (allowAnonymous) return { ok: true, username: undefined };
       return { ok: false, reason: 'anonymous', error: new LoginRefusedError('anonymous clients are not allowed', NOT_AUTHORIZED) };
     }
-    if (password !== undefined && (await accounts.verify(username, password.toString('utf8')))) return { ok: true, username };
-    return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD) };
+    // Counted before the password is checked, so parallel guesses cannot all get past a free slot.
+    const throttled = throttle.begin(remoteAddressOf(client), username);
+    if (throttled.blocked) {
+      // Refused without looking at the password, so a guess made now tells the guesser nothing.
+      const why = throttled.by === 'in_flight' ? 'too many logins in progress' : `too many failed logins for this ${throttled.by}`;
+      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`${why}; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
+    }
+    let right: boolean;
+    try {
+      right = password !== undefined && (await accounts.verify(username, password.toString('utf8')));
+    } catch (error) {
+      throttled.attempt.abandoned();
+      throw error;
+    }
+    if (right) {
+      throttled.attempt.succeeded();
+      return { ok: true, username };
+    }
+    const blocks = throttled.attempt.failed();
+    return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD), blocks };
   }
 
   function recordLogin(client: Client, verdict: LoginVerdict, username: string | undefined): void {
@@ -98,7 +113,6 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     const who = { username, clientId: client.id, remoteAddress };
     if (verdict.ok) {
       identities.set(client, { username: verdict.username, clientId: client.id });
-      if (verdict.username !== undefined) throttle.recordSuccess(remoteAddress);
       log.debug(who, 'login');
       return;
     }
@@ -109,9 +123,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       return;
     }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');
-    if (verdict.reason !== 'bad_credentials') return;
-    const blockMs = throttle.recordFailure(remoteAddress);
-    if (blockMs > 0) log.warn({ remoteAddress, blockMs }, 'too many failed logins; address blocked');
+    if (verdict.blocks?.addressBlockMs) log.warn({ remoteAddress, blockMs: verdict.blocks.addressBlockMs }, 'too many failed logins; address blocked');
+    if (verdict.blocks?.userBlockMs) log.warn({ username, blockMs: verdict.blocks.userBlockMs }, 'too many failed logins; user blocked for addresses that failed');
   }
 
   const preConnect: AccessHooks['preConnect'] = function preConnect(client, packet: ConnectPacket, done) {
