@@ -15,6 +15,7 @@ import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
 import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
+import type { ClientSessions } from './client-sessions.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -40,6 +41,8 @@ export interface AccessHookDeps {
   acl: AclStore;
   allowAnonymous: boolean;
   throttle: LoginThrottle;
+  /** Who holds which client id; refuses takeovers across accounts. */
+  sessions: ClientSessions;
   /** Above this many unsent bytes to a client, QoS 0 messages to it are dropped. */
   maxClientBacklogBytes: number;
   metrics: BrokerMetrics;
@@ -63,13 +66,13 @@ function payloadBytes(payload: Buffer | string): number {
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }
 
-type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected';
+type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected' | 'client_id_taken';
 type LoginVerdict =
   | { ok: true; username: string | undefined }
   | { ok: false; error: LoginRefusedError; reason: RefusalReason; blocks?: FailureOutcome };
 
 export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
-  const { accounts, acl, allowAnonymous, throttle, maxClientBacklogBytes, metrics, log } = deps;
+  const { accounts, acl, allowAnonymous, throttle, sessions, maxClientBacklogBytes, metrics, log } = deps;
   /** Who each authenticated client is; a client missing here has not logged in and gets nothing. */
   const identities = new WeakMap<Client, AclIdentity>();
   /** Clients whose CONNECT had an empty client id that MQTT says must be refused (see preConnect). */
@@ -108,6 +111,14 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD), blocks };
   }
 
+  /** After the credentials: the client id must be free or this account's (see client-sessions.ts). */
+  function claimClientId(client: Client, verdict: LoginVerdict): LoginVerdict {
+    if (!verdict.ok) return verdict;
+    const refusal = sessions.claim(client, verdict.username);
+    if (refusal === undefined) return verdict;
+    return { ok: false, reason: 'client_id_taken', error: new LoginRefusedError(refusal, IDENTIFIER_REJECTED) };
+  }
+
   function recordLogin(client: Client, verdict: LoginVerdict, username: string | undefined): void {
     const remoteAddress = remoteAddressOf(client);
     const who = { username, clientId: client.id, remoteAddress };
@@ -136,7 +147,9 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
 
   const authenticate: AccessHooks['authenticate'] = function authenticate(client, username, password, done) {
     checkLogin(client, username, password).then(
-      (verdict) => {
+      (checked) => {
+        // Claimed in this same tick as done() below, so a racing login for the id sees the claim.
+        const verdict = claimClientId(client, checked);
         recordLogin(client, verdict, username);
         if (verdict.ok) done(null, true);
         else done(verdict.error, false);

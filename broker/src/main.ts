@@ -5,11 +5,12 @@
  */
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/protocol';
-import { createAccessHooks } from './access-hooks.js';
+import { createAccessHooks, remoteAddressOf } from './access-hooks.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
 import { LoginThrottle } from '@camqtt/protocol/login-throttle';
+import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
 
@@ -65,6 +66,7 @@ runService('broker', async () => {
   if (!files.usersFile && !config.BROKER_ALLOW_ANONYMOUS) log.warn('no users file and anonymous clients refused: nobody can connect');
   if (!files.aclFile) log.warn('no ACL file: every publish and subscribe will be refused');
 
+  const sessions = new ClientSessions();
   // Read at scrape time; `mqtt` exists by then.
   const metrics: BrokerMetrics = new BrokerMetrics(() => mqtt.connectedClients);
   const mqtt: MqttBroker = new MqttBroker({
@@ -81,12 +83,20 @@ runService('broker', async () => {
       acl,
       allowAnonymous: config.BROKER_ALLOW_ANONYMOUS,
       throttle: new LoginThrottle(),
+      sessions,
       maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
       metrics,
       log,
     }),
     metrics,
     log,
+  });
+  // As Mosquitto does on reload: a removed account or changed password ends the logins made with it.
+  accounts.onRevoked((usernames) => {
+    for (const { client, username } of sessions.disconnect(usernames)) {
+      metrics.refusedConnections.inc({ reason: 'account_revoked' });
+      log.warn({ username, clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'account revoked; client disconnected');
+    }
   });
   const http = new HealthServer({ host: config.BROKER_HOST, port: config.BROKER_HTTP_PORT, metrics, countClients: () => mqtt.connectedClients, log });
 

@@ -42,7 +42,7 @@ export class BrokerMetrics {
     this.payloadBytesSent = counter('payload_bytes_sent_total', 'Payload bytes delivered to subscribers.');
     this.networkBytesReceived = counter('network_bytes_received_total', 'Bytes read from client connections (all packets).');
     this.networkBytesSent = counter('network_bytes_sent_total', 'Bytes written to client connections (all packets).');
-    this.refusedLogins = counter('refused_logins_total', 'CONNECTs refused: bad username or password, or anonymous not allowed.', ['reason']);
+    this.refusedLogins = counter('refused_logins_total', 'CONNECTs refused: bad_credentials, anonymous (not allowed), throttled (too many failed logins), client_id_taken (held by another account, or a camera\'s), identifier_rejected.', ['reason']);
     this.refusedPublishes = counter('refused_publishes_total', 'PUBLISH packets refused by the access rules.');
     this.refusedSubscribes = counter('refused_subscribes_total', 'Subscriptions refused by the access rules (SUBACK 0x80).');
     this.oversizePackets = counter('oversize_packets_total', 'Connections closed for a packet over BROKER_MAX_PACKET_BYTES.');
