@@ -58,6 +58,9 @@ runService('broker', async () => {
   const config = loadConfig(BROKER_SETTINGS);
   const log = pino({ name: 'broker', level: config.LOG_LEVEL });
   const files = await prepareBrokerFiles(config, log);
+  if (config.BROKER_MQTT_PORT === 'off' && !files.tls) {
+    throw new ConfigError('BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left');
+  }
 
   const accounts = new AccountStore(files.usersFile, log);
   const acl = new AclStore(files.aclFile, log);

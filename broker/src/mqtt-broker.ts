@@ -15,7 +15,8 @@ import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet
 
 export interface MqttBrokerOptions {
   host: string;
-  mqttPort: number;
+  /** 'off': no plain listener (TLS only). */
+  mqttPort: number | 'off';
   mqttsPort: number;
   /** PEM certificate and key; without them there is no TLS listener. */
   tls: { cert: string; key: string } | undefined;
@@ -123,10 +124,14 @@ export class MqttBroker {
     aedes.on('clientReady', (client) => log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected'));
     aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 
-    const tcp = createTcpServer((socket) => {
-      if (this.admit(socket, 'mqtt')) this.accept(socket);
-    });
-    await this.listenAs('mqtt', tcp, this.options.mqttPort);
+    if (this.options.mqttPort === 'off') {
+      log.info({ listener: 'mqtt' }, 'plain listener off (BROKER_MQTT_PORT=off)');
+    } else {
+      const tcp = createTcpServer((socket) => {
+        if (this.admit(socket, 'mqtt')) this.accept(socket);
+      });
+      await this.listenAs('mqtt', tcp, this.options.mqttPort);
+    }
     if (this.options.tls) {
       const tls = createTlsServer({
         cert: this.options.tls.cert,

@@ -31,6 +31,7 @@ const int = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 const port = int(0, 65535);
+const portOrOff = z.union([z.literal('off'), port], { error: 'must be a port number (0-65535) or off' });
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
 const text = z.string();
 const mqttUrl = z
@@ -67,7 +68,7 @@ export const settings = {
   MQTT_MAX_MESSAGES_PER_S: setting('Most messages per second the broker allows one client (EMQX Cloud Serverless: 10); the publisher caps its fps at it, with a warning. 0: no limit.', '0', int(0, 100000)),
 
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
-  BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port).', '1883', port),
+  BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port; off: no plain listener, TLS only).', '1883', portOrOff),
   BROKER_MQTTS_PORT: setting('MQTT over TLS port of the bundled broker (0: any free port).', '8883', port),
   BROKER_HTTP_PORT: setting('Port of the broker\'s /healthz and /metrics (0: any free port).', '9883', port),
   BROKER_TLS_CERT_FILE: setting('PEM server certificate for the TLS listener (empty: the provisioned one, or no TLS).', '', text),
