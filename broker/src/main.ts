@@ -79,6 +79,8 @@ runService('broker', async () => {
     tls: files.tls,
     maxPacketBytes: config.BROKER_MAX_PACKET_BYTES,
     maxConnections: config.BROKER_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.BROKER_MAX_CONNECTIONS_PER_ADDRESS,
+    connectionRatePerAddress: config.BROKER_MAX_CONNECTION_RATE_PER_ADDRESS,
     connectTimeoutMs: config.BROKER_CONNECT_TIMEOUT_MS,
     maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
     hooks: createAccessHooks({
