@@ -161,18 +161,29 @@ export function isValidUsername(username: string): boolean {
   return username.length > 0 && username.length <= 256 && !/[:\s\p{Cc}]/u.test(username);
 }
 
+function isLineOf(line: string, username: string): boolean {
+  return line.trim().startsWith(`${username}:`);
+}
+
+/** Whether `text` has a line for `username`, usable or not (so a broken one can be updated or removed). */
+export function hasPasswordLine(text: string, username: string): boolean {
+  return text.split(/\r?\n/).some((line) => isLineOf(line, username));
+}
+
 /**
  * Returns `text` with `username`'s line replaced by `hash` (appended if missing), or removed when
- * `hash` is null. Other lines, comments included, are kept as they are.
+ * `hash` is null. Further lines of the same user (which make the parser refuse the user) go too.
+ * Other lines, comments included, are kept as they are.
  */
 export function replacePasswordLine(text: string, username: string, hash: PasswordHash | null): string {
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
-  const index = lines.findIndex((line) => line.trim().startsWith(`${username}:`));
+  const index = lines.findIndex((line) => isLineOf(line, username));
+  const kept = lines.filter((line, i) => i <= index || !isLineOf(line, username));
   const replacement = hash ? [formatPasswordLine(username, hash)] : [];
-  if (index === -1) lines.push(...replacement);
-  else lines.splice(index, 1, ...replacement);
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  if (index === -1) kept.push(...replacement);
+  else kept.splice(index, 1, ...replacement);
+  return kept.length === 0 ? '' : kept.join('\n') + '\n';
 }
 
 /** A random password for a provisioned account (192 bits, URL- and shell-safe). */

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   formatPasswordHash,
   hashPassword,
+  hasPasswordLine,
   parsePasswordFile,
   parsePasswordHash,
   replacePasswordLine,
@@ -89,6 +90,16 @@ describe('password file', () => {
     // And a short hash built by hand never matches, even the empty password.
     const stored = parsePasswordHash(MOSQUITTO_7.slice('cam1:'.length));
     assert.equal(await verifyPassword('', { ...stored, hash: Buffer.alloc(0) }), false);
+  });
+
+  it('updating a user replaces every line of theirs, so a refused duplicate or broken line can be fixed', async () => {
+    const text = `${MOSQUITTO_7}\nrelay:$6$AAAA$A\ncam1:$7$101$AAAA$A\n`;
+    assert.equal(hasPasswordLine(text, 'cam1'), true);
+    assert.equal(parsePasswordFile(text).entries.has('cam1'), false);
+    const fixed = replacePasswordLine(text, 'cam1', await hashPassword('pw'));
+    assert.deepEqual(fixed.trimEnd().split('\n').map((line) => line.split(':')[0]), ['cam1', 'relay']);
+    assert.ok(await verifyPassword('pw', parsePasswordFile(fixed).entries.get('cam1')!));
+    assert.equal(replacePasswordLine(text, 'cam1', null), 'relay:$6$AAAA$A\n');
   });
 
   it('adds, replaces and removes one user, keeping the other lines', async () => {
