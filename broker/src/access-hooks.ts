@@ -16,6 +16,7 @@ import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
 import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
 import type { ClientSessions } from './client-sessions.js';
+import { LogLimiter } from './log-limiter.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -80,6 +81,7 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   /** Subscribers currently having QoS 0 messages dropped, with how many so far. */
   const dropping = new WeakMap<Client, number>();
   const refusedPublishes = new WeakSet<PublishPacket>();
+  const unthrottledRefusals = new LogLimiter();
 
   async function checkLogin(client: Client, username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
     if (emptyIdRefused.has(client)) {
@@ -131,6 +133,12 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     if (verdict.reason === 'throttled') {
       // One line per block (below), not one per attempt: a guessing loop must not flood the log.
       log.debug({ ...who, reason: verdict.error.message }, 'login refused');
+      return;
+    }
+    if (verdict.reason !== 'bad_credentials') {
+      // No password was checked, so nothing throttles these: a line per reason per 10 s.
+      const skipped = unthrottledRefusals.take(verdict.reason);
+      if (skipped !== undefined) log.warn({ ...who, reason: verdict.error.message, sameLinesLeftOut: skipped }, 'login refused');
       return;
     }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');
