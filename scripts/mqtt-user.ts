@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { hashPassword, isValidUsername, parsePasswordFile, replacePasswordLine } from '@camqtt/protocol/password-file';
+import { hashPassword, hasPasswordLine, isValidUsername, replacePasswordLine } from '@camqtt/protocol/password-file';
 
 const USAGE = 'usage: node --import tsx scripts/mqtt-user.ts add|update|remove <users-file> <username> [--password-file F]';
 
@@ -102,7 +102,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
   const text = await readUsersFile(args.usersFile, args.command);
-  const exists = parsePasswordFile(text).entries.has(args.username);
+  // Any line of the user, even one the broker refuses: update and remove are how to fix it.
+  const exists = hasPasswordLine(text, args.username);
   if (args.command === 'add' && exists) throw new Error(`${args.username} exists already in ${args.usersFile} (use update)`);
   if (args.command !== 'add' && !exists) throw new Error(`${args.username} is not in ${args.usersFile}`);
   const hash = args.command === 'remove' ? null : await hashPassword(await readPassword(args.passwordFile));

@@ -14,7 +14,9 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
-import type { LoginThrottle } from '@camqtt/protocol/login-throttle';
+import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
+import type { ClientSessions } from './client-sessions.js';
+import { LogLimiter } from './log-limiter.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 
@@ -40,6 +42,8 @@ export interface AccessHookDeps {
   acl: AclStore;
   allowAnonymous: boolean;
   throttle: LoginThrottle;
+  /** Who holds which client id; refuses takeovers across accounts. */
+  sessions: ClientSessions;
   /** Above this many unsent bytes to a client, QoS 0 messages to it are dropped. */
   maxClientBacklogBytes: number;
   metrics: BrokerMetrics;
@@ -63,11 +67,13 @@ function payloadBytes(payload: Buffer | string): number {
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 }
 
-type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected';
-type LoginVerdict = { ok: true; username: string | undefined } | { ok: false; error: LoginRefusedError; reason: RefusalReason };
+type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected' | 'client_id_taken';
+type LoginVerdict =
+  | { ok: true; username: string | undefined }
+  | { ok: false; error: LoginRefusedError; reason: RefusalReason; blocks?: FailureOutcome };
 
 export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
-  const { accounts, acl, allowAnonymous, throttle, maxClientBacklogBytes, metrics, log } = deps;
+  const { accounts, acl, allowAnonymous, throttle, sessions, maxClientBacklogBytes, metrics, log } = deps;
   /** Who each authenticated client is; a client missing here has not logged in and gets nothing. */
   const identities = new WeakMap<Client, AclIdentity>();
   /** Clients whose CONNECT had an empty client id that MQTT says must be refused (see preConnect). */
@@ -75,22 +81,44 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   /** Subscribers currently having QoS 0 messages dropped, with how many so far. */
   const dropping = new WeakMap<Client, number>();
   const refusedPublishes = new WeakSet<PublishPacket>();
+  const unthrottledRefusals = new LogLimiter();
 
   async function checkLogin(client: Client, username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
     if (emptyIdRefused.has(client)) {
       return { ok: false, reason: 'identifier_rejected', error: new LoginRefusedError('a persistent session needs a client id', IDENTIFIER_REJECTED) };
     }
-    const throttled = throttle.check(remoteAddressOf(client));
-    if (throttled.blocked) {
-      // Refused without looking at the password, so a guess made now tells the guesser nothing.
-      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`too many failed logins; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
-    }
     if (username === undefined || username === '') {
       if (allowAnonymous) return { ok: true, username: undefined };
       return { ok: false, reason: 'anonymous', error: new LoginRefusedError('anonymous clients are not allowed', NOT_AUTHORIZED) };
     }
-    if (password !== undefined && (await accounts.verify(username, password.toString('utf8')))) return { ok: true, username };
-    return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD) };
+    // Counted before the password is checked, so parallel guesses cannot all get past a free slot.
+    const throttled = throttle.begin(remoteAddressOf(client), username);
+    if (throttled.blocked) {
+      // Refused without looking at the password, so a guess made now tells the guesser nothing.
+      const why = throttled.by === 'in_flight' ? 'too many logins in progress' : `too many failed logins for this ${throttled.by}`;
+      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`${why}; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
+    }
+    let right: boolean;
+    try {
+      right = password !== undefined && (await accounts.verify(username, password.toString('utf8')));
+    } catch (error) {
+      throttled.attempt.abandoned();
+      throw error;
+    }
+    if (right) {
+      throttled.attempt.succeeded();
+      return { ok: true, username };
+    }
+    const blocks = throttled.attempt.failed();
+    return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD), blocks };
+  }
+
+  /** After the credentials: the client id must be free or this account's (see client-sessions.ts). */
+  function claimClientId(client: Client, verdict: LoginVerdict): LoginVerdict {
+    if (!verdict.ok) return verdict;
+    const refusal = sessions.claim(client, verdict.username);
+    if (refusal === undefined) return verdict;
+    return { ok: false, reason: 'client_id_taken', error: new LoginRefusedError(refusal, IDENTIFIER_REJECTED) };
   }
 
   function recordLogin(client: Client, verdict: LoginVerdict, username: string | undefined): void {
@@ -98,7 +126,6 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     const who = { username, clientId: client.id, remoteAddress };
     if (verdict.ok) {
       identities.set(client, { username: verdict.username, clientId: client.id });
-      if (verdict.username !== undefined) throttle.recordSuccess(remoteAddress);
       log.debug(who, 'login');
       return;
     }
@@ -108,10 +135,15 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       log.debug({ ...who, reason: verdict.error.message }, 'login refused');
       return;
     }
+    if (verdict.reason !== 'bad_credentials') {
+      // No password was checked, so nothing throttles these: a line per reason per 10 s.
+      const skipped = unthrottledRefusals.take(verdict.reason);
+      if (skipped !== undefined) log.warn({ ...who, reason: verdict.error.message, sameLinesLeftOut: skipped }, 'login refused');
+      return;
+    }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');
-    if (verdict.reason !== 'bad_credentials') return;
-    const blockMs = throttle.recordFailure(remoteAddress);
-    if (blockMs > 0) log.warn({ remoteAddress, blockMs }, 'too many failed logins; address blocked');
+    if (verdict.blocks?.addressBlockMs) log.warn({ remoteAddress, blockMs: verdict.blocks.addressBlockMs }, 'too many failed logins; address blocked');
+    if (verdict.blocks?.userBlockMs) log.warn({ username, blockMs: verdict.blocks.userBlockMs }, 'too many failed logins; user blocked for addresses that failed');
   }
 
   const preConnect: AccessHooks['preConnect'] = function preConnect(client, packet: ConnectPacket, done) {
@@ -123,7 +155,9 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
 
   const authenticate: AccessHooks['authenticate'] = function authenticate(client, username, password, done) {
     checkLogin(client, username, password).then(
-      (verdict) => {
+      (checked) => {
+        // Claimed in this same tick as done() below, so a racing login for the id sees the claim.
+        const verdict = claimClientId(client, checked);
         recordLogin(client, verdict, username);
         if (verdict.ok) done(null, true);
         else done(verdict.error, false);

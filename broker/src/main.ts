@@ -5,11 +5,12 @@
  */
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/protocol';
-import { createAccessHooks } from './access-hooks.js';
+import { createAccessHooks, remoteAddressOf } from './access-hooks.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
 import { LoginThrottle } from '@camqtt/protocol/login-throttle';
+import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
 
@@ -57,6 +58,9 @@ runService('broker', async () => {
   const config = loadConfig(BROKER_SETTINGS);
   const log = pino({ name: 'broker', level: config.LOG_LEVEL });
   const files = await prepareBrokerFiles(config, log);
+  if (config.BROKER_MQTT_PORT === 'off' && !files.tls) {
+    throw new ConfigError('BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left');
+  }
 
   const accounts = new AccountStore(files.usersFile, log);
   const acl = new AclStore(files.aclFile, log);
@@ -65,6 +69,7 @@ runService('broker', async () => {
   if (!files.usersFile && !config.BROKER_ALLOW_ANONYMOUS) log.warn('no users file and anonymous clients refused: nobody can connect');
   if (!files.aclFile) log.warn('no ACL file: every publish and subscribe will be refused');
 
+  const sessions = new ClientSessions();
   // Read at scrape time; `mqtt` exists by then.
   const metrics: BrokerMetrics = new BrokerMetrics(() => mqtt.connectedClients);
   const mqtt: MqttBroker = new MqttBroker({
@@ -74,6 +79,8 @@ runService('broker', async () => {
     tls: files.tls,
     maxPacketBytes: config.BROKER_MAX_PACKET_BYTES,
     maxConnections: config.BROKER_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.BROKER_MAX_CONNECTIONS_PER_ADDRESS,
+    connectionRatePerAddress: config.BROKER_MAX_CONNECTION_RATE_PER_ADDRESS,
     connectTimeoutMs: config.BROKER_CONNECT_TIMEOUT_MS,
     maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
     hooks: createAccessHooks({
@@ -81,12 +88,20 @@ runService('broker', async () => {
       acl,
       allowAnonymous: config.BROKER_ALLOW_ANONYMOUS,
       throttle: new LoginThrottle(),
+      sessions,
       maxClientBacklogBytes: config.BROKER_MAX_CLIENT_BACKLOG_BYTES,
       metrics,
       log,
     }),
     metrics,
     log,
+  });
+  // As Mosquitto does on reload: a removed account or changed password ends the logins made with it.
+  accounts.onRevoked((usernames) => {
+    for (const { client, username } of sessions.disconnect(usernames)) {
+      metrics.refusedConnections.inc({ reason: 'account_revoked' });
+      log.warn({ username, clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'account revoked; client disconnected');
+    }
   });
   const http = new HealthServer({ host: config.BROKER_HOST, port: config.BROKER_HTTP_PORT, metrics, countClients: () => mqtt.connectedClients, log });
 

@@ -1,8 +1,9 @@
 /**
  * The MQTT side of the broker: an Aedes instance behind a plain TCP listener and, when a
  * certificate is configured, a TLS listener. Every connection goes through a PacketSizeGuard
- * before Aedes sees it. Limits Aedes lacks are added here: a cap on open connections (counted at
- * TCP accept, before TLS), a deadline for TLS + CONNECT, and dropping refused publishes.
+ * before Aedes sees it. Limits Aedes lacks are added here: connection caps and rates (counted at
+ * TCP accept, before TLS; see connection-gate.ts), a deadline for TLS + CONNECT, and dropping
+ * refused publishes.
  */
 import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
@@ -10,18 +11,25 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { LoginRefusedError, PublishRefusedError, remoteAddressOf, type AccessHooks } from './access-hooks.js';
 import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
+import { ConnectionGate } from './connection-gate.js';
+import { LogLimiter } from './log-limiter.js';
 import type { BrokerMetrics } from './metrics.js';
 import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet-size-guard.js';
 
 export interface MqttBrokerOptions {
   host: string;
-  mqttPort: number;
+  /** 'off': no plain listener (TLS only). */
+  mqttPort: number | 'off';
   mqttsPort: number;
   /** PEM certificate and key; without them there is no TLS listener. */
   tls: { cert: string; key: string } | undefined;
   maxPacketBytes: number;
-  /** Open connections, plain and TLS together; more are closed on accept. */
+  /** Open connections, plain and TLS together; when full, one not logged in yet makes room, else the new one is closed. */
   maxConnections: number;
+  /** Open connections from one address. */
+  maxConnectionsPerAddress: number;
+  /** New connections a second from one address; 0: no limit. */
+  connectionRatePerAddress: number;
   /** Time a connection has for its TLS handshake and then again for its CONNECT. */
   connectTimeoutMs: number;
   /** Unsent bytes per client at which QoS 0 is dropped (hooks); 4 times it disconnects. */
@@ -96,12 +104,24 @@ class DroppingAedes extends Aedes {
 export class MqttBroker {
   private aedes: Aedes | undefined;
   private readonly servers: Server[] = [];
-  /** Raw TCP sockets of every listener: what the connection cap counts and stop() destroys. */
-  private readonly sockets = new Set<Socket>();
+  /** Raw TCP sockets of every listener: what the connection limits count and stop() destroys. */
+  private readonly gate: ConnectionGate;
+  /** TLS: the raw socket of each connection still in its handshake, by remote address and port. */
+  private readonly handshaking = new Map<string, Socket>();
+  /** Each connection's PacketSizeGuard (what Aedes knows as `client.conn`) -> its raw socket. */
+  private readonly rawSockets = new WeakMap<object, Socket>();
+  /** Refusals at accept come as fast as an attacker connects: a line per reason per 10 s. */
+  private readonly refusalLog = new LogLimiter();
   /** Actual ports, once listening. */
   readonly ports: Partial<Record<ListenerName, number>> = {};
 
-  constructor(private readonly options: MqttBrokerOptions) {}
+  constructor(private readonly options: MqttBrokerOptions) {
+    this.gate = new ConnectionGate({
+      maxConnections: options.maxConnections,
+      maxPerAddress: options.maxConnectionsPerAddress,
+      ratePerAddress: options.connectionRatePerAddress,
+    });
+  }
 
   get connectedClients(): number {
     return this.aedes?.connectedClients ?? 0;
@@ -120,13 +140,21 @@ export class MqttBroker {
     this.aedes = aedes;
     aedes.on('clientError', (client, error) => this.onClientError(client, error));
     aedes.on('connectionError', (client, error) => this.onClientError(client, error));
-    aedes.on('clientReady', (client) => log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected'));
+    aedes.on('clientReady', (client) => {
+      const raw = this.rawSockets.get(client.conn);
+      if (raw) this.gate.authenticated(raw);
+      log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected');
+    });
     aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 
-    const tcp = createTcpServer((socket) => {
-      if (this.admit(socket, 'mqtt')) this.accept(socket);
-    });
-    await this.listenAs('mqtt', tcp, this.options.mqttPort);
+    if (this.options.mqttPort === 'off') {
+      log.info({ listener: 'mqtt' }, 'plain listener off (BROKER_MQTT_PORT=off)');
+    } else {
+      const tcp = createTcpServer((socket) => {
+        if (this.admit(socket, 'mqtt')) this.accept(socket, socket);
+      });
+      await this.listenAs('mqtt', tcp, this.options.mqttPort);
+    }
     if (this.options.tls) {
       const tls = createTlsServer({
         cert: this.options.tls.cert,
@@ -134,9 +162,21 @@ export class MqttBroker {
         minVersion: 'TLSv1.2',
         handshakeTimeout: this.options.connectTimeoutMs,
       });
-      // 'connection' is the raw TCP socket, before the handshake: counted like a plain one.
-      tls.on('connection', (socket: Socket) => this.admit(socket, 'mqtts'));
-      tls.on('secureConnection', (socket: TLSSocket) => this.accept(socket));
+      // 'connection' is the raw TCP socket, before the handshake: counted like a plain one. Node
+      // offers no public link from the TLS socket back to it, but the remote address and port are one.
+      tls.on('connection', (socket: Socket) => {
+        if (!this.admit(socket, 'mqtts')) return;
+        const key = `${socket.remoteAddress}:${socket.remotePort}`;
+        this.handshaking.set(key, socket);
+        socket.once('close', () => this.handshaking.delete(key));
+      });
+      tls.on('secureConnection', (socket: TLSSocket) => {
+        const key = `${socket.remoteAddress}:${socket.remotePort}`;
+        const raw = this.handshaking.get(key);
+        this.handshaking.delete(key);
+        if (raw) this.accept(socket, raw);
+        else socket.destroy();
+      });
       tls.on('tlsClientError', (error, socket) => {
         log.debug({ err: error, remoteAddress: socket.remoteAddress }, 'TLS handshake failed');
         // With a listener here Node leaves the socket open (a handshake timeout would hang forever).
@@ -153,22 +193,35 @@ export class MqttBroker {
     this.options.log.info({ listener: name, host: this.options.host, port: this.ports[name] }, 'listening');
   }
 
-  /** Counts a new TCP connection against the cap; destroys it (and returns false) when over. */
+  /** Counts a new TCP connection against the limits; destroys it (and returns false) when over. */
   private admit(socket: Socket, listener: ListenerName): boolean {
-    const { metrics, log, maxConnections } = this.options;
-    if (this.sockets.size >= maxConnections) {
-      metrics.refusedConnections.inc({ reason: 'connection_limit' });
-      log.warn({ listener, remoteAddress: socket.remoteAddress, maxConnections }, 'connection limit reached; connection closed');
-      socket.on('error', () => {});
-      socket.destroy();
-      return false;
+    const admission = this.gate.admit(socket);
+    if (admission.admitted) {
+      if (admission.evicted) this.logRefusal('evicted_unauthenticated', listener, admission.evicted.remoteAddress);
+      return true;
     }
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
-    return true;
+    this.logRefusal(admission.reason, listener, socket.remoteAddress);
+    socket.on('error', () => {});
+    socket.destroy();
+    return false;
   }
 
-  private accept(socket: Socket): void {
+  private logRefusal(reason: string, listener: ListenerName, remoteAddress: string | undefined): void {
+    const { metrics, log, maxConnections, maxConnectionsPerAddress, connectionRatePerAddress } = this.options;
+    metrics.refusedConnections.inc({ reason });
+    const skipped = this.refusalLog.take(reason);
+    if (skipped === undefined) return;
+    const message = {
+      connection_rate: 'too many new connections from one address; connection closed',
+      address_limit: 'too many connections from one address; connection closed',
+      connection_limit: 'connection limit reached; connection closed',
+      evicted_unauthenticated: 'connection limit reached; a connection not logged in yet was closed to make room',
+    }[reason] ?? 'connection closed';
+    log.warn({ listener, remoteAddress, reason, maxConnections, maxConnectionsPerAddress, connectionRatePerAddress, sameLinesLeftOut: skipped }, message);
+  }
+
+  /** `raw` is the TCP socket the gate counts (for TLS, the one under `socket`). */
+  private accept(socket: Socket, raw: Socket): void {
     const { metrics, log, maxPacketBytes, maxClientBacklogBytes } = this.options;
     if (!this.aedes || this.aedes.closed) {
       socket.destroy();
@@ -194,6 +247,7 @@ export class MqttBroker {
       onBytesIn: (bytes) => metrics.networkBytesReceived.inc(bytes),
       onBytesOut: (bytes) => metrics.networkBytesSent.inc(bytes),
     });
+    this.rawSockets.set(guard, raw);
     deliverAtGrantedQoS(this.aedes.handle(guard.start()));
   }
 
@@ -222,7 +276,7 @@ export class MqttBroker {
     const closing = this.servers.map(closeServer);
     const aedes = this.aedes;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
+    for (const socket of [...this.gate.sockets()]) socket.destroy();
     await Promise.all(closing);
     this.servers.length = 0;
   }

@@ -71,4 +71,36 @@ describe('broker access control', () => {
     const elsewhere = await raw('127.0.0.1');
     assert.equal(await elsewhere.login('elsewhere', 'cam1', password), 0);
   });
+
+  it('does not forget an address\'s failed logins when it logs in successfully as another account', async () => {
+    const b = suite.broker;
+    // Another user than the other tests guess at: a user's failures add up over addresses.
+    const admin = await passwordOf(b.dir, 'admin');
+    const cam2 = await passwordOf(b.dir, 'cam2');
+    // Guess twice at admin, log in as "yourself" (cam2), twice more, yourself again, a fifth guess.
+    for (const [clientId, username, password, code] of [
+      ['g1', 'admin', 'guess-1', 4], ['g2', 'admin', 'guess-2', 4], ['own-1', 'cam2', cam2, 0],
+      ['g3', 'admin', 'guess-3', 4], ['g4', 'admin', 'guess-4', 4], ['own-2', 'cam2', cam2, 0],
+      ['g5', 'admin', 'guess-5', 4],
+    ] as const) {
+      const connection = await raw('127.0.0.5');
+      assert.equal(await connection.login(clientId, username, password), code, `${clientId} as ${username}`);
+      connection.destroy();
+    }
+    // Five failures: the address is blocked, even for admin's right password.
+    const line = await b.process.waitForLog((l) => l.msg === 'too many failed logins; address blocked' && l.remoteAddress === '127.0.0.5');
+    assert.equal(line.blockMs, 2000);
+    const right = await raw('127.0.0.5');
+    assert.equal(await right.login('right', 'admin', admin), 5);
+  });
+
+  it('counts a login before checking its password: of 40 parallel guesses only 5 are checked', async () => {
+    const b = suite.broker;
+    const connections = await Promise.all(Array.from({ length: 40 }, () => raw('127.0.0.6')));
+    const codes = await Promise.all(connections.map((connection, i) => connection.login(`parallel-${i}`, 'relay', `guess-${i}`)));
+    const checked = codes.filter((code) => code === 4).length;
+    assert.equal(checked + codes.filter((code) => code === 5).length, 40, `CONNACK codes: ${codes.join(',')}`);
+    assert.equal(checked, 5, `${checked} guesses had their password checked`);
+    assert.ok(b.process.lines.some((l) => l.msg === 'login refused' && l.remoteAddress === '127.0.0.6' && /in progress/.test(String(l.reason))));
+  });
 });

@@ -48,18 +48,29 @@ describe('broker limits', () => {
     assert.ok((await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="connect_timeout"')) >= 1);
   });
 
-  it('caps open connections and accepts again once some close', async () => {
+  it('caps open connections: when full, a connection not logged in yet makes room; when all are logged in, a new one is refused', async () => {
     const b = suite.broker;
+    // Idle connections from one address fill every slot (plain and TLS alike).
     const idle = [];
-    for (let i = 0; i < MAX_CONNECTIONS; i++) idle.push(await raw(i % 2 === 0 ? b.ports.mqtt : b.ports.mqtts));
-    const extra = await raw();
-    await extra.closed;
-    const line = await b.process.waitForLog((l) => l.msg === 'connection limit reached; connection closed');
-    assert.equal(line.maxConnections, MAX_CONNECTIONS);
-    // The idle ones are closed by the CONNECT deadline; then there is room again.
-    await Promise.all(idle.map((connection) => connection.closed));
+    for (let i = 0; i < MAX_CONNECTIONS; i++) idle.push(await suite.raw(i % 2 === 0 ? b.ports.mqtt : b.ports.mqtts, '127.0.0.7'));
+    // A legitimate client still gets in: the oldest idle one is closed for it.
     const relay = await client('relay');
     assert.equal(relay.connected, true);
+    await idle[0]!.closed;
+    const line = await b.process.waitForLog((l) => l.msg === 'connection limit reached; a connection not logged in yet was closed to make room');
+    assert.equal(line.remoteAddress, '127.0.0.7');
+    assert.equal(line.maxConnections, MAX_CONNECTIONS);
+    // Logged-in clients take the remaining slots, each pushing an idle one out.
+    const loggedIn = [relay];
+    for (let i = 1; i < MAX_CONNECTIONS; i++) loggedIn.push(await client('cam1'));
+    await Promise.all(idle.map((connection) => connection.closed));
+    // Now every slot is logged in: a newcomer is refused, and nobody logged in was closed for it.
+    const extra = await raw();
+    await extra.closed;
+    await b.process.waitForLog((l) => l.msg === 'connection limit reached; connection closed');
+    assert.ok(loggedIn.every((c) => c.connected));
+    assert.ok((await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="evicted_unauthenticated"')) >= MAX_CONNECTIONS);
+    await Promise.all(loggedIn.map((c) => c.endAsync()));
   });
 
   it('does not grow its memory for a 200 MB packet sent slowly, before or after login', async (t) => {

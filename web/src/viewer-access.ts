@@ -25,7 +25,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { LoginThrottle, type LoginThrottleOptions } from '@camqtt/protocol/login-throttle';
+import { LoginThrottle, type LoginAttempt, type LoginThrottleOptions } from '@camqtt/protocol/login-throttle';
 import { loginPage } from './login-page.js';
 import type { ViewerUsers } from './viewer-users.js';
 
@@ -118,8 +118,9 @@ export class ViewerAccess {
       if (!this.sameOrigin(request)) return response.status(403).type('text').send('login from a foreign page refused');
       const user = typeof body.username === 'string' ? body.username.trim() : '';
       const address = request.socket.remoteAddress ?? '';
-      if (this.throttled(address)) return response.status(429).type('html').send(page(next, 'Too many failed logins; wait a few minutes.', user));
-      const viewer = await this.checkCredentials(user, typeof body.password === 'string' ? body.password : '', address);
+      const throttled = this.loginThrottle.begin(address, user);
+      if (throttled.blocked) return response.status(429).type('html').send(page(next, 'Too many failed logins; wait a few minutes.', user));
+      const viewer = await this.checkCredentials(user, typeof body.password === 'string' ? body.password : '', address, throttled.attempt);
       // stillValid: the file may have changed while the password was checked, and the session is
       // signed with the account's current fingerprint.
       if (!viewer?.stillValid()) {
@@ -202,39 +203,39 @@ export class ViewerAccess {
     const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     if (!basic) return 'no credentials';
     const address = request.socket.remoteAddress ?? '';
-    if (this.throttled(address)) return 'throttled';
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return 'no credentials';
-    const viewer = await this.checkCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), address);
+    const throttled = this.loginThrottle.begin(address, decoded.slice(0, colon));
+    if (throttled.blocked) return 'throttled';
+    const viewer = await this.checkCredentials(decoded.slice(0, colon), decoded.slice(colon + 1), address, throttled.attempt);
     // The file may have been reloaded while the password was being checked; what is let in from
     // here on is not re-checked until the next reload.
     return viewer?.stillValid() ? viewer : 'no credentials';
   }
 
   /** An account's user name and password, or the shared password with any user name. */
-  private async checkCredentials(user: string, password: string, address: string): Promise<ViewerIdentity | undefined> {
+  private async checkCredentials(user: string, password: string, address: string, attempt: LoginAttempt): Promise<ViewerIdentity | undefined> {
     const users = this.options.users;
     if (users) {
-      const fingerprint = await users.verify(user, password);
+      const fingerprint = await users.verify(user, password).catch((error: unknown) => {
+        attempt.abandoned();
+        throw error;
+      });
       if (fingerprint !== undefined) {
-        this.loginThrottle.recordSuccess(address);
+        attempt.succeeded();
         return this.accountIdentity(user, fingerprint);
       }
     }
     // Digests of equal length, so the comparison takes the same time whatever was typed.
     if (this.options.password !== '' && timingSafeEqual(sha256(password), this.passwordDigest)) {
-      this.loginThrottle.recordSuccess(address);
+      attempt.succeeded();
       return this.sharedIdentity;
     }
-    this.loginThrottle.recordFailure(address);
+    attempt.failed();
     // The user name only when it is an account: a password typed into the name field stays out of the log.
     this.options.log.warn({ remoteAddress: address, user: users?.has(user) ? user : undefined }, 'wrong viewer password');
     return undefined;
-  }
-
-  private throttled(address: string): boolean {
-    return this.loginThrottle.check(address).blocked;
   }
 
   private mayControl(user: string | undefined): boolean {

@@ -31,6 +31,7 @@ const int = (min: number, max: number) =>
     .min(min, { error: `must be at least ${min}` })
     .max(max, { error: `must be at most ${max}` });
 const port = int(0, 65535);
+const portOrOff = z.union([z.literal('off'), port], { error: 'must be a port number (0-65535) or off' });
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
 const text = z.string();
 const mqttUrl = z
@@ -77,7 +78,7 @@ export const settings = {
   PUBLISHER_HEALTH_FILE: setting('A file the publisher rewrites every 5 s while connected to the broker, for a container health check to read its age (docker compose sets it). Empty: none.', '', text),
 
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
-  BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port).', '1883', port),
+  BROKER_MQTT_PORT: setting('Plain MQTT port of the bundled broker (0: any free port; off: no plain listener, TLS only).', '1883', portOrOff),
   BROKER_MQTTS_PORT: setting('MQTT over TLS port of the bundled broker (0: any free port).', '8883', port),
   BROKER_HTTP_PORT: setting('Port of the broker\'s /healthz and /metrics (0: any free port).', '9883', port),
   BROKER_TLS_CERT_FILE: setting('PEM server certificate for the TLS listener (empty: the provisioned one, or no TLS).', '', text),
@@ -86,7 +87,9 @@ export const settings = {
   BROKER_ACL_FILE: setting('Access rules, Mosquitto ACL format. Empty: the provisioned one.', '', text),
   BROKER_ALLOW_ANONYMOUS: setting('Let clients connect without an account (they get no access unless a rule grants it).', 'false', bool),
   BROKER_MAX_PACKET_BYTES: setting('Largest MQTT packet the broker accepts; bigger ones close the connection.', '2097152', int(1024, 268435455)),
-  BROKER_MAX_CONNECTIONS: setting('Most client connections (MQTT and MQTTS together) the broker keeps open; more are closed at once.', '1000', int(1, 1000000)),
+  BROKER_MAX_CONNECTIONS: setting('Most client connections (MQTT and MQTTS together) the broker keeps open. When full, the oldest connection not logged in yet (from the address holding the most) is closed to make room; only when all are logged in is a new one closed.', '1000', int(1, 1000000)),
+  BROKER_MAX_CONNECTIONS_PER_ADDRESS: setting('Most open connections from one client address (MQTT and MQTTS together); more are closed at once. Clients behind one NAT or proxy share an address.', '100', int(1, 1000000)),
+  BROKER_MAX_CONNECTION_RATE_PER_ADDRESS: setting('Most new connections one client address may open per second (bursts up to as many); more are closed at once, before TLS. 0: no limit.', '50', int(0, 1000000)),
   BROKER_CONNECT_TIMEOUT_MS: setting('Milliseconds a new connection has to finish TLS and send CONNECT before it is closed.', '10000', int(100, 600000)),
   BROKER_MAX_CLIENT_BACKLOG_BYTES: setting('Unsent bytes a client may have queued: above it QoS 0 messages to it are dropped, at 4 times it the client is disconnected.', '4194304', int(65536, 1073741824)),
   BROKER_PROVISION_DIR: setting('If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.', '', text),

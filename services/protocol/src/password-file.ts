@@ -17,6 +17,14 @@ const pbkdf2Async = promisify(pbkdf2);
 /** What Mosquitto 2's `mosquitto_passwd` writes. */
 export const PBKDF2_DEFAULTS = { iterations: 101, saltBytes: 12, hashBytes: 64 } as const;
 
+/**
+ * What a line must hold to be used. Both formats store a 64-byte SHA-512 output; a shorter one
+ * would be compared as it is (an empty hash matches every password). Salts: mosquitto_passwd
+ * writes 12 bytes; fewer than 8 is no salt to speak of. Iterations: each login runs them on the
+ * thread pool, so a typo like 1010101010 would hang every login; a million is about a second.
+ */
+export const PASSWORD_LINE_LIMITS = { hashBytes: 64, minSaltBytes: 8, maxSaltBytes: 64, maxIterations: 1_000_000 } as const;
+
 export type PasswordHash =
   | { kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer }
   | { kind: 'sha512'; salt: Buffer; hash: Buffer };
@@ -32,17 +40,32 @@ function decodeBase64(value: string, what: string): Buffer {
   return Buffer.from(value, 'base64');
 }
 
+function decodeSalt(value: string): Buffer {
+  const salt = decodeBase64(value, 'salt');
+  const { minSaltBytes, maxSaltBytes } = PASSWORD_LINE_LIMITS;
+  if (salt.length < minSaltBytes || salt.length > maxSaltBytes) throw new PasswordFileError(`salt is ${salt.length} bytes (expected ${minSaltBytes}-${maxSaltBytes})`);
+  return salt;
+}
+
+function decodeHash(value: string): Buffer {
+  const hash = decodeBase64(value, 'hash');
+  if (hash.length !== PASSWORD_LINE_LIMITS.hashBytes) throw new PasswordFileError(`hash is ${hash.length} bytes (expected ${PASSWORD_LINE_LIMITS.hashBytes})`);
+  return hash;
+}
+
 /** Parses the part after `user:`. Throws a PasswordFileError for anything else. */
 export function parsePasswordHash(text: string): PasswordHash {
   const parts = text.split('$');
   if (parts[0] !== '') throw new PasswordFileError('hash does not start with $');
   if (parts[1] === '7' && parts.length === 5) {
-    const iterations = Number(parts[2]);
-    if (!Number.isSafeInteger(iterations) || iterations < 1) throw new PasswordFileError('bad iteration count');
-    return { kind: 'pbkdf2-sha512', iterations, salt: decodeBase64(parts[3]!, 'salt'), hash: decodeBase64(parts[4]!, 'hash') };
+    const iterations = /^[0-9]{1,10}$/.test(parts[2]!) ? Number(parts[2]) : NaN;
+    if (!(iterations >= 1 && iterations <= PASSWORD_LINE_LIMITS.maxIterations)) {
+      throw new PasswordFileError(`bad iteration count (expected 1-${PASSWORD_LINE_LIMITS.maxIterations})`);
+    }
+    return { kind: 'pbkdf2-sha512', iterations, salt: decodeSalt(parts[3]!), hash: decodeHash(parts[4]!) };
   }
   if (parts[1] === '6' && parts.length === 4) {
-    return { kind: 'sha512', salt: decodeBase64(parts[2]!, 'salt'), hash: decodeBase64(parts[3]!, 'hash') };
+    return { kind: 'sha512', salt: decodeSalt(parts[2]!), hash: decodeHash(parts[3]!) };
   }
   throw new PasswordFileError('unknown hash type (expected $7$ or $6$)');
 }
@@ -69,6 +92,8 @@ export async function hashPassword(password: string, iterations: number = PBKDF2
 
 /** Constant-time check of `password` against a stored hash. */
 export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+  // The parser refuses short hashes; this keeps a hand-built one from matching everything too.
+  if (stored.hash.length !== PASSWORD_LINE_LIMITS.hashBytes) return false;
   const candidate = await digest(password, stored);
   return candidate.length === stored.hash.length && timingSafeEqual(candidate, stored.hash);
 }
@@ -92,9 +117,14 @@ export interface ParsedPasswordFile {
   problems: string[];
 }
 
-/** Parses a whole file; blank lines and `#` comments are skipped, bad lines reported. */
+/**
+ * Parses a whole file; blank lines and `#` comments are skipped, bad lines reported with their
+ * number. Fails closed: a user with a line that does not parse, or with two lines, gets no entry
+ * at all (an earlier good line of theirs does not stay in force behind a broken edit).
+ */
 export function parsePasswordFile(text: string): ParsedPasswordFile {
   const entries = new Map<string, PasswordHash>();
+  const refused = new Set<string>();
   const problems: string[] = [];
   text.split(/\r?\n/).forEach((raw, index) => {
     const line = raw.trim();
@@ -105,10 +135,18 @@ export function parsePasswordFile(text: string): ParsedPasswordFile {
       return;
     }
     const username = line.slice(0, colon);
+    const refuse = (why: string): void => {
+      problems.push(`line ${index + 1} (${username}): ${why}; user refused`);
+      refused.add(username);
+      entries.delete(username);
+    };
+    if (!isValidUsername(username)) return refuse('user name has whitespace or control characters, or is too long');
+    if (refused.has(username)) return refuse('user already refused on an earlier line');
+    if (entries.has(username)) return refuse('user appears twice');
     try {
       entries.set(username, parsePasswordHash(line.slice(colon + 1)));
     } catch (error) {
-      problems.push(`line ${index + 1} (${username}): ${(error as Error).message}`);
+      refuse((error as Error).message);
     }
   });
   return { entries, problems };
@@ -123,18 +161,29 @@ export function isValidUsername(username: string): boolean {
   return username.length > 0 && username.length <= 256 && !/[:\s\p{Cc}]/u.test(username);
 }
 
+function isLineOf(line: string, username: string): boolean {
+  return line.trim().startsWith(`${username}:`);
+}
+
+/** Whether `text` has a line for `username`, usable or not (so a broken one can be updated or removed). */
+export function hasPasswordLine(text: string, username: string): boolean {
+  return text.split(/\r?\n/).some((line) => isLineOf(line, username));
+}
+
 /**
  * Returns `text` with `username`'s line replaced by `hash` (appended if missing), or removed when
- * `hash` is null. Other lines, comments included, are kept as they are.
+ * `hash` is null. Further lines of the same user (which make the parser refuse the user) go too.
+ * Other lines, comments included, are kept as they are.
  */
 export function replacePasswordLine(text: string, username: string, hash: PasswordHash | null): string {
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
-  const index = lines.findIndex((line) => line.trim().startsWith(`${username}:`));
+  const index = lines.findIndex((line) => isLineOf(line, username));
+  const kept = lines.filter((line, i) => i <= index || !isLineOf(line, username));
   const replacement = hash ? [formatPasswordLine(username, hash)] : [];
-  if (index === -1) lines.push(...replacement);
-  else lines.splice(index, 1, ...replacement);
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  if (index === -1) kept.push(...replacement);
+  else kept.splice(index, 1, ...replacement);
+  return kept.length === 0 ? '' : kept.join('\n') + '\n';
 }
 
 /** A random password for a provisioned account (192 bits, URL- and shell-safe). */

@@ -15,6 +15,13 @@ export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** A prefix is one or more plain topic levels. */
 export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/;
 
+/**
+ * A camera's publisher connects as client `camqtt-pub-<camera>`. The bundled broker lets only the
+ * account named like the camera use such an id, so no other account can take the camera's session
+ * over (and fire its last will).
+ */
+export const CAMERA_CLIENT_ID_PREFIX = 'camqtt-pub-';
+
 export function isCameraId(value: string): boolean {
   return CAMERA_ID_PATTERN.test(value);
 }

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   formatPasswordHash,
   hashPassword,
+  hasPasswordLine,
   parsePasswordFile,
   parsePasswordHash,
   replacePasswordLine,
@@ -62,6 +63,43 @@ describe('password file', () => {
     assert.deepEqual([...entries.keys()], ['cam1']);
     assert.equal(problems.length, 3);
     assert.match(problems[0]!, /line 4/);
+  });
+
+  it('refuses, naming the line, entries whose hash, salt or iteration count is not sane (fails closed)', async () => {
+    const [salt, hash] = MOSQUITTO_7.split('$').slice(3);
+    const lines = [
+      '# users',
+      MOSQUITTO_7,
+      'eve:$7$101$AAAA$A', // line 3: decodes to an empty hash, which matched every password
+      `mallory:$7$101$${salt}$${hash!.slice(0, 20)}`, // line 4: a truncated hash
+      `trent:$7$101$AAAA$${hash}`, // line 5: a 3-byte salt
+      `oscar:$7$99999999999$${salt}$${hash}`, // line 6: iterations that would hang every login
+      `peggy:$7$0x65$${salt}$${hash}`, // line 7: not a decimal count
+      'victor:$6$AAAA$A', // line 8: the old format, same checks
+      `cam1:$7$101$${salt}$${hash}`, // line 9: a second line for cam1
+    ];
+    const { entries, problems } = parsePasswordFile(lines.join('\n'));
+    assert.deepEqual([...entries.keys()], [], 'cam1 is refused too: two lines for one user are ambiguous');
+    assert.equal(problems.length, 7);
+    for (const [index, name] of ['eve', 'mallory', 'trent', 'oscar', 'peggy', 'victor', 'cam1'].entries()) {
+      assert.match(problems[index]!, new RegExp(`^line ${index + 3} \\(${name}\\): .*user refused$`));
+    }
+    assert.match(problems[0]!, /salt is 3 bytes/);
+    assert.match(problems[1]!, /hash is 15 bytes \(expected 64\)/);
+    assert.match(problems[3]!, /iteration count/);
+    // And a short hash built by hand never matches, even the empty password.
+    const stored = parsePasswordHash(MOSQUITTO_7.slice('cam1:'.length));
+    assert.equal(await verifyPassword('', { ...stored, hash: Buffer.alloc(0) }), false);
+  });
+
+  it('updating a user replaces every line of theirs, so a refused duplicate or broken line can be fixed', async () => {
+    const text = `${MOSQUITTO_7}\nrelay:$6$AAAA$A\ncam1:$7$101$AAAA$A\n`;
+    assert.equal(hasPasswordLine(text, 'cam1'), true);
+    assert.equal(parsePasswordFile(text).entries.has('cam1'), false);
+    const fixed = replacePasswordLine(text, 'cam1', await hashPassword('pw'));
+    assert.deepEqual(fixed.trimEnd().split('\n').map((line) => line.split(':')[0]), ['cam1', 'relay']);
+    assert.ok(await verifyPassword('pw', parsePasswordFile(fixed).entries.get('cam1')!));
+    assert.equal(replacePasswordLine(text, 'cam1', null), 'relay:$6$AAAA$A\n');
   });
 
   it('adds, replaces and removes one user, keeping the other lines', async () => {
