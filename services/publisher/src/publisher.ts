@@ -5,7 +5,7 @@
  */
 import './quiet-opencv-loader.js';
 import type { MqttClient } from 'mqtt';
-import { Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf } from '@camqtt/protocol';
+import { CAMERA_CLIENT_ID_PREFIX, Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -47,7 +47,7 @@ export class Publisher {
     const { config, log, settings } = this;
     const camera = config.CAMERA_ID;
     const topics = new Topics(config.TOPIC_PREFIX);
-    const clientId = `camqtt-pub-${camera}`;
+    const clientId = `${CAMERA_CLIENT_ID_PREFIX}${camera}`;
     const options = mqttClientOptions(config, {
       clientId,
       will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
