@@ -126,7 +126,8 @@ export class FrameRelay {
       metrics.forgetCamera(camera);
     } else {
       const status = parseCameraStatus(payload);
-      if ('error' in status) {
+      // Not `'error' in status`: a valid status has an `error` field while its source fails.
+      if (!('camera' in status)) {
         const { allowed, suppressed } = this.badStatusLog.take(camera);
         if (allowed) log.warn({ camera, reason: status.error, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
         return;
