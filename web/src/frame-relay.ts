@@ -5,7 +5,7 @@
  */
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, type Topics } from '@camqtt/protocol';
+import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, redactCredentials, redactStatus, type Topics } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
@@ -42,10 +42,12 @@ export class FrameRelay {
   }
 
   start(): void {
-    const { url, clientOptions, log } = this.options;
+    const { url: rawUrl, clientOptions, log } = this.options;
+    // MQTT_URL may carry user:password@; only the redacted form is logged.
+    const url = redactCredentials(rawUrl);
     // We subscribe on every connect ourselves: a SUBSCRIBE sent before the first connect succeeds
     // is dropped with the failed connection, and MQTT.js only resubscribes what was acknowledged.
-    const client = connect(url, { ...clientOptions, resubscribe: false });
+    const client = connect(rawUrl, { ...clientOptions, resubscribe: false });
     this.client = client;
     client.on('connect', () => {
       this.lastConnectionError = undefined;
@@ -132,8 +134,9 @@ export class FrameRelay {
         if (allowed) log.warn({ camera, reason: status.error, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
         return;
       }
-      // The topic names the camera; a status body that disagrees does not get to move it.
-      directory.update({ ...status, camera });
+      // The topic names the camera; a status body that disagrees does not get to move it. Served
+      // by /api/cameras and to every viewer: credentials a publisher left in it go.
+      directory.update(redactStatus({ ...status, camera }));
     }
     metrics.cameras.set(directory.size);
   }

@@ -7,3 +7,4 @@ export * from './mqtt-options.js';
 export * from './newest-wins.js';
 export * from './control.js';
 export * from './epoch-clock.js';
+export * from './redact.js';

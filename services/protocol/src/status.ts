@@ -3,6 +3,7 @@
  * on change and every few seconds; its last will is the offline form.
  */
 import { z } from 'zod';
+import { redactCredentials } from './redact.js';
 
 export const cameraStatusSchema = z.object({
   camera: z.string(),
@@ -72,4 +73,18 @@ export function parseCameraStatus(payload: Uint8Array): CameraStatus | { error: 
   const parsed = cameraStatusSchema.safeParse(value);
   if (!parsed.success) return { error: `status does not match the schema: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
   return parsed.data;
+}
+
+/**
+ * The status with credentials taken out of every text in it (the source URL, and errors and
+ * warnings that may quote it): the publisher applies it before publishing, the relay again to
+ * what it receives, since an older or foreign publisher may not have.
+ */
+export function redactStatus(status: CameraStatus): CameraStatus {
+  const out: CameraStatus = { ...status };
+  if (out.source !== undefined) out.source = redactCredentials(out.source);
+  if (out.error !== undefined) out.error = redactCredentials(out.error);
+  if (out.warnings !== undefined) out.warnings = out.warnings.map(redactCredentials);
+  if (out.lastCommand?.error !== undefined) out.lastCommand = { ...out.lastCommand, error: redactCredentials(out.lastCommand.error) };
+  return out;
 }

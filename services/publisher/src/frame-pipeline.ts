@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { redactCredentials } from '@camqtt/protocol';
 import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
 import type { FramePublisher } from './frame-publisher.js';
 import type { LiveSettings, SettingsPatch } from './live-settings.js';
@@ -292,7 +293,8 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   }
 
   private failed(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    // Goes to the log and the retained status; a source's message may quote its URL.
+    const message = redactCredentials(error instanceof Error ? error.message : String(error));
     this.error = message;
     this.log.error({ source: this.source.description, error: message, retryInMs: this.backoffMs }, 'source failed');
     this.emit('failed', message);

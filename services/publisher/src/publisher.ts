@@ -5,7 +5,7 @@
  */
 import './quiet-opencv-loader.js';
 import { connect, type MqttClient } from 'mqtt';
-import { Topics, mqttClientOptions, offlineStatus } from '@camqtt/protocol';
+import { Topics, mqttClientOptions, offlineStatus, redactCredentials } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -14,7 +14,7 @@ import { LiveSettings } from './live-settings.js';
 import type { PublisherConfig } from './publisher-settings.js';
 import { CaptureSource } from './sources/capture-source.js';
 import { FileSource } from './sources/file-source.js';
-import { type FrameSource, redactSource, sourceKind } from './sources/frame-source.js';
+import { type FrameSource, sourceKind } from './sources/frame-source.js';
 import { TestPatternSource } from './sources/test-pattern-source.js';
 import { StatusReporter, fpsCapWarning } from './status-reporter.js';
 
@@ -50,7 +50,7 @@ export class Publisher {
     });
     const client = connect(config.MQTT_URL, options);
     this.client = client;
-    const url = redactSource(config.MQTT_URL);
+    const url = redactCredentials(config.MQTT_URL);
     client.on('connect', () => log.info({ url, clientId }, 'connected'));
     client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
