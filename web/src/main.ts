@@ -8,6 +8,7 @@ import { epochNowMs, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFi
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
 import { FrameRelay } from './frame-relay.js';
+import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { ViewerAccess } from './viewer-access.js';
@@ -19,7 +20,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<void> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     mjpeg,
     relay,
     access,
+    hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     metrics,
     log,
   });

@@ -12,6 +12,7 @@ import { apiRouter } from './api-router.js';
 import type { CameraDirectory } from './camera-directory.js';
 import type { FrameHub } from './frame-hub.js';
 import type { FrameRelay } from './frame-relay.js';
+import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import type { ViewerAccess } from './viewer-access.js';
@@ -31,6 +32,8 @@ export interface WebServerOptions {
   mjpeg: MjpegStreams;
   relay: FrameRelay;
   access: ViewerAccess;
+  /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
+  hostCheck: HostCheck;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -52,6 +55,10 @@ export class WebServer {
       const path = new URL(request.url ?? '/', 'http://relay').pathname;
       if (path !== '/ws') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      if (!this.options.hostCheck.accepts(request)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       // Node drops its own error listener from an upgraded socket; until ws adds its own, a reset
@@ -100,7 +107,7 @@ export class WebServer {
   }
 
   private createApp(): express.Express {
-    const { publicDir, directory, fanout, mjpeg, relay, access, metrics, log } = this.options;
+    const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
 
@@ -115,6 +122,7 @@ export class WebServer {
         cameras: directory.size,
       });
     });
+    app.use(hostCheck.middleware());
     app.use(access.routes());
     app.use(access.guard());
     app.use('/api', apiRouter({ ...this.options }));

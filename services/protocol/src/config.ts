@@ -33,6 +33,10 @@ const int = (min: number, max: number) =>
 const port = int(0, 65535);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
 const text = z.string();
+const hostList = z.string().refine(
+  (value) => value.split(',').every((entry) => entry.trim() === '' || /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/i.test(entry.trim())),
+  { error: 'must be host names or addresses without scheme or port, comma-separated' },
+);
 const mqttUrl = z
   .string()
   .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
@@ -86,6 +90,7 @@ export const settings = {
   WEB_HOST: setting('Address the viewer page and relay listen on (0.0.0.0 for every interface).', '127.0.0.1', text),
   WEB_PORT: setting('Port of the viewer page and relay (0: any free port).', '8080', port),
   WEB_ALLOWED_ORIGINS: setting('Other origins (e.g. https://cams.example.com behind a reverse proxy) whose pages may open the viewer WebSocket, comma-separated; the relay\'s own origin is always allowed.', '', text),
+  WEB_ALLOWED_HOSTS: setting('Host names (no port) the relay answers to without a viewer login, besides localhost, 127.0.0.1 and [::1], comma-separated (e.g. a LAN name); other names get 403, so a DNS-rebinding page cannot reach it. With a login every name is served.', '', hostList),
   VIEWER_PASSWORD: setting('Password for the viewer page, API, WebSocket, MJPEG streams and snapshots (login form, or HTTP basic auth with any user name). Empty: no login, so keep WEB_HOST on 127.0.0.1.', '', text),
   VIEWER_PASSWORD_FILE: setting('File holding the viewer password (used when VIEWER_PASSWORD is empty).', '', text),
   VIEWER_USERS_FILE: setting('Viewer accounts, Mosquitto password-file format (user:$7$..., written by scripts/mqtt-user.ts or mosquitto_passwd): the login form asks for a user name and HTTP basic auth checks user and password. Re-read when it changes. Works alone or together with VIEWER_PASSWORD.', '', text),
