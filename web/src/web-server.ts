@@ -15,6 +15,7 @@ import type { FrameRelay } from './frame-relay.js';
 import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import { securityHeaders } from './security-headers.js';
 import type { ViewerAccess } from './viewer-access.js';
 import type { ViewerFanout } from './viewer-fanout.js';
 
@@ -110,6 +111,7 @@ export class WebServer {
     const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
+    app.use(securityHeaders);
 
     app.get('/healthz', (_request, response) => {
       const mqtt = relay.connected ? 'connected' : 'disconnected';
