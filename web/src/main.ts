@@ -11,6 +11,8 @@ import { FrameRelay } from './frame-relay.js';
 import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
+import { loadSessionSecret } from './session-secret.js';
+import { parseTrustProxy } from './trust-proxy.js';
 import { ViewerAccess } from './viewer-access.js';
 import { ViewerFanout } from './viewer-fanout.js';
 import { ViewerUsers } from './viewer-users.js';
@@ -20,13 +22,16 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<void> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'WEB_TRUST_PROXY', 'WEB_SECRET_FILE', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
   const metrics = new RelayMetrics();
   const password = config.VIEWER_PASSWORD || (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
   const users = config.VIEWER_USERS_FILE ? await ViewerUsers.load(config.VIEWER_USERS_FILE, log) : undefined;
+  const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
+  // Only the shared password's sessions use it; no file is made for a relay without one.
+  const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
   const controlUsers = config.VIEWER_CONTROL_USERS.split(',').map((user) => user.trim()).filter(Boolean);
   const access = new ViewerAccess({
     password,
@@ -34,6 +39,8 @@ async function main(): Promise<void> {
     allowControl: config.VIEWER_CONTROL,
     controlUsers,
     allowedOrigins: config.WEB_ALLOWED_ORIGINS.split(','),
+    sessionSecret,
+    trustProxy,
     log,
   });
 
@@ -71,6 +78,7 @@ async function main(): Promise<void> {
     relay,
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
+    trustProxy,
     metrics,
     log,
   });

@@ -16,6 +16,7 @@ import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import { securityHeaders } from './security-headers.js';
+import type { TrustProxy } from './trust-proxy.js';
 import type { ViewerAccess } from './viewer-access.js';
 import type { ViewerFanout } from './viewer-fanout.js';
 
@@ -35,6 +36,8 @@ export interface WebServerOptions {
   access: ViewerAccess;
   /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
   hostCheck: HostCheck;
+  /** WEB_TRUST_PROXY, for request.secure (the cookie's Secure flag) and request.ip. */
+  trustProxy: TrustProxy;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -108,9 +111,10 @@ export class WebServer {
   }
 
   private createApp(): express.Express {
-    const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, metrics, log } = this.options;
+    const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, trustProxy, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
+    app.set('trust proxy', trustProxy);
     app.use(securityHeaders);
 
     app.get('/healthz', (_request, response) => {

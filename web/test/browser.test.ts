@@ -158,6 +158,17 @@ test('with a users file: the form logs a user in, and removing the user sends th
     await expectLiveVideo(page);
     assert.deepEqual(cspViolations, [], 'the login form and the page fit the policy');
 
+    // "log out" (a POST) ends the session: the page is the form again, and stays it.
+    await page.getByRole('button', { name: 'log out' }).click();
+    await page.waitForURL(`${usersUrl}/login`);
+    await page.goto(usersUrl);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('User name').fill('carol');
+    await page.getByLabel('Password').fill('carol: s3cret');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${usersUrl}/`);
+    await page.locator(TILE).waitFor();
+
     // The account goes: the open socket is closed, the reconnect refused, and the page shows the form.
     await mqttUser('remove', usersFile, 'carol');
     await page.waitForURL(/\/login\?next=%2F/, { timeout: 15_000 });

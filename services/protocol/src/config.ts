@@ -37,6 +37,7 @@ const hostList = z.string().refine(
   (value) => value.split(',').every((entry) => entry.trim() === '' || /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/i.test(entry.trim())),
   { error: 'must be host names or addresses without scheme or port, comma-separated' },
 );
+const trustProxy = z.string().regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/i, { error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated' });
 const mqttUrl = z
   .string()
   .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
@@ -91,6 +92,8 @@ export const settings = {
   WEB_PORT: setting('Port of the viewer page and relay (0: any free port).', '8080', port),
   WEB_ALLOWED_ORIGINS: setting('Other origins (e.g. https://cams.example.com behind a reverse proxy) whose pages may open the viewer WebSocket, comma-separated; the relay\'s own origin is always allowed.', '', text),
   WEB_ALLOWED_HOSTS: setting('Host names (no port) the relay answers to without a viewer login, besides localhost, 127.0.0.1 and [::1], comma-separated (e.g. a LAN name); other names get 403, so a DNS-rebinding page cannot reach it. With a login every name is served.', '', hostList),
+  WEB_TRUST_PROXY: setting('Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the relay believes (the client address for the login throttle, the session cookie\'s Secure flag): false, true (any: only if nothing else can reach the relay), a number of proxy hops, or addresses and subnets, comma-separated (loopback, uniquelocal, 10.0.0.0/8).', 'false', trustProxy),
+  WEB_SECRET_FILE: setting('File holding the random secret mixed into the VIEWER_PASSWORD session key (made, mode 0600, on first start if missing; keep it to keep sessions across restarts). A relative path is taken from the working directory.', '.camqtt/web-secret', z.string().min(1)),
   VIEWER_PASSWORD: setting('Password for the viewer page, API, WebSocket, MJPEG streams and snapshots (login form, or HTTP basic auth with any user name). Empty: no login, so keep WEB_HOST on 127.0.0.1.', '', text),
   VIEWER_PASSWORD_FILE: setting('File holding the viewer password (used when VIEWER_PASSWORD is empty).', '', text),
   VIEWER_USERS_FILE: setting('Viewer accounts, Mosquitto password-file format (user:$7$..., written by scripts/mqtt-user.ts or mosquitto_passwd): the login form asks for a user name and HTTP basic auth checks user and password. Re-read when it changes. Works alone or together with VIEWER_PASSWORD.', '', text),
