@@ -22,7 +22,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<void> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'WEB_TRUST_PROXY', 'WEB_SECRET_FILE', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'WEB_TRUST_PROXY', 'WEB_SECRET_FILE', 'VIDEO_MAX_WIDTH', 'VIDEO_MAX_HEIGHT', 'VIDEO_MAX_FPS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
+    controlLimits: { maxWidth: config.VIDEO_MAX_WIDTH, maxHeight: config.VIDEO_MAX_HEIGHT, maxFps: config.VIDEO_MAX_FPS, sizeLimit: 'the relay\'s VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' },
     metrics,
     log,
   });

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
+import type { ControlLimits } from '@camqtt/protocol';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
 import type { CameraDirectory } from './camera-directory.js';
@@ -36,6 +37,8 @@ export interface WebServerOptions {
   access: ViewerAccess;
   /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
   hostCheck: HostCheck;
+  /** VIDEO_MAX_WIDTH/HEIGHT/FPS, for the control commands the API forwards. */
+  controlLimits: ControlLimits;
   /** WEB_TRUST_PROXY, for request.secure (the cookie's Secure flag) and request.ip. */
   trustProxy: TrustProxy;
   metrics: RelayMetrics;

@@ -46,6 +46,8 @@ export const cameraStatusSchema = z.object({
       ok: z.boolean(),
       /** Why it was refused (ok false). */
       error: z.string().optional(),
+      /** What it asked for beyond VIDEO_MAX_* or the source's size, and what it got instead. */
+      capped: z.array(z.string()).optional(),
       /** The settings it changed (values equal to the current ones are left out). */
       changed: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
       /** A snapshot command: the seq of the snapshot frame once it was sent. */

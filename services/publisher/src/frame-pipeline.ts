@@ -82,8 +82,9 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     return this.encoder.encodeQuality;
   }
 
-  get encoderWarning(): string | undefined {
-    return this.encoder.warning;
+  /** Why frames are worse (size cap) or smaller (small source) than asked, for the status. */
+  get encoderWarnings(): string[] {
+    return [this.encoder.warning, this.encoder.sizeWarning].filter((warning): warning is string => warning !== undefined);
   }
 
   start(): void {
@@ -229,7 +230,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       this.publisher.dropOffline();
       return;
     }
-    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning };
+    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning, sizeWarning: this.encoder.sizeWarning };
     const encodeStart = performance.now();
     const encoded = await this.encoder.encode(grab, this.encodeOptions(), { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime });
     if (encoded) {
@@ -241,8 +242,9 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       t.encodeMs += performance.now() - encodeStart;
       t.grabToOfferMs += performance.now() - grab.grabbedAt;
     }
-    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning) {
+    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning || before.sizeWarning !== this.encoder.sizeWarning) {
       if (this.encoder.warning !== before.warning && this.encoder.warning) this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
+      if (this.encoder.sizeWarning !== before.sizeWarning && this.encoder.sizeWarning) this.log.warn({ warning: this.encoder.sizeWarning }, 'source smaller than the asked size');
       this.emit('changed');
     }
   }

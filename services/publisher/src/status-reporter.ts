@@ -101,7 +101,7 @@ export class StatusReporter {
       if (info.format !== undefined) status.sourceFormat = info.format;
     }
     if (pipeline.encodeQuality !== undefined && pipeline.encodeQuality < settings.quality) status.encodeQuality = pipeline.encodeQuality;
-    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), pipeline.encoderWarning].filter((w): w is string => w !== undefined);
+    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), ...pipeline.encoderWarnings].filter((w): w is string => w !== undefined);
     if (warnings.length > 0) status.warnings = warnings;
     if (pipeline.error !== undefined) status.error = pipeline.error;
     if (this.lastCommand) status.lastCommand = this.lastCommand;
