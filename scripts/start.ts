@@ -15,6 +15,7 @@ import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { config as loadDotenv } from 'dotenv';
+import { redactCredentials } from '@camqtt/protocol';
 import { repoRoot as root, spawnWithDeathSignal } from './lib/service-process.js';
 
 loadDotenv({ path: `${root}.env`, quiet: true });
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
     run('publisher', 'services/publisher/dist/main.js', { ...mqtt, CAMERA_ID: cameraId, CAMERA_SOURCE: cameraSource }),
     run('web', 'web/dist/main.js', relayMqtt),
   ]);
-  say(`\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${cameraSource}). Ctrl-C stops it.\n`);
+  say(`\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${redactCredentials(cameraSource)}). Ctrl-C stops it.\n`);
 }
 
 main().catch((error: unknown) => {

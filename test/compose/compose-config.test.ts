@@ -20,7 +20,8 @@ const TEXT_VALUES: Record<string, string> = {
   BROKER_PROVISION_DIR: '/run/provision', BROKER_PROVISION_ACCOUNTS: 'door:camera,relay:relay,admin:admin', BROKER_PROVISION_EXPORT: 'door:/run/door', BROKER_TLS_HOSTNAMES: 'broker,cams.example',
   WEB_HOST: '0.0.0.0', WEB_ALLOWED_ORIGINS: 'https://cams.example', VIEWER_PASSWORD: 'a-viewer-password', VIEWER_PASSWORD_FILE: '/viewers/password', VIEWER_USERS_FILE: '/viewers/users',
   VIEWER_CONTROL_USERS: 'alice', PUBLISHER_HEALTH_FILE: '/run/health', CAMERA_DEVICE: '/dev/video2', MQTT_PROTOCOL_VERSION: '4',
-  HA_DISCOVERY_PREFIX: 'ha', WEB_PUBLIC_URL: 'https://cams.example',
+  HA_DISCOVERY_PREFIX: 'ha', WEB_PUBLIC_URL: 'https://cams.example', WEB_SECRET_FILE: '/run/web-secret',
+  WEB_ALLOWED_HOSTS: 'cams.example',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {
@@ -31,6 +32,7 @@ const COMPOSE_OWN: Record<string, string> = {
   BROKER_PROVISION_DIR: 'the broker\'s volume',
   BROKER_PROVISION_EXPORT: 'the per-service secret volumes',
   PUBLISHER_HEALTH_FILE: 'the healthcheck reads a fixed path',
+  WEB_SECRET_FILE: 'the relay\'s own volume',
 };
 
 function nonDefault(name: string, defaultValue: string): string {

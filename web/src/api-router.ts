@@ -4,7 +4,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { isCameraId } from '@camqtt/protocol';
+import { capControlCommand, type ControlLimits, isCameraId } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import { checkControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
@@ -19,11 +19,13 @@ export interface ApiRouterOptions {
   mjpeg: MjpegStreams;
   /** Also decides who may send control commands (VIEWER_CONTROL, VIEWER_CONTROL_USERS). */
   access: ViewerAccess;
+  /** VIDEO_MAX_WIDTH/HEIGHT/FPS: commands asking for more are capped before they are sent. */
+  controlLimits: ControlLimits;
   log: Logger;
 }
 
 export function apiRouter(options: ApiRouterOptions): express.Router {
-  const { directory, hub, relay, mjpeg, access, log } = options;
+  const { directory, hub, relay, mjpeg, access, controlLimits, log } = options;
   const router = express.Router();
 
   /** A camera the relay knows, by status or by a frame; otherwise answers 404 and returns undefined. */
@@ -76,20 +78,22 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
     }
     const camera = knownCamera(request, response);
     if (!camera) return;
-    const command = checkControlCommand(request.body);
-    if ('error' in command) {
-      response.status(400).json({ error: command.error });
+    const checked = checkControlCommand(request.body);
+    if ('error' in checked) {
+      response.status(400).json({ error: checked.error });
       return;
     }
+    // The camera caps again at its own limits and its source's size, and says so in its status.
+    const { command, capped } = capControlCommand(checked, controlLimits, directory.get(camera));
     try {
       await relay.sendControl(camera, command);
     } catch (error) {
       response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
       return;
     }
-    log.info({ camera, command, user: viewer.user, remoteAddress: request.socket.remoteAddress }, 'control command sent');
+    log.info({ camera, command, ...(capped.length > 0 ? { capped } : {}), user: viewer.user, remoteAddress: request.socket.remoteAddress }, 'control command sent');
     // 202: the camera applies it on its next frame and says so in its status.
-    response.status(202).json({ camera, sent: command });
+    response.status(202).json({ camera, sent: command, ...(capped.length > 0 ? { capped } : {}) });
   });
 
   // A body that is not JSON (or too big) gets a JSON answer like every other mistake here.

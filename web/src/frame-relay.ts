@@ -7,7 +7,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   brokerAddress, checkJpeg, connectMqtt, epochNowMs, explainConnectionError, isProtocolFallback, parseCameraStatus, protocolVersionOf, readFrameMeta,
-  type BrokerLink, type MqttProtocolChoice, type Topics,
+  redactCredentials, redactStatus, type BrokerLink, type MqttProtocolChoice, type Topics,
 } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
@@ -55,10 +55,12 @@ export class FrameRelay {
   }
 
   start(): void {
-    const { url, clientOptions, log } = this.options;
+    const { url: rawUrl, clientOptions, log } = this.options;
+    // MQTT_URL may carry user:password@; only the redacted form is logged.
+    const url = redactCredentials(rawUrl);
     // We subscribe on every connect ourselves: a SUBSCRIBE sent before the first connect succeeds
     // is dropped with the failed connection, and MQTT.js only resubscribes what was acknowledged.
-    const client = connectMqtt(url, { ...clientOptions, resubscribe: false }, this.options.protocol, log);
+    const client = connectMqtt(rawUrl, { ...clientOptions, resubscribe: false }, this.options.protocol, log);
     this.client = client;
     const broker = this.linkState.broker;
     client.on('connect', () => {
@@ -157,8 +159,9 @@ export class FrameRelay {
         if (allowed) log.warn({ camera, reason: parsed.invalid, suppressedSinceLastLog: suppressed }, 'ignored an invalid camera status');
         return;
       }
-      // The topic names the camera; a status body that disagrees does not get to move it.
-      directory.update({ ...parsed.status, camera });
+      // The topic names the camera; a status body that disagrees does not get to move it. Served
+      // by /api/cameras and to every viewer: credentials a publisher left in it go.
+      directory.update(redactStatus({ ...parsed.status, camera }));
     }
     metrics.cameras.set(directory.size);
   }

@@ -8,8 +8,11 @@ import { epochNowMs, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFi
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
 import { FrameRelay } from './frame-relay.js';
+import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
+import { loadSessionSecret } from './session-secret.js';
+import { parseTrustProxy } from './trust-proxy.js';
 import { ViewerAccess } from './viewer-access.js';
 import { ViewerFanout } from './viewer-fanout.js';
 import { ViewerUsers } from './viewer-users.js';
@@ -19,13 +22,16 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<{ ports: { http: number } }> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'WEB_TRUST_PROXY', 'WEB_SECRET_FILE', 'VIDEO_MAX_WIDTH', 'VIDEO_MAX_HEIGHT', 'VIDEO_MAX_FPS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
   const metrics = new RelayMetrics();
   const password = config.VIEWER_PASSWORD || (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
   const users = config.VIEWER_USERS_FILE ? await ViewerUsers.load(config.VIEWER_USERS_FILE, log) : undefined;
+  const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
+  // Only the shared password's sessions use it; no file is made for a relay without one.
+  const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
   const controlUsers = config.VIEWER_CONTROL_USERS.split(',').map((user) => user.trim()).filter(Boolean);
   const access = new ViewerAccess({
     password,
@@ -33,6 +39,8 @@ async function main(): Promise<{ ports: { http: number } }> {
     allowControl: config.VIEWER_CONTROL,
     controlUsers,
     allowedOrigins: config.WEB_ALLOWED_ORIGINS.split(','),
+    sessionSecret,
+    trustProxy,
     log,
   });
 
@@ -71,6 +79,9 @@ async function main(): Promise<{ ports: { http: number } }> {
     mjpeg,
     relay,
     access,
+    hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
+    trustProxy,
+    controlLimits: { maxWidth: config.VIDEO_MAX_WIDTH, maxHeight: config.VIDEO_MAX_HEIGHT, maxFps: config.VIDEO_MAX_FPS, sizeLimit: 'the relay\'s VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' },
     metrics,
     log,
   });

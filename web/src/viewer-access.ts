@@ -11,26 +11,19 @@
  * Independently of logins, a WebSocket upgrade from a page of a foreign origin is refused:
  * otherwise any web site a viewer visits could open ws://localhost:8080/ws and read the cameras.
  *
- * Session cookies, nothing stored server-side:
- *   - shared password: `<expiry>.<HMAC(expiry)>` keyed by a hash of the password, so sessions
- *     survive a relay restart and changing the password logs everyone out;
- *   - account: `u.<user, base64url>.<expiry>.<HMAC(user, expiry, fingerprint)>` where the
- *     fingerprint is a digest of the user's hash line, so removing the user or changing their
- *     password ends their sessions. The key is random per relay process: the users file holds
- *     only hashes, and a key derived from it would let anyone who can read the file forge
- *     sessions without knowing a password. A relay restart therefore asks accounts to log in again
- *     (the page notices and goes to the form; basic auth is unaffected).
+ * The session cookie's value is made and checked in session-cookie.ts. Failed logins are counted
+ * per client address, which behind a reverse proxy is the one it forwarded (WEB_TRUST_PROXY).
  */
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { LoginThrottle, type LoginAttempt, type LoginThrottleOptions } from '@camqtt/protocol/login-throttle';
 import { loginPage } from './login-page.js';
+import { readCookie, SESSION_COOKIE as COOKIE, SESSION_MS, type SessionHolder, SessionTokens } from './session-cookie.js';
+import { clientAddress, type TrustProxy } from './trust-proxy.js';
 import type { ViewerUsers } from './viewer-users.js';
 
-const COOKIE = 'camqtt_session';
-const SESSION_MS = 7 * 24 * 3600_000;
 /**
  * Wrong user names or passwords allowed per client address before it gets 429s, for a minute at
  * first, doubling up to ten (the broker's throttle, more patient with people typing).
@@ -50,6 +43,10 @@ export interface ViewerAccessOptions {
   controlUsers: string[];
   /** Origins besides the relay's own whose pages may open the WebSocket. */
   allowedOrigins: string[];
+  /** WEB_SECRET_FILE's secret, mixed into the shared-password session key; needed with a password. */
+  sessionSecret: Buffer | undefined;
+  /** WEB_TRUST_PROXY: whose X-Forwarded-For gives the client address for the login throttle. */
+  trustProxy: TrustProxy;
   log: Logger;
 }
 
@@ -70,8 +67,7 @@ type Refusal = 'throttled' | 'no credentials';
 
 export class ViewerAccess {
   private readonly passwordDigest: Buffer;
-  private readonly passwordSessionKey: Buffer;
-  private readonly accountSessionKey = randomBytes(32);
+  private readonly tokens: SessionTokens;
   private readonly allowedOrigins: Set<string>;
   private readonly controlUsers: Set<string>;
   private readonly loginThrottle = new LoginThrottle(VIEWER_LOGIN_THROTTLE);
@@ -82,7 +78,7 @@ export class ViewerAccess {
 
   constructor(private readonly options: ViewerAccessOptions) {
     this.passwordDigest = sha256(options.password);
-    this.passwordSessionKey = createHmac('sha256', 'camqtt viewer session v1').update(options.password).digest();
+    this.tokens = new SessionTokens(options.password, options.sessionSecret, (user) => options.users?.fingerprint(user));
     this.allowedOrigins = new Set(options.allowedOrigins.map((origin) => origin.trim().replace(/\/$/, '').toLowerCase()).filter(Boolean));
     this.controlUsers = new Set(options.controlUsers.map((user) => user.trim()).filter(Boolean));
     this.sharedIdentity = { user: undefined, canControl: this.mayControl(undefined), stillValid: () => true };
@@ -117,7 +113,7 @@ export class ViewerAccess {
       if (!this.required) return response.redirect(303, next);
       if (!this.sameOrigin(request)) return response.status(403).type('text').send('login from a foreign page refused');
       const user = typeof body.username === 'string' ? body.username.trim() : '';
-      const address = request.socket.remoteAddress ?? '';
+      const address = this.addressOf(request);
       const throttled = this.loginThrottle.begin(address, user);
       if (throttled.blocked) return response.status(429).type('html').send(page(next, 'Too many failed logins; wait a few minutes.', user));
       const viewer = await this.checkCredentials(user, typeof body.password === 'string' ? body.password : '', address, throttled.attempt);
@@ -128,6 +124,7 @@ export class ViewerAccess {
         const error = this.options.users ? 'Wrong user name or password.' : 'Wrong password.';
         return response.status(401).type('html').send(page(next, error, user));
       }
+      // request.secure: HTTPS here, or X-Forwarded-Proto from a proxy WEB_TRUST_PROXY trusts.
       response.cookie(COOKIE, this.newSession(viewer), { httpOnly: true, sameSite: 'strict', secure: request.secure, maxAge: SESSION_MS, path: '/' });
       response.redirect(303, next);
     });
@@ -137,9 +134,14 @@ export class ViewerAccess {
       const loggedIn = !this.required || typeof (await this.authenticate(request)) === 'object';
       response.set('Cache-Control', 'no-store').json({ loginRequired: this.required, loggedIn });
     });
-    router.get('/logout', (_request, response) => {
-      response.clearCookie(COOKIE, { path: '/' });
+    // POST only, from this site: a link or image on another page must not log people out.
+    router.post('/logout', (request, response) => {
+      if (!this.sameOrigin(request)) return response.status(403).type('text').send('logout from a foreign page refused');
+      response.clearCookie(COOKIE, { httpOnly: true, sameSite: 'strict', secure: request.secure, path: '/' });
       response.redirect(303, this.required ? '/login' : '/');
+    });
+    router.get('/logout', (_request, response) => {
+      response.set('Allow', 'POST').status(405).type('text').send('log out with the page\'s "log out" button (POST /logout)');
     });
     return router;
   }
@@ -197,12 +199,12 @@ export class ViewerAccess {
    * refused unchecked, so guessing cannot go on at full speed.
    */
   private async authenticate(request: IncomingMessage): Promise<ViewerIdentity | Refusal> {
-    const session = cookie(request.headers.cookie, COOKIE);
+    const session = readCookie(request.headers.cookie, COOKIE);
     const fromSession = session === undefined ? undefined : this.checkSession(session);
     if (fromSession) return fromSession;
     const basic = /^Basic\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     if (!basic) return 'no credentials';
-    const address = request.socket.remoteAddress ?? '';
+    const address = this.addressOf(request);
     const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) return 'no credentials';
@@ -238,6 +240,11 @@ export class ViewerAccess {
     return undefined;
   }
 
+  /** The client's address, from X-Forwarded-For when WEB_TRUST_PROXY trusts the proxy in front. */
+  private addressOf(request: IncomingMessage): string {
+    return clientAddress(request, this.options.trustProxy) ?? '';
+  }
+
   private mayControl(user: string | undefined): boolean {
     return this.options.allowControl && (this.controlUsers.size === 0 || (user !== undefined && this.controlUsers.has(user)));
   }
@@ -247,27 +254,14 @@ export class ViewerAccess {
   }
 
   private newSession(viewer: ViewerIdentity): string {
-    const expires = String(Date.now() + SESSION_MS);
-    if (viewer.user === undefined) return `${expires}.${sign(this.passwordSessionKey, expires)}`;
-    const userPart = Buffer.from(viewer.user, 'utf8').toString('base64url');
-    const fingerprint = this.options.users?.fingerprint(viewer.user) ?? '';
-    return `u.${userPart}.${expires}.${sign(this.accountSessionKey, `${userPart}.${expires}.${fingerprint}`)}`;
+    if (viewer.user === undefined) return this.tokens.issue({ kind: 'shared' });
+    return this.tokens.issue({ kind: 'account', user: viewer.user, fingerprint: this.options.users?.fingerprint(viewer.user) ?? '' });
   }
 
   private checkSession(value: string): ViewerIdentity | undefined {
-    const parts = value.split('.');
-    if (parts.length === 2 && this.options.password !== '') {
-      const [expires, signature] = parts as [string, string];
-      return unexpired(expires) && sameText(signature, sign(this.passwordSessionKey, expires)) ? this.sharedIdentity : undefined;
-    }
-    if (parts.length === 4 && parts[0] === 'u' && this.options.users) {
-      const [, userPart, expires, signature] = parts as [string, string, string, string];
-      const user = Buffer.from(userPart, 'base64url').toString('utf8');
-      const fingerprint = this.options.users.fingerprint(user);
-      if (fingerprint === undefined || !unexpired(expires)) return undefined;
-      return sameText(signature, sign(this.accountSessionKey, `${userPart}.${expires}.${fingerprint}`)) ? this.accountIdentity(user, fingerprint) : undefined;
-    }
-    return undefined;
+    const holder: SessionHolder | undefined = this.tokens.check(value);
+    if (holder?.kind === 'shared') return this.sharedIdentity;
+    return holder ? this.accountIdentity(holder.user, holder.fingerprint) : undefined;
   }
 }
 
@@ -276,33 +270,6 @@ const NOBODY: ViewerIdentity = { user: undefined, canControl: false, stillValid:
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
-}
-
-function sign(key: Buffer, text: string): string {
-  return createHmac('sha256', key).update(text).digest('base64url');
-}
-
-function sameText(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function unexpired(expires: string): boolean {
-  return /^\d+$/.test(expires) && Number(expires) >= Date.now();
-}
-
-function cookie(header: string | undefined, name: string): string | undefined {
-  for (const pair of (header ?? '').split(';')) {
-    const at = pair.indexOf('=');
-    if (at <= 0 || pair.slice(0, at).trim() !== name) continue;
-    try {
-      return decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      return undefined; // malformed %-escapes: no session, rather than a 500
-    }
-  }
-  return undefined;
 }
 
 /** Only a path on this site: never `//evil.example` or `https://...` (an open redirect). */

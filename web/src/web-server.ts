@@ -7,13 +7,17 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
+import type { ControlLimits } from '@camqtt/protocol';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
 import type { CameraDirectory } from './camera-directory.js';
 import type { FrameHub } from './frame-hub.js';
 import type { FrameRelay } from './frame-relay.js';
+import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
+import { securityHeaders } from './security-headers.js';
+import type { TrustProxy } from './trust-proxy.js';
 import type { ViewerAccess } from './viewer-access.js';
 import type { ViewerFanout } from './viewer-fanout.js';
 
@@ -31,6 +35,12 @@ export interface WebServerOptions {
   mjpeg: MjpegStreams;
   relay: FrameRelay;
   access: ViewerAccess;
+  /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
+  hostCheck: HostCheck;
+  /** VIDEO_MAX_WIDTH/HEIGHT/FPS, for the control commands the API forwards. */
+  controlLimits: ControlLimits;
+  /** WEB_TRUST_PROXY, for request.secure (the cookie's Secure flag) and request.ip. */
+  trustProxy: TrustProxy;
   metrics: RelayMetrics;
   log: Logger;
 }
@@ -52,6 +62,10 @@ export class WebServer {
       const path = new URL(request.url ?? '/', 'http://relay').pathname;
       if (path !== '/ws') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      if (!this.options.hostCheck.accepts(request)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
       // Node drops its own error listener from an upgraded socket; until ws adds its own, a reset
@@ -100,9 +114,11 @@ export class WebServer {
   }
 
   private createApp(): express.Express {
-    const { publicDir, directory, fanout, mjpeg, relay, access, metrics, log } = this.options;
+    const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, trustProxy, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
+    app.set('trust proxy', trustProxy);
+    app.use(securityHeaders);
 
     app.get('/healthz', (_request, response) => {
       const { connected, broker, problem } = relay.link;
@@ -117,6 +133,7 @@ export class WebServer {
         cameras: directory.size,
       });
     });
+    app.use(hostCheck.middleware());
     app.use(access.routes());
     app.use(access.guard());
     app.use('/api', apiRouter({ ...this.options }));

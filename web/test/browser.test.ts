@@ -54,6 +54,24 @@ after(async () => {
   await broker?.stop();
 });
 
+/**
+ * Records every Content Security Policy violation on the page (a blocked script, style, socket or
+ * image), and the console's CSP complaints, so a test can assert the page lives within its policy.
+ */
+async function watchCsp(page: Page): Promise<string[]> {
+  const violations: string[] = [];
+  await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      (window as unknown as { reportCspViolation: (text: string) => void }).reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI}`);
+    });
+  });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
+}
+
 async function canvasImage(page: Page): Promise<string> {
   return await page.locator(`${TILE} canvas`).evaluate((canvas) => (canvas as HTMLCanvasElement).toDataURL());
 }
@@ -81,7 +99,14 @@ test('the page shows cam1 live, and recovers by itself when the relay restarts',
   const page = await browser!.newPage({ viewport: { width: 390, height: 844 } });
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(baseUrl);
+  const cspViolations = await watchCsp(page);
+  const response = await page.goto(baseUrl);
+  const headers = response!.headers();
+  assert.match(headers['content-security-policy'] ?? '', /default-src 'self'/);
+  assert.match(headers['content-security-policy'] ?? '', /frame-ancestors 'none'/);
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['referrer-policy'], 'same-origin');
 
   await page.locator(TILE).waitFor();
   assert.equal(await page.locator(`${TILE} [data-role="camera-id"]`).textContent(), 'cam1');
@@ -100,6 +125,8 @@ test('the page shows cam1 live, and recovers by itself when the relay restarts',
   await page.locator('#connection-banner').waitFor({ state: 'hidden', timeout: 15_000 });
   await expectLiveVideo(page);
   assert.deepEqual(pageErrors, []);
+  // Everything the page does (module script, styles, WebSocket, decoding frames) fits the policy.
+  assert.deepEqual(cspViolations, []);
   await page.close();
 });
 
@@ -114,6 +141,7 @@ test('with a users file: the form logs a user in, and removing the user sends th
   await mqttUser('add', usersFile, 'carol', '--password-file', passwordFile);
   const { relay: usersRelay, baseUrl: usersUrl } = await startRelay(broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile } });
   const page = await browser!.newPage({ viewport: { width: 390, height: 844 } });
+  const cspViolations = await watchCsp(page);
   try {
     await page.goto(usersUrl);
     await page.waitForURL(/\/login\?next=/);
@@ -128,6 +156,18 @@ test('with a users file: the form logs a user in, and removing the user sends th
     await page.waitForURL(`${usersUrl}/`);
     await page.locator(TILE).waitFor();
     await expectLiveVideo(page);
+    assert.deepEqual(cspViolations, [], 'the login form and the page fit the policy');
+
+    // "log out" (a POST) ends the session: the page is the form again, and stays it.
+    await page.getByRole('button', { name: 'log out' }).click();
+    await page.waitForURL(`${usersUrl}/login`);
+    await page.goto(usersUrl);
+    await page.waitForURL(/\/login\?next=/);
+    await page.getByLabel('User name').fill('carol');
+    await page.getByLabel('Password').fill('carol: s3cret');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${usersUrl}/`);
+    await page.locator(TILE).waitFor();
 
     // The account goes: the open socket is closed, the reconnect refused, and the page shows the form.
     await mqttUser('remove', usersFile, 'carol');

@@ -105,6 +105,19 @@ test('a control command is checked, then published on the camera\'s control topi
     assert.equal(accepted.status, 202);
     await waitFor('the command on the control topic', () => received.length === 1);
     assert.deepEqual(received, [{ width: 160, height: 120, quality: 40 }]);
+
+    // 8K at 120 fps is capped at VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT (default 1920x1080, the same
+    // proportions) and VIDEO_MAX_FPS (60) before it is sent, and the answer says so.
+    const huge = await post('front', '{"width":7680,"height":4320,"fps":120,"id":"huge"}');
+    assert.equal(huge.status, 202);
+    const answer = (await huge.json()) as { sent: unknown; capped?: string[] };
+    assert.deepEqual(answer.sent, { id: 'huge', width: 1920, height: 1080, fps: 60 });
+    assert.deepEqual(answer.capped, [
+      'fps 120 capped to 60 (VIDEO_MAX_FPS)',
+      "size 7680x4320 capped to 1920x1080 (the relay's VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT: 1920x1080)",
+    ]);
+    await waitFor('the capped command on the control topic', () => received.length === 2);
+    assert.deepEqual(received[1], { id: 'huge', width: 1920, height: 1080, fps: 60 });
   } finally {
     await listener.endAsync();
   }

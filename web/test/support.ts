@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,14 @@ import { ServiceProcess } from '../../scripts/lib/service-process.js';
 const run = promisify(execFile);
 
 export const PREFIX = 'camqtt';
+
+/**
+ * Where relays started here keep their session secret (WEB_SECRET_FILE) unless a test names one:
+ * its default, .camqtt/ in the working directory, would be the repository's.
+ */
+const secretDir = mkdtempSync(join(tmpdir(), 'camqtt-web-secret-'));
+process.on('exit', () => rmSync(secretDir, { recursive: true, force: true }));
+export const TEST_SECRET_FILE = join(secretDir, 'web-secret');
 
 /** Polls until `check` returns something truthy; the timeout only guards against a hang. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
@@ -73,7 +82,7 @@ export async function startRelay(
   port = 0,
   { waitForBroker = true, env = {} }: { waitForBroker?: boolean; env?: Record<string, string> } = {},
 ): Promise<{ relay: ServiceProcess; port: number; baseUrl: string }> {
-  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX, ...env });
+  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX, WEB_SECRET_FILE: TEST_SECRET_FILE, ...env });
   try {
     const bound = await relay.port('http');
     // Frames published before the relay subscribed would be lost; wait until it is subscribed.

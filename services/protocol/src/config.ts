@@ -34,6 +34,11 @@ const port = int(0, 65535);
 const portOrOff = z.union([z.literal('off'), port], { error: 'must be a port number (0-65535) or off' });
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }).transform((v) => ['true', '1', 'yes'].includes(v));
 const text = z.string();
+const hostList = z.string().refine(
+  (value) => value.split(',').every((entry) => entry.trim() === '' || /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/i.test(entry.trim())),
+  { error: 'must be host names or addresses without scheme or port, comma-separated' },
+);
+const trustProxy = z.string().regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/i, { error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated' });
 const mqttUrl = z
   .string()
   .regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
@@ -59,6 +64,9 @@ export const settings = {
   VIDEO_WIDTH: setting('Published frame width in pixels.', '640', int(16, 7680)),
   VIDEO_HEIGHT: setting('Published frame height in pixels.', '480', int(16, 4320)),
   VIDEO_FPS: setting('Most frames per second to publish.', '30', int(1, 120)),
+  VIDEO_MAX_WIDTH: setting('Widest frame a control command may ask for (the publisher caps commands at it, and never scales past the source\'s own size; the relay caps the commands it forwards). VIDEO_WIDTH must not be over it.', '1920', int(16, 7680)),
+  VIDEO_MAX_HEIGHT: setting('Tallest frame a control command may ask for (see VIDEO_MAX_WIDTH). VIDEO_HEIGHT must not be over it.', '1080', int(16, 4320)),
+  VIDEO_MAX_FPS: setting('Most frames per second a control command may ask for (publisher and relay cap commands at it). VIDEO_FPS must not be over it.', '60', int(1, 120)),
   JPEG_QUALITY: setting('JPEG quality, 1 (smallest) to 100 (best).', '60', int(1, 100)),
   STATUS_INTERVAL_S: setting('Seconds between retained status updates.', '5', int(1, 3600)),
   VIDEO_LOOP: setting('Video file only: start again at the end (false: publish it once, then report the end in the status and stay idle).', 'true', bool),
@@ -100,6 +108,9 @@ export const settings = {
   WEB_HOST: setting('Address the viewer page and relay listen on (0.0.0.0 for every interface).', '127.0.0.1', text),
   WEB_PORT: setting('Port of the viewer page and relay (0: any free port).', '8080', port),
   WEB_ALLOWED_ORIGINS: setting('Other origins (e.g. https://cams.example.com behind a reverse proxy) whose pages may open the viewer WebSocket, comma-separated; the relay\'s own origin is always allowed.', '', text),
+  WEB_ALLOWED_HOSTS: setting('Host names (no port) the relay answers to without a viewer login, besides localhost, 127.0.0.1 and [::1], comma-separated (e.g. a LAN name); other names get 403, so a DNS-rebinding page cannot reach it. With a login every name is served.', '', hostList),
+  WEB_TRUST_PROXY: setting('Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the relay believes (the client address for the login throttle, the session cookie\'s Secure flag): false, true (any: only if nothing else can reach the relay), a number of proxy hops, or addresses and subnets, comma-separated (loopback, uniquelocal, 10.0.0.0/8).', 'false', trustProxy),
+  WEB_SECRET_FILE: setting('File holding the random secret mixed into the VIEWER_PASSWORD session key (made, mode 0600, on first start if missing; keep it to keep sessions across restarts). A relative path is taken from the working directory.', '.camqtt/web-secret', z.string().min(1)),
   VIEWER_PASSWORD: setting('Password for the viewer page, API, WebSocket, MJPEG streams and snapshots (login form, or HTTP basic auth with any user name). Empty: no login, so keep WEB_HOST on 127.0.0.1.', '', text),
   VIEWER_PASSWORD_FILE: setting('File holding the viewer password (used when VIEWER_PASSWORD is empty).', '', text),
   VIEWER_USERS_FILE: setting('Viewer accounts, Mosquitto password-file format (user:$7$..., written by scripts/mqtt-user.ts or mosquitto_passwd): the login form asks for a user name and HTTP basic auth checks user and password. Re-read when it changes. Works alone or together with VIEWER_PASSWORD.', '', text),

@@ -69,6 +69,57 @@ export function parseControlCommand(value: unknown): ControlCommand {
   return command;
 }
 
+/** The most a command may ask for (VIDEO_MAX_WIDTH, VIDEO_MAX_HEIGHT, VIDEO_MAX_FPS, or less). */
+export interface ControlLimits {
+  maxWidth: number;
+  maxHeight: number;
+  maxFps: number;
+  /** Said in the note when the size is capped, e.g. "VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT" or "the source's size". */
+  sizeLimit: string;
+}
+
+/**
+ * `width` x `height` scaled down, aspect ratio kept, until it fits within `maxWidth` x
+ * `maxHeight`; never enlarged.
+ */
+export function fitSize(width: number, height: number, maxWidth: number, maxHeight: number): { width: number; height: number } {
+  const scale = Math.min(1, maxWidth / width, maxHeight / height);
+  if (scale >= 1) return { width, height };
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/**
+ * A command brought within `limits`, and a note per value it lowered (for the answer, so the
+ * sender learns it got less than it asked for). With the camera's `current` size a command naming
+ * only one dimension is fitted with the other one too, keeping the picture's proportions.
+ */
+export function capControlCommand(command: ControlCommand, limits: ControlLimits, current?: { width?: number; height?: number }): { command: ControlCommand; capped: string[] } {
+  const out: ControlCommand = { ...command };
+  const capped: string[] = [];
+  if (out.fps !== undefined && out.fps > limits.maxFps) {
+    capped.push(`fps ${out.fps} capped to ${limits.maxFps} (VIDEO_MAX_FPS)`);
+    out.fps = limits.maxFps;
+  }
+  if (out.width === undefined && out.height === undefined) return { command: out, capped };
+  const width = out.width ?? current?.width;
+  const height = out.height ?? current?.height;
+  const bound = `${limits.sizeLimit}: ${limits.maxWidth}x${limits.maxHeight}`;
+  if (width !== undefined && height !== undefined) {
+    const fitted = fitSize(width, height, limits.maxWidth, limits.maxHeight);
+    if (fitted.width !== width || fitted.height !== height) {
+      capped.push(`size ${width}x${height} capped to ${fitted.width}x${fitted.height} (${bound})`);
+      Object.assign(out, fitted);
+    }
+  } else if (out.width !== undefined && out.width > limits.maxWidth) {
+    capped.push(`width ${out.width} capped to ${limits.maxWidth} (${bound})`);
+    out.width = limits.maxWidth;
+  } else if (out.height !== undefined && out.height > limits.maxHeight) {
+    capped.push(`height ${out.height} capped to ${limits.maxHeight} (${bound})`);
+    out.height = limits.maxHeight;
+  }
+  return { command: out, capped };
+}
+
 /** Parses a control message payload (UTF-8 JSON). */
 export function decodeControlCommand(payload: Uint8Array): ControlCommand {
   let value: unknown;

@@ -9,3 +9,4 @@ export * from './control.js';
 export * from './epoch-clock.js';
 export * from './connection-problem.js';
 export * from './mqtt-connect.js';
+export * from './redact.js';

@@ -3,6 +3,7 @@
  * on change and every few seconds; its last will is the offline form.
  */
 import { z } from 'zod';
+import { redactCredentials } from './redact.js';
 
 export const cameraStatusSchema = z.object({
   camera: z.string(),
@@ -45,6 +46,8 @@ export const cameraStatusSchema = z.object({
       ok: z.boolean(),
       /** Why it was refused (ok false). */
       error: z.string().optional(),
+      /** What it asked for beyond VIDEO_MAX_* or the source's size, and what it got instead. */
+      capped: z.array(z.string()).optional(),
       /** The settings it changed (values equal to the current ones are left out). */
       changed: z.record(z.string(), z.union([z.number(), z.boolean()])).optional(),
       /** A snapshot command: the seq of the snapshot frame once it was sent. */
@@ -75,4 +78,18 @@ export function parseCameraStatus(payload: Uint8Array): { status: CameraStatus }
   const parsed = cameraStatusSchema.safeParse(value);
   if (!parsed.success) return { invalid: `status does not match the schema: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
   return { status: parsed.data };
+}
+
+/**
+ * The status with credentials taken out of every text in it (the source URL, and errors and
+ * warnings that may quote it): the publisher applies it before publishing, the relay again to
+ * what it receives, since an older or foreign publisher may not have.
+ */
+export function redactStatus(status: CameraStatus): CameraStatus {
+  const out: CameraStatus = { ...status };
+  if (out.source !== undefined) out.source = redactCredentials(out.source);
+  if (out.error !== undefined) out.error = redactCredentials(out.error);
+  if (out.warnings !== undefined) out.warnings = out.warnings.map(redactCredentials);
+  if (out.lastCommand?.error !== undefined) out.lastCommand = { ...out.lastCommand, error: redactCredentials(out.lastCommand.error) };
+  return out;
 }

@@ -22,6 +22,9 @@ test('a wrong value gives one line naming the variable, the rule and the value',
     ['CAMERA_ID', 'a/b', /^CAMERA_ID must be 1-64 letters/],
     ['BROKER_ALLOW_ANONYMOUS', 'maybe', /^BROKER_ALLOW_ANONYMOUS must be true or false/],
     ['LOG_LEVEL', 'loud', /^LOG_LEVEL must be one of/],
+    ['WEB_ALLOWED_HOSTS', 'cams.lan,http://x', /^WEB_ALLOWED_HOSTS must be host names or addresses without scheme or port/],
+    ['WEB_ALLOWED_HOSTS', 'cams.lan:8080', /^WEB_ALLOWED_HOSTS must be host names/],
+    ['WEB_TRUST_PROXY', 'the nginx one', /^WEB_TRUST_PROXY must be true, false, a number of hops/],
   ];
   for (const [name, value, message] of cases) {
     assert.throws(() => loadConfig([name], { [name]: value }), (error: unknown) => {

@@ -8,7 +8,7 @@
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { FramePipeline, SnapshotResult } from './frame-pipeline.js';
-import { InvalidCommandError } from '@camqtt/protocol';
+import { capControlCommand, type ControlLimits, InvalidCommandError } from '@camqtt/protocol';
 import { type LiveSettings, parseCommand } from './live-settings.js';
 import type { CommandAnswer, StatusReporter } from './status-reporter.js';
 
@@ -24,6 +24,8 @@ export class ControlHandler {
     private readonly settings: LiveSettings,
     private readonly pipeline: FramePipeline,
     private readonly status: StatusReporter,
+    /** VIDEO_MAX_* and the source's own size, as they are when a command arrives. */
+    private readonly limits: () => ControlLimits,
     private readonly log: Logger,
   ) {}
 
@@ -68,9 +70,12 @@ export class ControlHandler {
       return;
     }
     const idPart = command.id === undefined ? {} : { id: command.id };
-    const changed = this.settings.apply(command.patch);
-    this.log.info({ command: command.patch, snapshot: command.snapshot, id: command.id, changed }, 'control command applied');
-    const answer: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, at };
+    // Capped rather than refused: the sender gets the most this camera gives, and is told so.
+    const { command: patch, capped } = capControlCommand(command.patch, this.limits(), this.settings.value);
+    if (capped.length > 0) this.log.warn({ command: command.patch, capped, id: command.id }, 'control command capped');
+    const changed = this.settings.apply(patch);
+    this.log.info({ command: patch, snapshot: command.snapshot, id: command.id, changed }, 'control command applied');
+    const answer: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, ...(capped.length > 0 ? { capped } : {}), at };
     this.status.answer(answer);
     if (command.snapshot) void this.snapshot(answer);
   };

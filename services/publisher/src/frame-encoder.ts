@@ -5,7 +5,7 @@
  * quality down, and remembers the step so later frames start there instead of being encoded twice.
  */
 import cv, { type Mat } from '@u4/opencv4nodejs';
-import { type FrameMeta, withFrameMeta } from '@camqtt/protocol';
+import { fitSize, type FrameMeta, withFrameMeta } from '@camqtt/protocol';
 import { type JpegInfo, readJpegInfo } from './jpeg-info.js';
 import type { Grab } from './sources/frame-source.js';
 
@@ -51,6 +51,8 @@ export class FrameEncoder {
   passthrough = false;
   /** Frames not sent because they were over the cap even at the lowest quality. */
   oversizeDrops = 0;
+  /** Set while the source is smaller than the asked size, so frames go out at the source's size. */
+  sizeWarning: string | undefined;
 
   constructor(private readonly maxPayloadBytes: number) {}
 
@@ -66,8 +68,10 @@ export class FrameEncoder {
   }
 
   /** The payload for a regular frame, or undefined when it cannot fit under the cap. */
-  async encode(grab: Grab, options: EncodeOptions, meta: FrameMeta): Promise<Encoded | undefined> {
-    if (grab.jpeg && this.ceiling === undefined && passthroughRefusal(readJpegInfo(grab.jpeg), options) === undefined) {
+  async encode(grab: Grab, asked: EncodeOptions, meta: FrameMeta): Promise<Encoded | undefined> {
+    const info = grab.jpeg ? readJpegInfo(grab.jpeg) : undefined;
+    const options = this.withinSource(asked, info ?? (grab.mat ? { width: grab.mat.cols, height: grab.mat.rows } : undefined));
+    if (grab.jpeg && this.ceiling === undefined && passthroughRefusal(info, options) === undefined) {
       const payload = withFrameMeta(grab.jpeg, meta);
       if (payload.length <= this.maxPayloadBytes) {
         this.passthrough = true;
@@ -96,13 +100,26 @@ export class FrameEncoder {
     return await this.fit(mat, quality, { ...meta, snapshot: true }).finally(() => releaseIntermediate(mat, grab));
   }
 
+  /**
+   * The asked size, scaled down (proportions kept) to fit the source's frame: scaling up costs
+   * CPU and memory for a bigger picture that shows nothing more.
+   */
+  private withinSource(options: EncodeOptions, source: { width: number; height: number } | undefined): EncodeOptions {
+    if (!source) return options;
+    const fitted = fitSize(options.width, options.height, source.width, source.height);
+    const smaller = fitted.width !== options.width || fitted.height !== options.height;
+    this.sizeWarning = smaller ? `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})` : undefined;
+    return smaller ? { ...options, ...fitted } : options;
+  }
+
   /** The pixels to encode: the grab's own Mat, or a decoded and/or resized one the caller releases. */
-  private async prepare(grab: Grab, options: EncodeOptions, captureTime: number): Promise<Mat> {
+  private async prepare(grab: Grab, asked: EncodeOptions, captureTime: number): Promise<Mat> {
     let mat = grab.mat ?? (await cv.imdecodeAsync(Buffer.from(grab.jpeg!.buffer, grab.jpeg!.byteOffset, grab.jpeg!.byteLength)));
     if (mat.empty) {
       releaseIntermediate(mat, grab);
       throw new Error('the source delivered a frame that does not decode');
     }
+    const options = this.withinSource(asked, { width: mat.cols, height: mat.rows });
     if (mat.cols !== options.width || mat.rows !== options.height) {
       const resized = await mat.resizeAsync(options.height, options.width);
       releaseIntermediate(mat, grab);

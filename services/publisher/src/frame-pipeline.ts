@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { redactCredentials } from '@camqtt/protocol';
 import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
 import type { FramePublisher } from './frame-publisher.js';
 import type { LiveSettings, SettingsPatch } from './live-settings.js';
@@ -81,8 +82,9 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     return this.encoder.encodeQuality;
   }
 
-  get encoderWarning(): string | undefined {
-    return this.encoder.warning;
+  /** Why frames are worse (size cap) or smaller (small source) than asked, for the status. */
+  get encoderWarnings(): string[] {
+    return [this.encoder.warning, this.encoder.sizeWarning].filter((warning): warning is string => warning !== undefined);
   }
 
   start(): void {
@@ -228,7 +230,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       this.publisher.dropOffline();
       return;
     }
-    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning };
+    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning, sizeWarning: this.encoder.sizeWarning };
     const encodeStart = performance.now();
     const meta = { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime };
     const encoded = await this.encoder.encode(grab, this.encodeOptions(), meta);
@@ -241,8 +243,9 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       t.encodeMs += performance.now() - encodeStart;
       t.grabToOfferMs += performance.now() - grab.grabbedAt;
     }
-    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning) {
+    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning || before.sizeWarning !== this.encoder.sizeWarning) {
       if (this.encoder.warning !== before.warning && this.encoder.warning) this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
+      if (this.encoder.sizeWarning !== before.sizeWarning && this.encoder.sizeWarning) this.log.warn({ warning: this.encoder.sizeWarning }, 'source smaller than the asked size');
       this.emit('changed');
     }
   }
@@ -294,7 +297,8 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   }
 
   private failed(error: unknown): void {
-    const message = error instanceof Error ? error.message : String(error);
+    // Goes to the log and the retained status; a source's message may quote its URL.
+    const message = redactCredentials(error instanceof Error ? error.message : String(error));
     this.error = message;
     this.log.error({ source: this.source.description, error: message, retryInMs: this.backoffMs }, 'source failed');
     this.emit('failed', message);

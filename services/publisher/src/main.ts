@@ -4,7 +4,7 @@
  * services/protocol/src/config.ts); SIGTERM/SIGINT shut it down cleanly within 2 s.
  */
 import { pino } from 'pino';
-import { MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/protocol';
+import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/protocol';
 import { PUBLISHER_SETTINGS } from './publisher-settings.js';
 
 /** The whole shutdown, after which the process exits regardless (docker stop waits 10 s). */
@@ -13,6 +13,14 @@ const SHUTDOWN_HARD_LIMIT_MS = 1900;
 
 runService('publisher', async () => {
   const config = loadConfig(['LOG_LEVEL', ...PUBLISHER_SETTINGS, ...MQTT_SETTINGS]);
+  // The maxima bound commands; a start above them would be a limit the camera itself breaks.
+  for (const [name, value, maxName, max] of [
+    ['VIDEO_WIDTH', config.VIDEO_WIDTH, 'VIDEO_MAX_WIDTH', config.VIDEO_MAX_WIDTH],
+    ['VIDEO_HEIGHT', config.VIDEO_HEIGHT, 'VIDEO_MAX_HEIGHT', config.VIDEO_MAX_HEIGHT],
+    ['VIDEO_FPS', config.VIDEO_FPS, 'VIDEO_MAX_FPS', config.VIDEO_MAX_FPS],
+  ] as const) {
+    if (value > max) throw new ConfigError(`${name} must be at most ${maxName} (${max}) (got ${value}); raise ${maxName} to allow it`);
+  }
   // Reads the password/CA files now, so a bad one is a configuration error (exit 2), not a crash.
   mqttClientOptions(config, {}, config.CAMERA_ID);
   const log = pino({ name: 'publisher', level: config.LOG_LEVEL });

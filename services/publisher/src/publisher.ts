@@ -5,7 +5,10 @@
  */
 import './quiet-opencv-loader.js';
 import type { MqttClient } from 'mqtt';
-import { CAMERA_CLIENT_ID_PREFIX, Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf } from '@camqtt/protocol';
+import {
+  CAMERA_CLIENT_ID_PREFIX, Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf, redactCredentials,
+  type ControlLimits,
+} from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -16,7 +19,7 @@ import { LiveSettings } from './live-settings.js';
 import type { PublisherConfig } from './publisher-settings.js';
 import { CaptureSource } from './sources/capture-source.js';
 import { FileSource } from './sources/file-source.js';
-import { type FrameSource, redactSource, sourceKind } from './sources/frame-source.js';
+import { type FrameSource, sourceKind } from './sources/frame-source.js';
 import { TestPatternSource } from './sources/test-pattern-source.js';
 import { StatusReporter, fpsCapWarning } from './status-reporter.js';
 
@@ -54,7 +57,7 @@ export class Publisher {
     }, camera);
     const client = connectMqtt(config.MQTT_URL, options, config.MQTT_PROTOCOL_VERSION, log);
     this.client = client;
-    const url = redactSource(config.MQTT_URL);
+    const url = redactCredentials(config.MQTT_URL);
     client.on('connect', () => log.info({ url, clientId, protocolVersion: protocolVersionOf(client) }, 'connected'));
     client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
@@ -72,7 +75,7 @@ export class Publisher {
       maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
     }, log);
     this.status = new StatusReporter(client, topics.status(camera), camera, config.STATUS_INTERVAL_S, fpsCap, this.pipeline, this.frames, settings, log);
-    this.control = new ControlHandler(client, topics.control(camera), settings, this.pipeline, this.status, log);
+    this.control = new ControlHandler(client, topics.control(camera), settings, this.pipeline, this.status, () => this.controlLimits(), log);
     const capWarning = (fps: number): void => {
       const warning = fpsCapWarning(fps, fpsCap);
       if (warning) log.warn({ fps, cap: fpsCap }, warning);
@@ -126,6 +129,23 @@ export class Publisher {
       ]);
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * What a command may ask for: VIDEO_MAX_*, and never more than the source's own size (scaling
+   * up costs CPU and memory and shows nothing more). The test pattern is drawn at whatever size
+   * is asked, so its own size is the configured VIDEO_WIDTH x VIDEO_HEIGHT.
+   */
+  private controlLimits(): ControlLimits {
+    const { config } = this;
+    const info = this.pipeline?.sourceInfo;
+    const source = sourceKind(config.CAMERA_SOURCE) === 'testsrc' ? { width: config.VIDEO_WIDTH, height: config.VIDEO_HEIGHT } : info && { width: Math.round(info.width), height: Math.round(info.height) };
+    const maxWidth = Math.min(config.VIDEO_MAX_WIDTH, source?.width ?? Infinity);
+    const maxHeight = Math.min(config.VIDEO_MAX_HEIGHT, source?.height ?? Infinity);
+    const bySource = source !== undefined && (source.width < config.VIDEO_MAX_WIDTH || source.height < config.VIDEO_MAX_HEIGHT);
+    const byConfig = source === undefined || source.width > config.VIDEO_MAX_WIDTH || source.height > config.VIDEO_MAX_HEIGHT;
+    const sizeLimit = [bySource ? "the source's size" : '', byConfig ? 'VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' : ''].filter(Boolean).join(' and ');
+    return { maxWidth, maxHeight, maxFps: config.VIDEO_MAX_FPS, sizeLimit };
   }
 
   private createSource(): FrameSource {

@@ -6,7 +6,7 @@
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import { type CameraStatus, offlineStatus } from '@camqtt/protocol';
+import { type CameraStatus, offlineStatus, redactStatus } from '@camqtt/protocol';
 import type { Logger } from 'pino';
 import type { FramePipeline } from './frame-pipeline.js';
 import type { FramePublisher } from './frame-publisher.js';
@@ -101,11 +101,11 @@ export class StatusReporter {
       if (info.format !== undefined) status.sourceFormat = info.format;
     }
     if (pipeline.encodeQuality !== undefined && pipeline.encodeQuality < settings.quality) status.encodeQuality = pipeline.encodeQuality;
-    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), pipeline.encoderWarning].filter((w): w is string => w !== undefined);
+    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), ...pipeline.encoderWarnings].filter((w): w is string => w !== undefined);
     if (warnings.length > 0) status.warnings = warnings;
     if (pipeline.error !== undefined) status.error = pipeline.error;
     if (this.lastCommand) status.lastCommand = this.lastCommand;
-    return status;
+    return redactStatus(status);
   }
 
   /** Publishes the current status soon (once per tick however many changes); only when connected. */

@@ -108,6 +108,47 @@ describe('publisher control and limits', () => {
     assert.equal(slow.warnings?.some((w) => /MQTT_MAX_MESSAGES_PER_S/.test(w)) ?? false, false);
   });
 
+  test('commands are capped at VIDEO_MAX_* and never scale past the source size, and the status says so', async () => {
+    const { publisher, subscriber } = await start('bigcam', { VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '10', VIDEO_MAX_FPS: '20' });
+    const sizeOf = (payload: Buffer): number[] => {
+      const image = cv.imdecode(payload);
+      return [image.cols, image.rows];
+    };
+    // What the issue saw take 107 % of a core and 354 MB: 8K at 120 fps from a 320x240 source.
+    await subscriber.control({ width: 7680, height: 4320, fps: 120, id: 'huge' });
+    const huge = await subscriber.status((s) => s.lastCommand?.id === 'huge');
+    assert.equal(huge.lastCommand?.ok, true);
+    assert.deepEqual(huge.lastCommand?.capped, [
+      'fps 120 capped to 20 (VIDEO_MAX_FPS)',
+      "size 7680x4320 capped to 320x180 (the source's size: 320x240)",
+    ]);
+    // The 16:9 asked for, as large as the source allows.
+    assert.deepEqual([huge.width, huge.height, huge.targetFps], [320, 180, 20]);
+    // A frame or two may have been under way with the old size; none is ever bigger.
+    const frames = await subscriber.collectFrames(4);
+    assert.deepEqual(sizeOf(frames.at(-1)!.payload), [320, 180]);
+    for (const frame of frames) assert.ok(sizeOf(frame.payload)[0]! <= 320);
+
+    // Smaller is fine, and back up to the source's size too; past it is capped again.
+    await subscriber.control({ width: 160, height: 120, id: 'small' });
+    const small = await subscriber.status((s) => s.lastCommand?.id === 'small');
+    assert.equal(small.lastCommand?.capped, undefined);
+    await subscriber.control({ width: 640, height: 480, id: 'double' });
+    const double = await subscriber.status((s) => s.lastCommand?.id === 'double');
+    assert.deepEqual([double.width, double.height], [320, 240]);
+    assert.match(double.lastCommand?.capped?.[0] ?? '', /^size 640x480 capped to 320x240/);
+    assert.ok(publisher.lines.some((line) => line.msg === 'control command capped'));
+    assert.equal(publisher.exitCode, null);
+  });
+
+  test('VIDEO_WIDTH over VIDEO_MAX_WIDTH stops the publisher with one line naming both', { timeout: 20_000 }, async () => {
+    const publisher = ServiceProcess.start('publisher', { CAMERA_SOURCE: 'testsrc', MQTT_URL: 'mqtt://127.0.0.1:1', VIDEO_WIDTH: '3840', VIDEO_HEIGHT: '2160' });
+    await once(publisher.child, 'close');
+    assert.equal(publisher.exitCode, 2);
+    assert.equal(publisher.rawOutput.length, 1, publisher.rawOutput.join('\n'));
+    assert.match(publisher.rawOutput[0]!, /^publisher: configuration error: VIDEO_WIDTH must be at most VIDEO_MAX_WIDTH \(1920\) \(got 3840\)/);
+  });
+
   test('VIDEO_OVERLAY draws camera id and time at the bottom left; TESTSRC_LARGE_CLOCK puts the clock across the middle', async () => {
     const { subscriber } = await start('ovcam', { VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_OVERLAY: 'true', TESTSRC_LARGE_CLOCK: 'true' });
     const frame = await subscriber.nextFrame();

@@ -3,6 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
@@ -55,6 +56,28 @@ describe('publisher faults', () => {
     await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed);
     const status = await subscriber.status((s) => s.online && /video63/.test(s.error ?? ''));
     assert.equal(status.framesSent, 0);
+    assert.equal(publisher.exitCode, null);
+  });
+
+  test('credentials in CAMERA_SOURCE and MQTT_URL never reach the retained status or the log', async () => {
+    if (!broker.port) await broker.start();
+    // A port nothing listens on: the stream fails at once, with FFmpeg's message about it.
+    const closed = createServer().listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const subscriber = await TestSubscriber.connect(broker.url, 'leaky');
+    subscribers.push(subscriber);
+    const source = `rtsp://admin:p@ss@127.0.0.1:${port}/stream?user=admin&password=hunter2&channel=1`;
+    const mqttUrl = broker.url.replace('mqtt://', 'mqtt://pubuser:mqttsecret@');
+    const publisher = ServiceProcess.start('publisher', publisherEnv(mqttUrl, { CAMERA_ID: 'leaky', CAMERA_SOURCE: source }));
+    processes.push(publisher);
+    const status = await subscriber.status((s) => s.online && s.error !== undefined);
+    assert.equal(status.source, `rtsp://***@127.0.0.1:${port}/stream?user=***&password=***&channel=1`);
+    await publisher.waitForLog((line) => line.msg === 'source failed');
+    const everything = [JSON.stringify(status), ...publisher.lines.map((line) => JSON.stringify(line)), ...publisher.rawOutput].join('\n');
+    for (const secret of ['p@ss', '@ss@', 'hunter2', 'mqttsecret']) assert.ok(!everything.includes(secret), `${secret} leaked`);
+    assert.ok(publisher.lines.some((line) => line.msg === 'connected' && line.url === broker.url.replace('mqtt://', 'mqtt://***@')));
     assert.equal(publisher.exitCode, null);
   });
 

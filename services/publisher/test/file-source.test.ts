@@ -87,6 +87,26 @@ describe('publisher with a video file', () => {
     assert.equal(status.sourceFormat, 'MJPG');
   });
 
+  test('a file smaller than VIDEO_WIDTH x VIDEO_HEIGHT is published at its own size, not scaled up, and commands are capped at it', async () => {
+    const path = join(dir, 'small.avi');
+    writeTestVideo(path);
+    const { publisher, subscriber } = await bed.camera('smallfile', { CAMERA_SOURCE: path, VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480' });
+    const size = (frame: ReceivedFrame): number[] => {
+      const image = cv.imdecode(frame.payload);
+      return [image.cols, image.rows];
+    };
+    for (const frame of await subscriber.collectFrames(3)) assert.deepEqual(size(frame), [320, 240]);
+    const warned = await subscriber.status((s) => s.warnings?.some((w) => w.startsWith('not scaled up')) === true);
+    assert.deepEqual([warned.sourceWidth, warned.sourceHeight], [320, 240]);
+    await subscriber.control({ width: 1280, height: 720, id: 'hd' });
+    const hd = await subscriber.status((s) => s.lastCommand?.id === 'hd');
+    assert.deepEqual(hd.lastCommand?.capped, ["size 1280x720 capped to 320x180 (the source's size: 320x240)"]);
+    assert.deepEqual([hd.width, hd.height], [320, 180]);
+    const frames = await subscriber.collectFrames(4);
+    assert.deepEqual(size(frames.at(-1)!), [320, 180]);
+    assert.equal(publisher.exitCode, null);
+  });
+
   test('VIDEO_LOOP=false plays the file once, then says so in the status and stays up without retrying', async () => {
     const path = join(dir, 'once.avi');
     writeTestVideo(path);

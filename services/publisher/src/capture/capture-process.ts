@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { redactCredentials } from '@camqtt/protocol';
 import type { HelperReply, HelperRequest } from './capture-messages.js';
 
 const HELPER_ENTRY = new URL('./capture-helper.js', import.meta.url);
@@ -51,10 +53,12 @@ export class CaptureProcess {
     const child = fork(HELPER_ENTRY, [], {
       // Buffers cross as bytes rather than as JSON arrays of numbers.
       serialization: 'advanced',
-      // The helper logs nothing; OpenCV/FFmpeg warnings on its stderr land in ours.
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      // The helper logs nothing; OpenCV/FFmpeg warnings on its stderr land in ours, passed
+      // through redactCredentials since their messages may quote the camera's URL.
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     this.child = child;
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => process.stderr.write(`${redactCredentials(line)}\n`));
     child.on('message', (reply: HelperReply) => this.settle(reply));
     child.on('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;

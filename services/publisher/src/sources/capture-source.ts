@@ -7,10 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import cv from '@u4/opencv4nodejs';
-import { performanceNowAt } from '@camqtt/protocol';
+import { performanceNowAt, redactCredentials } from '@camqtt/protocol';
 import { CaptureProcess } from '../capture/capture-process.js';
 import type { HelperReply } from '../capture/capture-messages.js';
-import { type FrameSource, type Grab, type SourceInfo, grabSize, redactSource } from './frame-source.js';
+import { type FrameSource, type Grab, type SourceInfo, grabSize } from './frame-source.js';
 
 export interface CaptureRequest {
   width: number;
@@ -32,7 +32,7 @@ export class CaptureSource implements FrameSource {
     private readonly request: () => CaptureRequest,
     private readonly raw: boolean,
   ) {
-    this.description = redactSource(source);
+    this.description = redactCredentials(source);
   }
 
   private get what(): string {
@@ -90,7 +90,8 @@ export class CaptureSource implements FrameSource {
   }
 
   private expect<T extends HelperReply['type']>(reply: HelperReply, type: T, failure: (why: string) => string): Extract<HelperReply, { type: T }> {
-    if (reply.type === 'failed') throw new Error(failure(reply.message));
+    // OpenCV's and FFmpeg's messages may quote the URL, password and all.
+    if (reply.type === 'failed') throw new Error(failure(redactCredentials(reply.message)));
     if (reply.type !== type) throw new Error(`${this.what}: unexpected ${reply.type} from the capture helper`);
     return reply as Extract<HelperReply, { type: T }>;
   }

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
+import { redactCredentials } from '@camqtt/protocol';
 import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo, decodeFourcc, grabTimes } from './frame-source.js';
 
 /** Files claiming a rate outside this range are played at VIDEO_FPS instead. */
@@ -33,7 +34,8 @@ export class FileSource implements FrameSource {
   ) {}
 
   get description(): string {
-    return this.path;
+    // A path needs none, but a URL OpenCV does not take for a stream (ftp://u:p@...) lands here.
+    return redactCredentials(this.path);
   }
 
   get maxFps(): number | undefined {

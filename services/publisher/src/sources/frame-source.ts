@@ -79,11 +79,6 @@ export function decodeFourcc(code: number): string {
   return String.fromCharCode(n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, (n >> 24) & 0xff).replace(/[^\x20-\x7e]/g, '?');
 }
 
-/** Removes user:password@ from a URL so it can be logged and published. */
-export function redactSource(source: string): string {
-  return source.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, '$1***@');
-}
-
 export type SourceKind = 'testsrc' | 'device' | 'stream' | 'file';
 
 /** How CAMERA_SOURCE is read: testsrc, a device index or /dev path, a URL, else a file. */

@@ -1,0 +1,89 @@
+/**
+ * The viewer session cookie's value, signed, nothing stored server-side:
+ *   - shared password: `<expiry>.<HMAC(expiry)>` keyed by HMAC(WEB_SECRET_FILE's secret, password),
+ *     so sessions survive a relay restart, changing the password logs everyone out, and a captured
+ *     cookie is no use for guessing the password offline without the secret;
+ *   - account: `u.<user, base64url>.<expiry>.<HMAC(user, expiry, fingerprint)>` where the
+ *     fingerprint is a digest of the user's hash line, so removing the user or changing their
+ *     password ends their sessions. The key is random per relay process: the users file holds
+ *     only hashes, and a key derived from it would let anyone who can read the file forge
+ *     sessions without knowing a password. A relay restart therefore asks accounts to log in again
+ *     (the page notices and goes to the form; basic auth is unaffected).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const SESSION_COOKIE = 'camqtt_session';
+export const SESSION_MS = 7 * 24 * 3600_000;
+
+/** Who a valid cookie was issued to. */
+export type SessionHolder = { kind: 'shared' } | { kind: 'account'; user: string; fingerprint: string };
+
+export class SessionTokens {
+  private readonly passwordKey: Buffer | undefined;
+  private readonly accountKey = randomBytes(32);
+
+  /**
+   * @param password the shared password, '' for none
+   * @param secret WEB_SECRET_FILE's contents (needed when there is a password)
+   * @param fingerprint an account's current fingerprint, undefined once it is gone
+   */
+  constructor(
+    password: string,
+    secret: Buffer | undefined,
+    private readonly fingerprint: (user: string) => string | undefined,
+  ) {
+    if (password !== '' && !secret) throw new Error('a shared password needs the session secret');
+    this.passwordKey = password === '' ? undefined : createHmac('sha256', secret!).update(`camqtt viewer session v2\0${password}`).digest();
+  }
+
+  issue(holder: SessionHolder): string {
+    const expires = String(Date.now() + SESSION_MS);
+    if (holder.kind === 'shared') return `${expires}.${sign(this.passwordKey!, expires)}`;
+    const userPart = Buffer.from(holder.user, 'utf8').toString('base64url');
+    return `u.${userPart}.${expires}.${sign(this.accountKey, `${userPart}.${expires}.${holder.fingerprint}`)}`;
+  }
+
+  check(value: string): SessionHolder | undefined {
+    const parts = value.split('.');
+    if (parts.length === 2 && this.passwordKey) {
+      const [expires, signature] = parts as [string, string];
+      return unexpired(expires) && sameText(signature, sign(this.passwordKey, expires)) ? { kind: 'shared' } : undefined;
+    }
+    if (parts.length === 4 && parts[0] === 'u') {
+      const [, userPart, expires, signature] = parts as [string, string, string, string];
+      const user = Buffer.from(userPart, 'base64url').toString('utf8');
+      const fingerprint = this.fingerprint(user);
+      if (fingerprint === undefined || !unexpired(expires)) return undefined;
+      return sameText(signature, sign(this.accountKey, `${userPart}.${expires}.${fingerprint}`)) ? { kind: 'account', user, fingerprint } : undefined;
+    }
+    return undefined;
+  }
+}
+
+/** The named cookie from a Cookie header; undefined when absent or malformed. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  for (const pair of (header ?? '').split(';')) {
+    const at = pair.indexOf('=');
+    if (at <= 0 || pair.slice(0, at).trim() !== name) continue;
+    try {
+      return decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      return undefined; // malformed %-escapes: no session, rather than a 500
+    }
+  }
+  return undefined;
+}
+
+function sign(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text).digest('base64url');
+}
+
+function sameText(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function unexpired(expires: string): boolean {
+  return /^\d+$/.test(expires) && Number(expires) >= Date.now();
+}
