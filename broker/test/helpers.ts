@@ -56,10 +56,11 @@ export async function connectAs(broker: BrokerUnderTest, username: string, optio
 }
 
 /** Resolves with the next message the client receives on a topic matching `topic` exactly. */
-export async function nextMessage(client: MqttClient, topic: string): Promise<Buffer> {
+/** The next message on `topic` (that `match` accepts: frames sent earlier may still be on the way). */
+export async function nextMessage(client: MqttClient, topic: string, match: (payload: Buffer) => boolean = () => true): Promise<Buffer> {
   return await new Promise((resolve) => {
     const onMessage = (received: string, payload: Buffer): void => {
-      if (received !== topic) return;
+      if (received !== topic || !match(payload)) return;
       client.off('message', onMessage);
       resolve(payload);
     };
