@@ -111,7 +111,8 @@ async function main(): Promise<void> {
   let relayMqtt: Record<string, string> = {};
   if (!externalBroker) {
     const broker = await run('broker', 'broker/dist/main.js', { BROKER_PROVISION_DIR: provisionDir });
-    const common = { MQTT_URL: `mqtts://localhost:${broker.ports?.mqtts}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt` };
+    // MQTT_PASSWORD emptied: a cloud broker's password left in .env would win over the file.
+    const common = { MQTT_URL: `mqtts://localhost:${broker.ports?.mqtts}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt`, MQTT_PASSWORD: '' };
     mqtt = { ...common, MQTT_USERNAME: cameraId, MQTT_PASSWORD_FILE: `${provisionDir}/passwords/${cameraId}` };
     relayMqtt = { ...common, MQTT_USERNAME: 'relay', MQTT_PASSWORD_FILE: `${provisionDir}/passwords/relay` };
   }

@@ -11,6 +11,7 @@
  *   on: unauthenticated connections only ever use slots that nobody logged in holds. Only when
  *   every slot is logged in is a newcomer refused.
  */
+import { addressGroup } from '@camqtt/protocol/address-group';
 import type { Socket } from 'node:net';
 
 export interface ConnectionGateOptions {
@@ -71,7 +72,7 @@ export class ConnectionGate {
 
   /** Takes `socket` in (tracked until it closes) or says why not; the caller closes a refused one. */
   admit(socket: Socket): Admission {
-    const address = socket.remoteAddress ?? '';
+    const address = addressGroup(socket.remoteAddress ?? '');
     if (!this.takeToken(address)) return { admitted: false, reason: 'connection_rate' };
     if ((this.openPerAddress.get(address) ?? 0) >= this.options.maxPerAddress) return { admitted: false, reason: 'address_limit' };
     let evicted: { remoteAddress: string } | undefined;

@@ -36,8 +36,10 @@ export class HostCheck {
     const host = request.headers.host ?? '';
     const name = hostName(host);
     if (name !== undefined && (isLoopbackName(name) || this.allowed.has(name))) return true;
-    const { allowed, suppressed } = this.refusalLog.take(host);
-    if (allowed) this.log.warn({ host, remoteAddress: request.socket.remoteAddress, suppressedSinceLastLog: suppressed }, 'refused a request for a host name that is not this relay\'s (add it to WEB_ALLOWED_HOSTS, or set a viewer login)');
+    // One key for all: the Host header is the attacker's to choose, and a key per value would
+    // grow the limiter (and the log) with every name tried.
+    const { allowed, suppressed } = this.refusalLog.take('host');
+    if (allowed) this.log.warn({ host: host.slice(0, 100), remoteAddress: request.socket.remoteAddress, suppressedSinceLastLog: suppressed }, 'refused a request for a host name that is not this relay\'s (add it to WEB_ALLOWED_HOSTS, or set a viewer login)');
     return false;
   }
 

@@ -21,6 +21,7 @@
  * by a failure of that pair). A client that logs in without mistakes is never refused for its
  * user, whatever others guess at the same name; only its own address's failures can block it.
  */
+import { addressGroup } from './address-group.js';
 
 export interface LoginThrottleOptions {
   /** Failures of one address, or at one user name, before it is blocked. */
@@ -110,7 +111,8 @@ export class LoginThrottle {
   }
 
   /** Whether a login from `address` as `user` may be checked now; if so, it counts as in flight until finished. */
-  begin(address: string | undefined, user: string | undefined): ThrottleVerdict {
+  begin(remoteAddress: string | undefined, user: string | undefined): ThrottleVerdict {
+    const address = remoteAddress === undefined ? undefined : addressGroup(remoteAddress);
     const now = this.now();
     const pair = address !== undefined && user !== undefined && user !== '' ? `${address}\n${user}` : undefined;
     const trustedSince = pair === undefined ? undefined : this.trusted.get(pair);

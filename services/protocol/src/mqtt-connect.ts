@@ -27,7 +27,15 @@ export function connectMqtt(url: string, options: IClientOptions, choice: MqttPr
     client.off('error', fallBack);
     log.info({ reason: error.message }, 'the broker does not speak MQTT 5: using MQTT 3.1.1');
     client.options.protocolVersion = 4;
-    client.reconnect();
+    // MQTT.js gives up after a refused CONNECT unless reconnectOnConnackError is set, which it
+    // reads right after this listener returns. Set for this one refusal only: a wrong password
+    // must not be retried every second. (Calling reconnect() here instead raced MQTT.js's own
+    // reconnect timer, which dropped the new connection a second later.)
+    const before = client.options.reconnectOnConnackError;
+    client.options.reconnectOnConnackError = true;
+    queueMicrotask(() => {
+      client.options.reconnectOnConnackError = before;
+    });
   };
   // First of the error listeners, so later ones can ask isProtocolFallback().
   client.prependListener('error', fallBack);

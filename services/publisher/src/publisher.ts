@@ -58,8 +58,13 @@ export class Publisher {
     const client = connectMqtt(config.MQTT_URL, options, config.MQTT_PROTOCOL_VERSION, log);
     this.client = client;
     const url = redactCredentials(config.MQTT_URL);
-    client.on('connect', () => log.info({ url, clientId, protocolVersion: protocolVersionOf(client) }, 'connected'));
-    client.on('offline', () => log.warn({ url }, 'disconnected; reconnecting'));
+    // Only a link that was up is lost: the first connect may take a second try (MQTT 5 -> 3.1.1).
+    let everConnected = false;
+    client.on('connect', () => {
+      everConnected = true;
+      log.info({ url, clientId, protocolVersion: protocolVersionOf(client) }, 'connected');
+    });
+    client.on('offline', () => everConnected && log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
     client.on('error', (error) => isProtocolFallback(error) || log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'));
 
