@@ -95,6 +95,11 @@ test('HA_DISCOVERY=false clears the retained config, which removes the entity', 
   });
   try {
     assert.equal((await message(topic, 10_000, before)).length, 0, 'an empty retained config');
+    const deadline = Date.now() + 10_000;
+    while (received.get('camqtt/cam1/image')?.at(-1)?.length !== 0) {
+      assert.ok(Date.now() < deadline, 'the retained still is cleared too');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } finally {
     await publisher.stop();
   }

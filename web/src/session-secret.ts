@@ -5,7 +5,7 @@
  * survive a relay restart. Made on first start (0600, its folder 0700) when missing.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '@camqtt/protocol';
@@ -19,9 +19,16 @@ export function loadSessionSecret(file: string, log: Logger): Buffer {
   if (existing) return checked(existing, path, log);
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    // 'wx': a relay starting at the same moment that made it first wins; we read theirs below.
-    writeFileSync(path, `${randomBytes(SECRET_BYTES).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-    log.info({ file: path }, 'made a new viewer session secret (WEB_SECRET_FILE)');
+    // Written whole under another name, then linked in: a relay starting at the same moment never
+    // reads it half written, and the first link wins (EEXIST: we read theirs below).
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${randomBytes(SECRET_BYTES).toString('hex')}\n`, { mode: 0o600 });
+    try {
+      linkSync(temporary, path);
+      log.info({ file: path }, 'made a new viewer session secret (WEB_SECRET_FILE)');
+    } finally {
+      unlinkSync(temporary);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`WEB_SECRET_FILE cannot be created: ${path} (${code(error)}); point it at a writable place, e.g. the provision folder`);
   }

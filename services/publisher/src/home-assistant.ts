@@ -82,8 +82,9 @@ export class HomeAssistantLink {
 
   private readonly onConnect = (): void => {
     if (!this.options.enabled) {
-      // An empty retained config removes the entity that an earlier run announced.
+      // An empty retained config removes the entity that an earlier run announced; the still goes too.
       this.client.publish(this.configTopic, '', { qos: 1, retain: true });
+      this.client.publish(this.options.topics.image(this.options.camera), '', { qos: 1, retain: true });
       return;
     }
     this.client.subscribe(this.birthTopic, { qos: 1 }, (error, granted) => {
