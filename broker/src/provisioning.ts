@@ -11,7 +11,8 @@
  * everything. An account missing from an existing users/ACL file is appended to it.
  */
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, haDiscoveryTopic, isCameraId } from '@camqtt/protocol';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
@@ -140,7 +141,7 @@ async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[
   const [haveCaCert, haveCaKey, haveCert, haveKey] = await Promise.all(
     [paths.caCertFile, paths.caKeyFile, paths.certFile, paths.keyFile].map(exists),
   );
-  if (haveCert && haveKey) return;
+  if (haveCert && haveKey) return checkCertificateNames(paths, hostnames);
   if (haveCert !== haveKey) {
     throw new ConfigError(`BROKER_PROVISION_DIR has only one of ${paths.certFile} and ${paths.keyFile}; remove it to have both made again`);
   }
@@ -158,6 +159,19 @@ async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[
   const server = await createServerCertificate(ca, hostnames);
   await writeNew(paths.keyFile, server.key, 0o600, log);
   await writeNew(paths.certFile, server.cert, 0o644, log);
+}
+
+/**
+ * A provisioned certificate is never replaced, so a changed BROKER_TLS_HOSTNAMES would otherwise
+ * be ignored without a word, and clients would fail on a name the certificate lacks.
+ */
+async function checkCertificateNames(paths: ProvisionedFiles, hostnames: readonly string[]): Promise<void> {
+  const certificate = new X509Certificate(await readFile(paths.certFile));
+  const names = (certificate.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '')).filter(Boolean);
+  const same = names.length === hostnames.length && hostnames.every((name) => names.includes(name));
+  if (!same) {
+    throw new ConfigError(`BROKER_TLS_HOSTNAMES (${hostnames.join(',')}) differs from the names of the provisioned certificate (${names.join(',')}): remove ${dirname(paths.certFile)} to have a new CA and certificate made, then give clients the new ca.crt`);
+  }
 }
 
 /** The account's password: the one already in passwords/<user>, else a new random one saved there. */

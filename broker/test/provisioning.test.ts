@@ -89,3 +89,18 @@ describe('BROKER_PROVISION_EXPORT', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('BROKER_TLS_HOSTNAMES after the first start', () => {
+  it('a changed list stops the broker with one line saying how to get a new certificate, instead of being ignored', async (t) => {
+    const dir = await makeTempDir();
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const first = await startBroker(dir, { BROKER_TLS_HOSTNAMES: 'broker,localhost,127.0.0.1' });
+    await first.process.stop();
+    const again = await startBroker(dir, { BROKER_TLS_HOSTNAMES: 'broker,localhost,127.0.0.1' });
+    await again.process.stop();
+    const changed = ServiceProcess.start('broker', brokerEnv(dir, { BROKER_TLS_HOSTNAMES: 'broker,cams.example' }));
+    const code = await new Promise<number | null>((resolve) => changed.child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(changed.rawOutput.join('\n'), /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m);
+  });
+});

@@ -61,7 +61,7 @@ export function explainConnectionError(error: Error & { code?: unknown }, url: s
       return `no answer from ${at} (${code}); check MQTT_URL and any firewall on the way`;
     case 'ECONNRESET':
     case 'EPIPE':
-      return `the broker at ${at} closed the connection (${code}); check that MQTT_URL's scheme matches the port (mqtts:// for TLS)`;
+      return `the broker at ${at} closed the connection (${code}); if it does so at every attempt, check that MQTT_URL's scheme matches the port (mqtts:// for TLS)`;
     default:
       return `cannot reach the broker at ${at}: ${error.message}`;
   }
