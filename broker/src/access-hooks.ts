@@ -16,9 +16,12 @@ import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
 import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
 import type { ClientSessions } from './client-sessions.js';
-import { LogLimiter } from './log-limiter.js';
+import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+
+/** Refusals an attacker can cause at will are logged once per reason per 10 s. */
+const REFUSAL_LOG_WINDOW_MS = 10_000;
 
 /** CONNACK return codes (MQTT 3.1.1 table 3.1); Aedes declares them as an ambient const enum. */
 const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
@@ -81,7 +84,7 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   /** Subscribers currently having QoS 0 messages dropped, with how many so far. */
   const dropping = new WeakMap<Client, number>();
   const refusedPublishes = new WeakSet<PublishPacket>();
-  const unthrottledRefusals = new LogLimiter();
+  const unthrottledRefusals = new PerKeyRateLimit(REFUSAL_LOG_WINDOW_MS);
 
   async function checkLogin(client: Client, username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
     if (emptyIdRefused.has(client)) {
@@ -137,8 +140,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     }
     if (verdict.reason !== 'bad_credentials') {
       // No password was checked, so nothing throttles these: a line per reason per 10 s.
-      const skipped = unthrottledRefusals.take(verdict.reason);
-      if (skipped !== undefined) log.warn({ ...who, reason: verdict.error.message, sameLinesLeftOut: skipped }, 'login refused');
+      const { allowed, suppressed: skipped } = unthrottledRefusals.take(verdict.reason);
+      if (allowed) log.warn({ ...who, reason: verdict.error.message, sameLinesLeftOut: skipped }, 'login refused');
       return;
     }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');

@@ -12,9 +12,12 @@ import type { Logger } from 'pino';
 import { LoginRefusedError, PublishRefusedError, remoteAddressOf, type AccessHooks } from './access-hooks.js';
 import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
 import { ConnectionGate } from './connection-gate.js';
-import { LogLimiter } from './log-limiter.js';
+import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { BrokerMetrics } from './metrics.js';
 import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet-size-guard.js';
+
+/** Refusals an attacker can cause at will are logged once per reason per 10 s. */
+const REFUSAL_LOG_WINDOW_MS = 10_000;
 
 export interface MqttBrokerOptions {
   host: string;
@@ -111,7 +114,7 @@ export class MqttBroker {
   /** Each connection's PacketSizeGuard (what Aedes knows as `client.conn`) -> its raw socket. */
   private readonly rawSockets = new WeakMap<object, Socket>();
   /** Refusals at accept come as fast as an attacker connects: a line per reason per 10 s. */
-  private readonly refusalLog = new LogLimiter();
+  private readonly refusalLog = new PerKeyRateLimit(REFUSAL_LOG_WINDOW_MS);
   /** Actual ports, once listening. */
   readonly ports: Partial<Record<ListenerName, number>> = {};
 
@@ -209,8 +212,8 @@ export class MqttBroker {
   private logRefusal(reason: string, listener: ListenerName, remoteAddress: string | undefined): void {
     const { metrics, log, maxConnections, maxConnectionsPerAddress, connectionRatePerAddress } = this.options;
     metrics.refusedConnections.inc({ reason });
-    const skipped = this.refusalLog.take(reason);
-    if (skipped === undefined) return;
+    const { allowed, suppressed: skipped } = this.refusalLog.take(reason);
+    if (!allowed) return;
     const message = {
       connection_rate: 'too many new connections from one address; connection closed',
       address_limit: 'too many connections from one address; connection closed',

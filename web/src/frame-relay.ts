@@ -12,7 +12,7 @@ import {
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
-import { PerKeyRateLimit } from './per-key-rate-limit.js';
+import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { RelayMetrics } from './relay-metrics.js';
 import { StaleFrameFilter } from './stale-frame-filter.js';
 

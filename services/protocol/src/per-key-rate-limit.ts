@@ -1,6 +1,7 @@
 /**
- * Lets one event per key through per window and counts the rest, so a camera that publishes
- * garbage at 30 fps costs one log line a minute, which still says how many were dropped.
+ * Lets one event per key through per window and counts the rest: for log lines that a camera
+ * publishing garbage at 30 fps, or an attacker refused at will, could cause. One line a window,
+ * which still says how many were held back. The relay and the broker share it.
  */
 export class PerKeyRateLimit {
   private readonly lastAllowed = new Map<string, { at: number; suppressed: number }>();
