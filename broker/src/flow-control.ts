@@ -13,14 +13,17 @@
  *   the connection is refused (for MQTT 5 with DISCONNECT 0x93, Receive Maximum exceeded).
  *
  * QoS 0 frames may overtake held QoS 1/2 ones: MQTT orders messages per topic and QoS (4.6).
+ * Only MQTT 5 frames are ever held (3.x has no Receive Maximum), so held ones can be aged.
  */
+import { ageFrame } from './message-expiry.js';
+
 const PUBLISH = 3;
 const PUBACK = 4;
 const PUBREC = 5;
 const PUBREL = 6;
 const PUBCOMP = 7;
 
-type Frame = { chunks: Buffer[]; bytes: number };
+type Frame = { chunks: Buffer[]; bytes: number; heldAt: number };
 
 /** Incremental fixed-header reader: first byte, then the remaining length, then the body. */
 class Framer {
@@ -121,8 +124,10 @@ export class FlowControl {
       while (this.held.length > 0 && this.inflight < this.options.receiveMaximum()) {
         const frame = this.held.shift()!;
         this.heldBytes -= frame.bytes;
+        const chunks = this.aged(frame);
+        if (!chunks) continue;
         this.inflight++;
-        this.options.send(frame.chunks);
+        this.options.send(chunks);
       }
     }
   }
@@ -149,12 +154,21 @@ export class FlowControl {
     if (start < chunk.length) this.pending.push(chunk.subarray(start));
   }
 
+  /** A held frame as it may leave now (see message-expiry.ts); undefined: expired, dropped. */
+  private aged(frame: Frame): Buffer[] | undefined {
+    const waitedMs = Date.now() - frame.heldAt;
+    // Under a second nothing can have expired (intervals are whole seconds, at least 1).
+    if (waitedMs < 1000) return frame.chunks;
+    const aged = ageFrame(Buffer.concat(frame.chunks), waitedMs);
+    return aged && [aged];
+  }
+
   private frameDone(chunks: Buffer[]): void {
     if (this.output.type === PUBLISH && this.output.qos > 0) {
       if (this.inflight >= this.options.receiveMaximum()) {
         const bytes = chunks.reduce((sum, c) => sum + c.length, 0);
         this.heldBytes += bytes;
-        this.held.push({ chunks, bytes });
+        this.held.push({ chunks, bytes, heldAt: Date.now() });
         return;
       }
       this.inflight++;

@@ -140,3 +140,23 @@ export function deliverAtGrantedQoS(client: Client): void {
   internals.deliver0 = deliver;
   internals.deliverQoS = deliver;
 }
+
+/** The part of an Aedes client's packet parser `refuseProtoBatches` uses. */
+interface AedesParserInternals {
+  _parser: { prependListener: (event: 'packet', listener: (packet: { cmd: string; subscriptions?: Array<{ topic: string }> }) => void) => void };
+}
+
+/**
+ * aedes 2.0.0-beta.1 dedupes the filters of a SUBSCRIBE with more than one into a plain object
+ * keyed by filter: a `__proto__` filter there replaces the object's prototype, the list turns into
+ * garbage and the broker process crashes. Such a SUBSCRIBE (only `__proto__` alone is safe) loses
+ * that filter before Aedes sees it, and `refuse` ends the connection, so no partial SUBACK goes out.
+ */
+export function refuseProtoBatches(client: Client, refuse: () => void): void {
+  (client as unknown as AedesParserInternals)._parser.prependListener('packet', (packet) => {
+    const filters = packet.subscriptions;
+    if (packet.cmd !== 'subscribe' || !filters || filters.length < 2 || !filters.some((s) => s.topic === '__proto__')) return;
+    packet.subscriptions = filters.filter((s) => s.topic !== '__proto__');
+    refuse();
+  });
+}

@@ -11,12 +11,15 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
 import { remoteAddressOf, type AccessHooks } from './access-hooks.js';
 import { reportClientError } from './client-errors.js';
-import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
+import { deliverAtGrantedQoS, refuseProtoBatches } from './granted-qos-delivery.js';
 import { wholePacketBytes } from './publish-size.js';
 import { ConnectionGate } from './connection-gate.js';
 import { LogLimiter } from './log-limiter.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+
+/** MQTT 5 DISCONNECT reason code 0x83. */
+const IMPLEMENTATION_SPECIFIC_ERROR = 0x83;
 
 export interface MqttBrokerOptions {
   host: string;
@@ -301,6 +304,11 @@ export class MqttBroker {
     const client = this.aedes.handle(guard.start());
     guard.attach(client);
     deliverAtGrantedQoS(client);
+    refuseProtoBatches(client, () => {
+      metrics.malformedPackets.inc();
+      log.warn({ remoteAddress: socket.remoteAddress }, 'SUBSCRIBE with __proto__ among several filters; connection closed');
+      guard.closeWith(IMPLEMENTATION_SPECIFIC_ERROR);
+    });
   }
 
   /** Stops listening, disconnects every client and releases the sockets. */
