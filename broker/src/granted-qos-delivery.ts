@@ -130,8 +130,9 @@ export function deliverAtGrantedQoS(client: Client): void {
     let out = packet;
     if (packet.brokerId !== undefined) {
       const ids = granted.identifiers(packet.topic);
+      // Also for one: the copy may have come through a matching filter without an identifier.
       // A new properties object: Aedes shares one between the copies for all subscribers.
-      if (ids.length > 1) out = { ...packet, properties: { ...packet.properties, subscriptionIdentifier: ids } };
+      if (ids.length > 0) out = { ...packet, properties: { ...packet.properties, subscriptionIdentifier: ids.length === 1 ? ids[0] : ids } };
     }
     if (qos === 0) return sendAtQoS0(out, done);
     // A copy: a persistent session's queued packet must keep the QoS it was stored with.
