@@ -5,7 +5,7 @@
  * TCP accept, before TLS; see connection-gate.ts), a deadline for TLS + CONNECT, and dropping
  * refused publishes.
  */
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
@@ -17,7 +17,14 @@ import { ConnectionGate } from './connection-gate.js';
 import { LogLimiter } from './log-limiter.js';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
+import { closeServer, listen } from './listen.js';
+import { withoutWillDelay } from './will-properties.js';
 
+/**
+ * Inbound QoS 2 messages a connection may leave unreleased (no PUBREL yet): Aedes 1.2's
+ * maxInflightInbound default, which the beta lacks. Advertised to MQTT 5 clients as Receive Maximum.
+ */
+const MAX_INBOUND_QOS2 = 1000;
 /** MQTT 5 DISCONNECT reason code 0x83. */
 const IMPLEMENTATION_SPECIFIC_ERROR = 0x83;
 
@@ -45,33 +52,6 @@ export interface MqttBrokerOptions {
 }
 
 export type ListenerName = 'mqtt' | 'mqtts';
-
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-/**
- * aedes 2.0.0-beta.1 (upstream #1098) publishes a will with its Will Delay Interval among the
- * PUBLISH properties; that property is only valid in a CONNECT, and strict MQTT 5 clients (Paho)
- * reject the message as malformed. Both will paths go through `publish`, so it is removed there.
- */
-function withoutWillDelay(packet: PublishPacket): PublishPacket {
-  const properties = (packet as { properties?: Record<string, unknown> }).properties;
-  if (properties?.willDelayInterval === undefined) return packet;
-  const { willDelayInterval: _willOnly, ...rest } = properties;
-  return { ...packet, properties: rest } as PublishPacket;
-}
 
 type PublishWithClient = (packet: PublishPacket, client: Client | null, done?: (error?: Error) => void) => void;
 
@@ -151,6 +131,8 @@ export class MqttBroker {
       maximumPacketSize: wholePacketBytes(this.options.maxPacketBytes),
       // Inbound topic aliases: 10 per connection is what a publisher of a few topics needs.
       topicAliasMaximum: 10,
+      // Enforced by PacketSizeGuard (flow-control.ts) for QoS 2; QoS 1 is acknowledged at once.
+      receiveMaximum: MAX_INBOUND_QOS2,
     }, refusedPublishes);
     await aedes.listen();
     this.aedes = aedes;
@@ -291,11 +273,10 @@ export class MqttBroker {
         metrics.oversizePackets.inc();
         log.warn({ remoteAddress: socket.remoteAddress, packetType, declaredBytes, maxPacketBytes }, 'packet too large; connection closed');
       },
-      // Aedes 1.2's maxInflightInbound default, which the beta lacks (see flow-control.ts).
-      maxInboundQoS2: 1000,
+      maxInboundQoS2: MAX_INBOUND_QOS2,
       onInboundQoS2Overflow: () => {
         metrics.refusedConnections.inc({ reason: 'unreleased_qos2' });
-        log.warn({ remoteAddress: socket.remoteAddress }, 'over 1000 QoS 2 messages without PUBREL; connection closed');
+        log.warn({ remoteAddress: socket.remoteAddress }, `over ${MAX_INBOUND_QOS2} QoS 2 messages without PUBREL; connection closed`);
       },
       onBytesIn: (bytes) => metrics.networkBytesReceived.inc(bytes),
       onBytesOut: (bytes) => metrics.networkBytesSent.inc(bytes),

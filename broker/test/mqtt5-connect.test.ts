@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import mqttPacket from 'mqtt-packet';
 import { publishHeader } from './helpers.js';
 import { conformanceSuite, MAX_PACKET_BYTES, RawClients, unique, v5Client } from './mqtt5-helpers.js';
 
@@ -20,7 +21,7 @@ describe('MQTT 5 connections (conformance configuration)', () => {
     await suite.stop();
   });
 
-  it('[MQTT-3.2.2-16] an empty client id gets an Assigned Client Identifier; CONNACK advertises the packet cap and topic aliases, no Server Keep Alive', async () => {
+  it('[MQTT-3.2.2-16] an empty client id gets an Assigned Client Identifier; CONNACK advertises the packet cap, topic aliases and Receive Maximum, no Server Keep Alive', async () => {
     const raw = await open();
     const connack = await raw.connect({ clientId: '' });
     assert.equal(connack.reasonCode, 0);
@@ -28,6 +29,7 @@ describe('MQTT 5 connections (conformance configuration)', () => {
     // The whole packet: 1 type byte, 2 length bytes for 4096, the 4096 bytes PacketSizeGuard allows.
     assert.equal(connack.properties?.maximumPacketSize, MAX_PACKET_BYTES + 3);
     assert.equal(connack.properties?.topicAliasMaximum, 10);
+    assert.equal(connack.properties?.receiveMaximum, 1000);
     assert.equal(connack.properties?.serverKeepAlive, undefined);
   });
 
@@ -103,5 +105,19 @@ describe('MQTT 5 connections (conformance configuration)', () => {
     }
     const after = await open();
     assert.equal((await after.connect()).reasonCode, 0);
+  });
+
+  it('[MQTT-3.3.4-7] more QoS 2 messages without PUBREL than the advertised Receive Maximum (1000) end the connection: DISCONNECT 0x93 on 5, closed on 3.1.1', async () => {
+    for (const version of [5, 4] as const) {
+      const raw = await open(version);
+      await raw.connect();
+      // One write: 1001 unreleased QoS 2 publishes with distinct packet ids.
+      const burst = [];
+      for (let id = 1; id <= 1001; id++) burst.push(mqttPacket.generate({ cmd: 'publish', topic: 'test/unreleased', payload: Buffer.alloc(0), qos: 2, messageId: id, retain: false, dup: false }, { protocolVersion: version }));
+      raw.writeRaw(Buffer.concat(burst));
+      await raw.closed;
+      const disconnects = raw.inbox.items.filter((p) => p.cmd === 'disconnect').map((p) => p.cmd === 'disconnect' && p.reasonCode);
+      assert.deepEqual(disconnects, version === 5 ? [0x93] : [], `protocol ${version}`);
+    }
   });
 });
