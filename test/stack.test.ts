@@ -99,12 +99,12 @@ describe('the whole stack on loopback', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  test('the relay and the publishers ask for MQTT 5 and settle on 3.1.1 with the bundled broker, saying so once at info level', async () => {
+  test('the relay and the publishers ask for MQTT 5 and get it from the bundled broker, with no fallback to 3.1.1', async () => {
     for (const service of [stack.web, ...stack.publishers]) {
       const connected = await service.waitForLog((line) => /^connected/.test(String(line.msg)));
-      assert.equal(connected.protocolVersion, 4, `${service.name} connected with 3.1.1`);
+      assert.equal(connected.protocolVersion, 5, `${service.name} connected with MQTT 5`);
       const fallbacks = service.lines.filter((line) => line.msg === 'the broker does not speak MQTT 5: using MQTT 3.1.1');
-      assert.deepEqual(fallbacks.map((line) => line.level), [30], `${service.name} said it once`);
+      assert.deepEqual(fallbacks, [], `${service.name} did not fall back`);
       assert.equal(service.lines.some((line) => Number(line.level) >= 40 && /MQTT|mqtt/.test(String(line.msg))), false, `${service.name} warned about nothing MQTT`);
     }
   });
