@@ -20,7 +20,7 @@
  */
 import { Duplex } from 'node:stream';
 import { FlowControl } from './flow-control.js';
-import { CONNACK_BAD_LEVEL, MAX_LENGTH_BYTES, unsupportedProtocolLevel } from './protocol-level.js';
+import { ALL_WITHIN_CAP, CONNACK_BAD_LEVEL, MALFORMED, SizeScanner, unsupportedProtocolLevel } from './fixed-header.js';
 
 export { unsupportedProtocolLevel };
 
@@ -63,9 +63,6 @@ export const QUOTA_EXCEEDED = 0x97;
 const DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const DISCONNECT_PACKET_TOO_LARGE = 0x95;
 
-/** `scan()` results that are not an offset. */
-const ALL_WITHIN_CAP = -1;
-const MALFORMED = -2;
 
 export class MalformedPacketError extends Error {
   override name = 'MalformedPacketError';
@@ -75,22 +72,16 @@ export class SlowClientError extends Error {
   override name = 'SlowClientError';
 }
 
-type ParseState = 'type' | 'length' | 'body';
-
 export class PacketSizeGuard extends Duplex {
   /** Kept from the socket at creation: a destroyed socket forgets it. */
   readonly remoteAddress: string | undefined;
-  private state: ParseState = 'type';
-  private packetType = 0;
-  private lengthValue = 0;
-  private lengthMultiplier = 1;
-  private lengthBytes = 0;
-  /** Body bytes of the current packet still to pass. */
-  private bodyLeft = 0;
   /** Bytes held back until the first packet's protocol level is known; undefined once it is. */
   private held: Buffer[] | undefined = [];
+  private readonly scanner: SizeScanner;
   /** Set once the guard itself ends the connection: Aedes's further output is dropped. */
   private closing = false;
+  /** Set while the guard's own last packet is flushing (endWith): its close or timer ends the socket. */
+  private ending = false;
   private client: GuardedClient | undefined;
   private readonly flow: FlowControl;
   private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk);
@@ -112,6 +103,7 @@ export class PacketSizeGuard extends Duplex {
     // A high writable mark: Aedes must never see write() return false (see the file comment).
     super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 1024 * 1024 * 1024 });
     this.remoteAddress = socket.remoteAddress;
+    this.scanner = new SizeScanner(options.maxPacketBytes);
     this.flow = new FlowControl({
       receiveMaximum: () => (this.client?.version === 5 ? (this.client.receiveMaximum ?? 65535) : Infinity),
       send: (chunks) => this.sendFrame(chunks),
@@ -153,6 +145,7 @@ export class PacketSizeGuard extends Duplex {
   private endWith(packet: Buffer): void {
     if (this.closing || this.destroyed) return;
     this.closing = true;
+    this.ending = true;
     this.socket.off('data', this.onSocketData);
     this.options.onBytesOut(packet.length);
     // Destroy only once the packet is out (end() flushes it); the socket's close follows.
@@ -174,7 +167,7 @@ export class PacketSizeGuard extends Duplex {
 
   private receive(chunk: Buffer): void {
     this.options.onBytesIn(chunk.length);
-    const refusedAt = this.scan(chunk);
+    const refusedAt = this.scanner.scan(chunk);
     if (refusedAt === ALL_WITHIN_CAP) {
       this.forward(chunk);
       return;
@@ -186,7 +179,7 @@ export class PacketSizeGuard extends Duplex {
     // Packets complete before the refused one may go on; the refused one never does.
     if (refusedAt > 0) this.forward(chunk.subarray(0, refusedAt));
     if (this.destroyed || this.closing) return;
-    this.options.onOversize({ packetType: this.packetType, declaredBytes: this.lengthValue });
+    this.options.onOversize({ packetType: this.scanner.packetType, declaredBytes: this.scanner.lengthValue });
     this.closeWith(DISCONNECT_PACKET_TOO_LARGE);
   }
 
@@ -220,44 +213,6 @@ export class PacketSizeGuard extends Duplex {
     return this.socket.writableLength + this.writableLength + this.flow.heldBytes;
   }
 
-  /**
-   * Advances the fixed-header parser over `chunk`. Returns ALL_WITHIN_CAP, MALFORMED, or the offset
-   * where the oversize packet starts (0 if it started in an earlier chunk).
-   */
-  private scan(chunk: Buffer): number {
-    let pos = 0;
-    let packetStart = 0;
-    while (pos < chunk.length) {
-      if (this.state === 'body') {
-        const step = Math.min(this.bodyLeft, chunk.length - pos);
-        this.bodyLeft -= step;
-        pos += step;
-        if (this.bodyLeft === 0) this.state = 'type';
-      } else if (this.state === 'type') {
-        packetStart = pos;
-        this.packetType = chunk[pos]! >> 4;
-        this.lengthValue = 0;
-        this.lengthMultiplier = 1;
-        this.lengthBytes = 0;
-        this.state = 'length';
-        pos += 1;
-      } else {
-        const byte = chunk[pos]!;
-        pos += 1;
-        this.lengthValue += (byte & 0x7f) * this.lengthMultiplier;
-        this.lengthMultiplier *= 128;
-        this.lengthBytes += 1;
-        if (byte & 0x80) {
-          if (this.lengthBytes === MAX_LENGTH_BYTES) return MALFORMED;
-          continue;
-        }
-        if (this.lengthValue > this.options.maxPacketBytes) return packetStart;
-        this.bodyLeft = this.lengthValue;
-        this.state = this.bodyLeft === 0 ? 'type' : 'body';
-      }
-    }
-    return ALL_WITHIN_CAP;
-  }
 
   override _read(): void {
     this.socket.resume();
@@ -315,8 +270,7 @@ export class PacketSizeGuard extends Duplex {
     // A late socket error after we are gone must not become an unhandled 'error' event.
     this.socket.off('error', this.onSocketError);
     this.socket.on('error', () => {});
-    // A packet the guard is ending with (endWith) is still flushing: its close or timer ends it.
-    if (!this.closing || this.socket.writableLength === 0) this.socket.destroy();
+    if (!this.ending || this.socket.writableLength === 0) this.socket.destroy();
     callback(error);
   }
 }
