@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { BrokerSuite, passwordOf } from './helpers.js';
 import { RawClients, unique } from './mqtt5-helpers.js';
 
-describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', () => {
+describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { timeout: 60_000 }, () => {
   const suite = new BrokerSuite();
   const raws = new RawClients();
   /** Each test logs in from its own 127.x address: the login throttle counts per address. */

@@ -10,7 +10,7 @@ import mqttPacket from 'mqtt-packet';
 import { publishHeader } from './helpers.js';
 import { conformanceSuite, MAX_PACKET_BYTES, RawClients, unique, v5Client } from './mqtt5-helpers.js';
 
-describe('MQTT 5 connections (conformance configuration)', () => {
+describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
   const open = (version: 4 | 5 = 5) => raws.open(suite.broker.ports.mqtt, version);

@@ -14,7 +14,7 @@ const publish = (topic: string, payload: string, fields: Partial<IPublishPacket>
 /** mqtt-packet gives one Subscription Identifier as a number, several as an array. */
 const identifiers = (packet: IPublishPacket): number[] => [packet.properties?.subscriptionIdentifier ?? []].flat();
 
-describe('MQTT 5 messages (conformance configuration)', () => {
+describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
   const connected = async (version: 4 | 5 = 5, fields = {}) => {

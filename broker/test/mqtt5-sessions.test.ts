@@ -14,7 +14,7 @@ const publish = (topic: string, payload: string, fields: Partial<IPublishPacket>
   ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false, ...fields });
 const payloads = (raw: RawClient): string[] => raw.inbox.items.flatMap((p) => (p.cmd === 'publish' ? [p.payload.toString()] : []));
 
-describe('MQTT 5 sessions and flow control (conformance configuration)', () => {
+describe('MQTT 5 sessions and flow control (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
   const connected = async (version: 4 | 5 = 5, fields = {}, autoAck = true) => {
