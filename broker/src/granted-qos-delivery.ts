@@ -56,16 +56,21 @@ const MAX_CACHED_TOPICS = 256;
 
 class GrantedQoS {
   private readonly cache = new Map<string, number>();
+  private readonly idCache = new Map<string, number[]>();
 
   constructor(private readonly filters: Record<string, SubscriptionEntry>) {}
 
-  /** Subscription Identifiers of every filter matching `topic`. */
+  /** Subscription Identifiers of every filter matching `topic` (cached like `highest`: this runs per message). */
   identifiers(topic: string): number[] {
+    const cached = this.idCache.get(topic);
+    if (cached !== undefined) return cached;
     const ids: number[] = [];
     for (const filter in this.filters) {
       const si = this.filters[filter]!.si;
       if (si !== undefined && filterMatches(filter, topic)) ids.push(si);
     }
+    if (this.idCache.size >= MAX_CACHED_TOPICS) this.idCache.clear();
+    this.idCache.set(topic, ids);
     return ids;
   }
 
@@ -85,6 +90,7 @@ class GrantedQoS {
 
   changed(): void {
     this.cache.clear();
+    this.idCache.clear();
   }
 }
 
