@@ -1,8 +1,7 @@
 /**
  * Plays Home Assistant's MQTT integration against the stack: logs in with the provisioned
  * `homeassistant` account over TLS, finds the camera through discovery, shows its still and
- * follows its availability. (Home Assistant 2027.1 speaks MQTT 5 only; the bundled broker speaks
- * 3.1.1 until its MQTT 5 lands, so this client says 3.1.1 for now.)
+ * follows its availability. It speaks MQTT 5, as Home Assistant 2027.1 does (it refuses 3.x brokers).
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -29,7 +28,7 @@ async function message(topic: string, timeoutMs: number, seen = 0): Promise<Buff
 before(async () => {
   stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { HA_IMAGE_INTERVAL_S: '1', WEB_PUBLIC_URL: 'https://cams.example' } }], { extraAccounts: ['homeassistant:homeassistant'] });
   homeAssistant = await connectAsync(`mqtts://localhost:${stack.ports.mqtts}`, {
-    protocolVersion: 4,
+    protocolVersion: 5,
     ca: await readFile(stack.caFile),
     username: 'homeassistant',
     password: await stack.password('homeassistant'),

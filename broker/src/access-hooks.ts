@@ -2,9 +2,11 @@
  * The Aedes hooks that enforce accounts and access rules, as small named steps, plus the two
  * cheap hooks that count messages for the metrics.
  *
- * A refused PUBLISH is dropped the way Mosquitto drops it: acknowledged as usual (PUBACK, or
- * PUBREC/PUBCOMP), never delivered or retained, and the connection stays up. Aedes 1.x closes
- * the connection on any `authorizePublish` error (lib/handlers/publish.js), so instead the hook
+ * A refused PUBLISH is never delivered or retained, and the connection stays up. MQTT 5 has a
+ * reason code for it: an `authorizePublish` error makes Aedes answer PUBACK/PUBREC 0x87 and drop
+ * the message. MQTT 3.1.1 has none, and there Aedes closes the connection on any
+ * `authorizePublish` error (lib/handlers/publish.js), so it is dropped the way Mosquitto drops it:
+ * acknowledged as usual (PUBACK, or PUBREC/PUBCOMP). For that the hook
  * lets the packet through and marks it in `refusedPublishes`; `MqttBroker` skips the whole
  * publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
  * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
@@ -18,7 +20,8 @@ import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throt
 import type { ClientSessions } from './client-sessions.js';
 import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { BrokerMetrics } from './metrics.js';
-import { PacketSizeGuard } from './packet-size-guard.js';
+import { PacketSizeGuard, QUOTA_EXCEEDED } from './packet-size-guard.js';
+import { fitsClientMaximum } from './publish-size.js';
 
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
 const REFUSAL_LOG_WINDOW_MS = 10_000;
@@ -152,7 +155,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   const preConnect: AccessHooks['preConnect'] = function preConnect(client, packet: ConnectPacket, done) {
     // [MQTT-3.1.3-8]: an empty client id with CleanSession=0 gets CONNACK 0x02; Aedes would invent
     // an id instead. MQTT 3.1 (level 3) allows no empty id at all. authenticate() answers it.
-    if (packet.clientId === '' && (!packet.clean || packet.protocolVersion === 3)) emptyIdRefused.add(client);
+    // MQTT 5 allows an empty id with any Clean Start: Aedes assigns one and reports it [MQTT-3.2.2-16].
+    if (packet.clientId === '' && packet.protocolVersion !== 5 && (!packet.clean || packet.protocolVersion === 3)) emptyIdRefused.add(client);
     done(null, true);
   };
 
@@ -162,8 +166,10 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
         // Claimed in this same tick as done() below, so a racing login for the id sees the claim.
         const verdict = claimClientId(client, checked);
         recordLogin(client, verdict, username);
-        if (verdict.ok) done(null, true);
-        else done(verdict.error, false);
+        if (verdict.ok) return done(null, true);
+        // MQTT 5 has a reason code for a throttled login, which Aedes cannot send (see refuseConnect).
+        if (verdict.reason === 'throttled' && client.version === 5 && client.conn instanceof PacketSizeGuard) client.conn.refuseConnect(QUOTA_EXCEEDED);
+        done(verdict.error, false);
       },
       (error: unknown) => {
         log.error({ err: error, username, clientId: client.id }, 'login check failed');
@@ -180,7 +186,9 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     }
     metrics.refusedPublishes.inc();
     log.warn({ username: identity?.username, clientId: client?.id, topic: packet.topic, remoteAddress: client ? remoteAddressOf(client) : undefined }, 'publish refused');
-    // Not an error: that would close the connection. The mark makes MqttBroker drop it.
+    // MQTT 5: Aedes answers PUBACK/PUBREC 0x87 (Not authorized) and drops it; a refused will is dropped too.
+    if (client?.version === 5) return done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+    // MQTT 3.1.1: not an error, that would close the connection. The mark makes MqttBroker drop it.
     refusedPublishes.add(packet);
     done(null);
   };
@@ -201,6 +209,11 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     const identity = identities.get(client);
     // Read access is checked per delivery: a deny rule or a reloaded ACL also covers old subscriptions.
     if (!identity || !acl.rules.canReceive(identity, packet.topic)) return null;
+    // Null also makes Aedes drop a message as if delivered (live, retained and queued alike).
+    if (!fitsClientMaximum(client, packet)) {
+      metrics.droppedMessages.inc({ reason: 'client_maximum_packet_size' });
+      return null;
+    }
     if (!forwardWithinBacklog(client, packet)) return null;
     metrics.messagesSent.inc();
     metrics.payloadBytesSent.inc(payloadBytes(packet.payload));

@@ -10,6 +10,7 @@ export { PacketSizeGuard, MalformedPacketError, SlowClientError, unsupportedProt
 export { LoginThrottle, LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions, type ThrottleVerdict } from '@camqtt/protocol/login-throttle';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
 export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
-export { MqttBroker, classifyClientError, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';
+export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';
+export { classifyClientError } from './client-errors.js';
 export { HealthServer, type HealthServerOptions } from './health-server.js';
 export { BROKER_SETTINGS, prepareBrokerFiles, type BrokerConfig, type BrokerFiles } from './broker-config.js';

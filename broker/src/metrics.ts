@@ -47,8 +47,8 @@ export class BrokerMetrics {
     this.refusedSubscribes = counter('refused_subscribes_total', 'Subscriptions refused by the access rules (SUBACK 0x80).');
     this.oversizePackets = counter('oversize_packets_total', 'Connections closed for a packet over BROKER_MAX_PACKET_BYTES.');
     this.malformedPackets = counter('malformed_packets_total', 'Connections closed for a malformed packet or protocol violation.');
-    this.droppedMessages = counter('dropped_messages_total', 'Messages not delivered to a subscriber: slow_subscriber = QoS 0 dropped while its backlog is over BROKER_MAX_CLIENT_BACKLOG_BYTES.', ['reason']);
-    this.refusedConnections = counter('refused_connections_total', 'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS, all logged in), evicted_unauthenticated (not logged in yet, closed to make room), address_limit (BROKER_MAX_CONNECTIONS_PER_ADDRESS), connection_rate (BROKER_MAX_CONNECTION_RATE_PER_ADDRESS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES), account_revoked (account removed or password changed).', ['reason']);
+    this.droppedMessages = counter('dropped_messages_total', 'Messages not delivered to a subscriber: slow_subscriber = QoS 0 dropped while its backlog is over BROKER_MAX_CLIENT_BACKLOG_BYTES; client_maximum_packet_size = larger than the MQTT 5 client accepts.', ['reason']);
+    this.refusedConnections = counter('refused_connections_total', 'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS, all logged in), evicted_unauthenticated (not logged in yet, closed to make room), address_limit (BROKER_MAX_CONNECTIONS_PER_ADDRESS), connection_rate (BROKER_MAX_CONNECTION_RATE_PER_ADDRESS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES), unreleased_qos2 (over 1000 inbound QoS 2 messages without PUBREL), account_revoked (account removed or password changed).', ['reason']);
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 

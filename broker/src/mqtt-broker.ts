@@ -5,16 +5,28 @@
  * TCP accept, before TLS; see connection-gate.ts), a deadline for TLS + CONNECT, and dropping
  * refused publishes.
  */
-import { createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { LoginRefusedError, PublishRefusedError, remoteAddressOf, type AccessHooks } from './access-hooks.js';
-import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
+import { remoteAddressOf, type AccessHooks } from './access-hooks.js';
+import { reportClientError } from './client-errors.js';
+import { deliverAtGrantedQoS, refuseProtoBatches } from './granted-qos-delivery.js';
+import { wholePacketBytes } from './publish-size.js';
 import { ConnectionGate } from './connection-gate.js';
 import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { BrokerMetrics } from './metrics.js';
-import { MalformedPacketError, PacketSizeGuard, SlowClientError } from './packet-size-guard.js';
+import { PacketSizeGuard } from './packet-size-guard.js';
+import { closeServer, listen } from './listen.js';
+import { withoutWillDelay } from './will-properties.js';
+
+/**
+ * Inbound QoS 2 messages a connection may leave unreleased (no PUBREL yet): Aedes 1.2's
+ * maxInflightInbound default, which the beta lacks. Advertised to MQTT 5 clients as Receive Maximum.
+ */
+const MAX_INBOUND_QOS2 = 1000;
+/** MQTT 5 DISCONNECT reason code 0x83. */
+const IMPLEMENTATION_SPECIFIC_ERROR = 0x83;
 
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
 const REFUSAL_LOG_WINDOW_MS = 10_000;
@@ -44,40 +56,6 @@ export interface MqttBrokerOptions {
 
 export type ListenerName = 'mqtt' | 'mqtts';
 
-/** Errors Aedes reports that are a connection's normal end rather than a client's fault. */
-const LIFECYCLE_ERRORS = new Set(['keep alive timeout', 'connect did not arrive in time', 'drain timeout', 'connection closed']);
-
-type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'slow' | 'malformed';
-
-/**
- * Sorts an error Aedes emitted for a connection. Aedes does not mark parser errors, so anything
- * that is not ours, not a socket error (those carry a `code`) and not a known lifecycle end is a
- * malformed packet or protocol violation.
- */
-export function classifyClientError(error: Error): ClientErrorKind {
-  if (error instanceof LoginRefusedError || error instanceof PublishRefusedError) return 'refused';
-  if (error instanceof MalformedPacketError) return 'malformed';
-  if (error instanceof SlowClientError) return 'slow';
-  if (typeof (error as NodeJS.ErrnoException).code === 'string') return 'network';
-  if (LIFECYCLE_ERRORS.has(error.message)) return 'lifecycle';
-  return 'malformed';
-}
-
-async function listen(server: Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as AddressInfo).port;
-}
-
-async function closeServer(server: Server): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
 type PublishWithClient = (packet: PublishPacket, client: Client | null, done?: (error?: Error) => void) => void;
 
 /**
@@ -94,6 +72,7 @@ class DroppingAedes extends Aedes {
 
   override publish(packet: PublishPacket, clientOrDone: Client | null | ((error?: Error) => void), done?: (error?: Error) => void): void {
     const callback = typeof clientOrDone === 'function' ? clientOrDone : done;
+    if (!this.refused.has(packet)) packet = withoutWillDelay(packet);
     if (this.refused.has(packet)) {
       this.refused.delete(packet);
       if (callback) setImmediate(callback);
@@ -103,6 +82,19 @@ class DroppingAedes extends Aedes {
     (Aedes.prototype.publish as unknown as PublishWithClient).call(this, packet, typeof clientOrDone === 'function' ? null : clientOrDone, callback);
   }
 }
+
+/** Aedes client fields the session fixes use (see patchSessionLifecycle). */
+interface AedesSessionInternals {
+  _cleanStart?: boolean;
+  clean: boolean;
+  broker: AedesPersistenceInternals;
+}
+
+interface AedesPersistenceInternals {
+  persistence: { cleanIncoming: (client: Client) => Promise<void> };
+}
+
+const persistenceOf = (aedes: Aedes): AedesPersistenceInternals => aedes as unknown as AedesPersistenceInternals;
 
 export class MqttBroker {
   private aedes: Aedes | undefined;
@@ -138,17 +130,24 @@ export class MqttBroker {
       // Writes never wait for drain any more (PacketSizeGuard); this only backs that up.
       drainTimeout: 10_000,
       connectTimeout: this.options.connectTimeoutMs,
+      // MQTT 5 CONNACK: the cap PacketSizeGuard enforces, as a whole-packet size [MQTT-3.2.2-15].
+      maximumPacketSize: wholePacketBytes(this.options.maxPacketBytes),
+      // Inbound topic aliases: 10 per connection is what a publisher of a few topics needs.
+      topicAliasMaximum: 10,
+      // Enforced by PacketSizeGuard (flow-control.ts) for QoS 2; QoS 1 is acknowledged at once.
+      receiveMaximum: MAX_INBOUND_QOS2,
     }, refusedPublishes);
     await aedes.listen();
     this.aedes = aedes;
-    aedes.on('clientError', (client, error) => this.onClientError(client, error));
-    aedes.on('connectionError', (client, error) => this.onClientError(client, error));
+    aedes.on('clientError', (client, error) => reportClientError(client, error, this.options));
+    aedes.on('connectionError', (client, error) => reportClientError(client, error, this.options));
     aedes.on('clientReady', (client) => {
       const raw = this.rawSockets.get(client.conn);
       if (raw) this.gate.authenticated(raw);
       log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected');
     });
     aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
+    this.patchSessionLifecycle(aedes);
 
     if (this.options.mqttPort === 'off') {
       log.info({ listener: 'mqtt' }, 'plain listener off (BROKER_MQTT_PORT=off)');
@@ -187,6 +186,36 @@ export class MqttBroker {
       });
       await this.listenAs('mqtts', tls, this.options.mqttsPort);
     }
+  }
+
+  /**
+   * Two session fixes aedes 2.0.0-beta.1 lacks (it forked before 1.2.0), on its public events but
+   * reading client fields its typings do not declare (`_cleanStart`) or declare read-only (`clean`).
+   * Pinned by broker/test/mqtt5-sessions.test.ts.
+   */
+  private patchSessionLifecycle(aedes: Aedes): void {
+    const { log } = this.options;
+    const view = (client: Client): AedesSessionInternals => client as unknown as AedesSessionInternals;
+    // [MQTT-3.1.2-4] / 3.1.1 [MQTT-3.1.2-6]: a session that ends also ends the client's unreleased
+    // inbound QoS 2 packets, else the next session's first QoS 2 message with a reused packet id
+    // is taken for a duplicate and dropped, and clients that vanish mid-handshake grow the store.
+    if (typeof persistenceOf(aedes).persistence.cleanIncoming !== 'function') throw new Error('aedes-persistence without cleanIncoming: the root package.json override to 11.0.0 is missing');
+    const cleanIncoming = (client: Client): void => {
+      view(client).broker.persistence.cleanIncoming(client).catch((error: unknown) => log.error({ err: error, clientId: client.id }, 'dropping QoS 2 state failed'));
+    };
+    aedes.on('clientReady', (client) => {
+      if (view(client)._cleanStart ?? client.clean) cleanIncoming(client);
+    });
+    aedes.on('clientDisconnect', (client) => {
+      if (client.version === 5 ? client.sessionExpiryInterval === 0 : client.clean) cleanIncoming(client);
+    });
+    // [MQTT-3.1.2-5]: a v5 resume (Clean Start 0) asking Session Expiry 0 still gets its queued
+    // messages; the beta derives `clean` from the new expiry and its queue flush, which runs right
+    // after this event, drops them. The session still ends on disconnect (sessionExpiryInterval 0).
+    aedes.on('connackSent', (_packet, client) => {
+      const session = view(client);
+      if (client.version === 5 && session._cleanStart === false && session.clean) session.clean = false;
+    });
   }
 
   private async listenAs(name: ListenerName, server: Server, port: number): Promise<void> {
@@ -247,31 +276,23 @@ export class MqttBroker {
         metrics.oversizePackets.inc();
         log.warn({ remoteAddress: socket.remoteAddress, packetType, declaredBytes, maxPacketBytes }, 'packet too large; connection closed');
       },
+      maxInboundQoS2: MAX_INBOUND_QOS2,
+      onInboundQoS2Overflow: () => {
+        metrics.refusedConnections.inc({ reason: 'unreleased_qos2' });
+        log.warn({ remoteAddress: socket.remoteAddress }, `over ${MAX_INBOUND_QOS2} QoS 2 messages without PUBREL; connection closed`);
+      },
       onBytesIn: (bytes) => metrics.networkBytesReceived.inc(bytes),
       onBytesOut: (bytes) => metrics.networkBytesSent.inc(bytes),
     });
     this.rawSockets.set(guard, raw);
-    deliverAtGrantedQoS(this.aedes.handle(guard.start()));
-  }
-
-  private onClientError(client: Client, error: Error): void {
-    const kind = classifyClientError(error);
-    const fields = { clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), kind, reason: error.message };
-    switch (kind) {
-      case 'refused':
-      case 'slow':
-        return; // already logged where it was refused
-      case 'malformed':
-        this.options.metrics.malformedPackets.inc();
-        this.options.log.warn(fields, 'client error');
-        return;
-      case 'lifecycle':
-        if (error.message === 'connect did not arrive in time') this.options.metrics.refusedConnections.inc({ reason: 'connect_timeout' });
-        this.options.log.info(fields, 'client error');
-        return;
-      case 'network':
-        this.options.log.debug(fields, 'client error');
-    }
+    const client = this.aedes.handle(guard.start());
+    guard.attach(client);
+    deliverAtGrantedQoS(client);
+    refuseProtoBatches(client, () => {
+      metrics.malformedPackets.inc();
+      log.warn({ remoteAddress: socket.remoteAddress }, 'SUBSCRIBE with __proto__ among several filters; connection closed');
+      guard.closeWith(IMPLEMENTATION_SPECIFIC_ERROR);
+    });
   }
 
   /** Stops listening, disconnects every client and releases the sockets. */

@@ -13,8 +13,16 @@
  *   to a backed-up client, and a backlog over `maxBacklogBytes` closes the connection.
  * - A CONNECT with protocol name MQTT/MQIsdp but an unknown protocol level gets CONNACK 0x01 before
  *   the connection is closed [MQTT-3.1.2-2]; Aedes's parser would close it without any answer.
+ * - QoS 1/2 flow control both ways (flow-control.ts): the MQTT 5 client's Receive Maximum, and a
+ *   bound on inbound QoS 2 messages never released.
+ * - When the guard ends an MQTT 5 connection itself it says why first: DISCONNECT 0x95 (packet too
+ *   large), 0x93 (too many unreleased QoS 2), or CONNACK 0x97 for a throttled login.
  */
 import { Duplex } from 'node:stream';
+import { FlowControl } from './flow-control.js';
+import { ALL_WITHIN_CAP, CONNACK_BAD_LEVEL, MALFORMED, SizeScanner, unsupportedProtocolLevel } from './fixed-header.js';
+
+export { unsupportedProtocolLevel };
 
 export interface OversizePacket {
   /** MQTT control packet type (3 = PUBLISH). */
@@ -36,48 +44,25 @@ export interface PacketSizeGuardOptions {
   onBacklogOverflow?: (backlogBytes: number) => void;
   /** Called once, after CONNACK 0x01 was sent for an unsupported protocol level. */
   onBadProtocolLevel?: (level: number) => void;
+  /** Unreleased inbound QoS 2 PUBLISH packets (no PUBREL yet) at which the connection is closed. */
+  maxInboundQoS2?: number;
+  /** Called once, before a client over maxInboundQoS2 is disconnected. */
+  onInboundQoS2Overflow?: () => void;
 }
 
-/** Protocol levels Aedes's parser accepts: MQTT 3.1, 3.1.1 and 5. */
-const SUPPORTED_LEVELS = new Set([3, 4, 5]);
-/** CONNACK, return code 0x01: unacceptable protocol version. */
-const CONNACK_BAD_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
-
-/**
- * Looks at the start of a connection: `undefined` while too few bytes arrived to tell, `null` if
- * it is fine to pass on (any problem other than the level is Aedes's to report), else the
- * unsupported protocol level of a CONNECT naming MQTT or MQIsdp.
- */
-export function unsupportedProtocolLevel(start: Buffer): number | null | undefined {
-  if (start.length < 1) return undefined;
-  if (start[0]! >> 4 !== 1) return null;
-  let pos = 1;
-  let remaining = 0;
-  let multiplier = 1;
-  for (;;) {
-    if (pos >= start.length) return undefined;
-    const byte = start[pos++]!;
-    remaining += (byte & 0x7f) * multiplier;
-    multiplier *= 128;
-    if (!(byte & 0x80)) break;
-    if (pos > MAX_LENGTH_BYTES) return null;
-  }
-  const body = start.subarray(pos, pos + remaining);
-  if (body.length < 2) return body.length === remaining ? null : undefined;
-  const nameLength = body.readUInt16BE(0);
-  if (nameLength !== 4 && nameLength !== 6) return null;
-  if (body.length < 3 + nameLength) return body.length === remaining ? null : undefined;
-  const name = body.toString('latin1', 2, 2 + nameLength);
-  if (name !== 'MQTT' && name !== 'MQIsdp') return null;
-  const level = body[2 + nameLength]! & 0x7f;
-  return SUPPORTED_LEVELS.has(level) ? null : level;
+/** What the guard needs to know of the MQTT client on the connection (public Aedes client fields). */
+export interface GuardedClient {
+  /** Protocol level, once the CONNECT is handled. */
+  readonly version: number | null | undefined;
+  /** The client's MQTT 5 Receive Maximum. */
+  readonly receiveMaximum: number | undefined;
 }
 
-/** The remaining-length field is 1 to 4 bytes (MQTT 3.1.1 section 2.2.3). */
-const MAX_LENGTH_BYTES = 4;
-/** `scan()` results that are not an offset. */
-const ALL_WITHIN_CAP = -1;
-const MALFORMED = -2;
+/** MQTT 5 DISCONNECT reason codes the guard sends (section 3.14.2.1). */
+export const QUOTA_EXCEEDED = 0x97;
+const DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
+const DISCONNECT_PACKET_TOO_LARGE = 0x95;
+
 
 export class MalformedPacketError extends Error {
   override name = 'MalformedPacketError';
@@ -87,20 +72,18 @@ export class SlowClientError extends Error {
   override name = 'SlowClientError';
 }
 
-type ParseState = 'type' | 'length' | 'body';
-
 export class PacketSizeGuard extends Duplex {
   /** Kept from the socket at creation: a destroyed socket forgets it. */
   readonly remoteAddress: string | undefined;
-  private state: ParseState = 'type';
-  private packetType = 0;
-  private lengthValue = 0;
-  private lengthMultiplier = 1;
-  private lengthBytes = 0;
-  /** Body bytes of the current packet still to pass. */
-  private bodyLeft = 0;
   /** Bytes held back until the first packet's protocol level is known; undefined once it is. */
   private held: Buffer[] | undefined = [];
+  private readonly scanner: SizeScanner;
+  /** Set once the guard itself ends the connection: Aedes's further output is dropped. */
+  private closing = false;
+  /** Set while the guard's own last packet is flushing (endWith): its close or timer ends the socket. */
+  private ending = false;
+  private client: GuardedClient | undefined;
+  private readonly flow: FlowControl;
   private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onSocketEnd = (): void => {
     this.push(null);
@@ -120,6 +103,57 @@ export class PacketSizeGuard extends Duplex {
     // A high writable mark: Aedes must never see write() return false (see the file comment).
     super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 1024 * 1024 * 1024 });
     this.remoteAddress = socket.remoteAddress;
+    this.scanner = new SizeScanner(options.maxPacketBytes);
+    this.flow = new FlowControl({
+      receiveMaximum: () => (this.client?.version === 5 ? (this.client.receiveMaximum ?? 65535) : Infinity),
+      send: (chunks) => this.sendFrame(chunks),
+      maxInboundQoS2: this.options.maxInboundQoS2 ?? Infinity,
+      onInboundOverflow: () => {
+        if (this.closing) return;
+        this.options.onInboundQoS2Overflow?.();
+        this.closeWith(DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED);
+      },
+    });
+  }
+
+  /** The client Aedes made for this connection: its protocol level and Receive Maximum. */
+  attach(client: GuardedClient): void {
+    this.client = client;
+  }
+
+  /**
+   * Ends the connection from the broker side; an MQTT 5 client is told why first with a DISCONNECT
+   * carrying `reasonCode` [MQTT-4.13.2-1]. The guard drops whatever Aedes writes after this.
+   */
+  closeWith(reasonCode: number): void {
+    if (this.client?.version === 5) this.endWith(Buffer.from([0xe0, 0x02, reasonCode, 0x00]));
+    else if (!this.closing) {
+      this.closing = true;
+      this.destroy();
+    }
+  }
+
+  /**
+   * Refuses an MQTT 5 CONNECT with a CONNACK reason code Aedes cannot send from its authenticate
+   * hook (it maps 3.1.1 return codes only; 0x97 Quota exceeded is not among them). Aedes's own
+   * CONNACK, written after this, is dropped.
+   */
+  refuseConnect(reasonCode: number): void {
+    this.endWith(Buffer.from([0x20, 0x03, 0x00, reasonCode, 0x00]));
+  }
+
+  private endWith(packet: Buffer): void {
+    if (this.closing || this.destroyed) return;
+    this.closing = true;
+    this.ending = true;
+    this.socket.off('data', this.onSocketData);
+    this.options.onBytesOut(packet.length);
+    // Destroy only once the packet is out (end() flushes it); the socket's close follows.
+    this.socket.off('close', this.onSocketClose);
+    this.socket.once('close', () => this.destroy());
+    this.socket.end(packet);
+    // A client that does not read would keep end() from finishing: then it is cut off.
+    setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
   /** Starts reading the socket; returns this, to hand to `aedes.handle()`. */
@@ -133,7 +167,7 @@ export class PacketSizeGuard extends Duplex {
 
   private receive(chunk: Buffer): void {
     this.options.onBytesIn(chunk.length);
-    const refusedAt = this.scan(chunk);
+    const refusedAt = this.scanner.scan(chunk);
     if (refusedAt === ALL_WITHIN_CAP) {
       this.forward(chunk);
       return;
@@ -144,14 +178,14 @@ export class PacketSizeGuard extends Duplex {
     }
     // Packets complete before the refused one may go on; the refused one never does.
     if (refusedAt > 0) this.forward(chunk.subarray(0, refusedAt));
-    if (this.destroyed) return;
-    this.socket.off('data', this.onSocketData);
-    this.options.onOversize({ packetType: this.packetType, declaredBytes: this.lengthValue });
-    this.destroy();
+    if (this.destroyed || this.closing) return;
+    this.options.onOversize({ packetType: this.scanner.packetType, declaredBytes: this.scanner.lengthValue });
+    this.closeWith(DISCONNECT_PACKET_TOO_LARGE);
   }
 
   private forward(chunk: Buffer): void {
     if (this.held === undefined) {
+      this.flow.received(chunk);
       if (!this.push(chunk)) this.socket.pause();
       return;
     }
@@ -161,6 +195,7 @@ export class PacketSizeGuard extends Duplex {
     if (level === undefined) return;
     this.held = undefined;
     if (level === null) {
+      this.flow.received(start);
       if (!this.push(start)) this.socket.pause();
       return;
     }
@@ -175,64 +210,40 @@ export class PacketSizeGuard extends Duplex {
 
   /** Output bytes written but not yet handed to the operating system. */
   get backlogBytes(): number {
-    return this.socket.writableLength + this.writableLength;
+    return this.socket.writableLength + this.writableLength + this.flow.heldBytes;
   }
 
-  /**
-   * Advances the fixed-header parser over `chunk`. Returns ALL_WITHIN_CAP, MALFORMED, or the offset
-   * where the oversize packet starts (0 if it started in an earlier chunk).
-   */
-  private scan(chunk: Buffer): number {
-    let pos = 0;
-    let packetStart = 0;
-    while (pos < chunk.length) {
-      if (this.state === 'body') {
-        const step = Math.min(this.bodyLeft, chunk.length - pos);
-        this.bodyLeft -= step;
-        pos += step;
-        if (this.bodyLeft === 0) this.state = 'type';
-      } else if (this.state === 'type') {
-        packetStart = pos;
-        this.packetType = chunk[pos]! >> 4;
-        this.lengthValue = 0;
-        this.lengthMultiplier = 1;
-        this.lengthBytes = 0;
-        this.state = 'length';
-        pos += 1;
-      } else {
-        const byte = chunk[pos]!;
-        pos += 1;
-        this.lengthValue += (byte & 0x7f) * this.lengthMultiplier;
-        this.lengthMultiplier *= 128;
-        this.lengthBytes += 1;
-        if (byte & 0x80) {
-          if (this.lengthBytes === MAX_LENGTH_BYTES) return MALFORMED;
-          continue;
-        }
-        if (this.lengthValue > this.options.maxPacketBytes) return packetStart;
-        this.bodyLeft = this.lengthValue;
-        this.state = this.bodyLeft === 0 ? 'type' : 'body';
-      }
-    }
-    return ALL_WITHIN_CAP;
-  }
 
   override _read(): void {
     this.socket.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.closing) return callback();
     this.options.onBytesOut(chunk.length);
-    this.socket.write(chunk);
+    this.flow.write(chunk);
     callback(this.backlogError());
+  }
+
+  /** One complete packet, now or when the client's Receive Maximum lets it go. */
+  private sendFrame(chunks: Buffer[]): void {
+    if (this.closing || this.socket.destroyed) return;
+    if (chunks.length === 1) {
+      this.socket.write(chunks[0]!);
+      return;
+    }
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
   }
 
   /** Aedes corks the stream around each packet's header + payload; forward them as one batch. */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    if (this.closing) return callback();
     this.socket.cork();
     for (const { chunk } of chunks) {
       this.options.onBytesOut(chunk.length);
-      this.socket.write(chunk);
+      this.flow.write(chunk);
     }
     this.socket.uncork();
     callback(this.backlogError());
@@ -259,7 +270,7 @@ export class PacketSizeGuard extends Duplex {
     // A late socket error after we are gone must not become an unhandled 'error' event.
     this.socket.off('error', this.onSocketError);
     this.socket.on('error', () => {});
-    this.socket.destroy();
+    if (!this.ending || this.socket.writableLength === 0) this.socket.destroy();
     callback(error);
   }
 }

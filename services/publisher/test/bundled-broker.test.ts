@@ -54,12 +54,11 @@ describe('publisher with the bundled broker', () => {
     assert.ok(Date.now() - (await stat(join(dir, 'publisher-health'))).mtimeMs < 15_000);
   });
 
-  test('the bundled broker (Aedes 1.2) speaks 3.1.1 only: the publisher falls back from MQTT 5 with one log line and no warning', async () => {
-    const fallbacks = publisher.lines.filter((line) => line.msg === 'the broker does not speak MQTT 5: using MQTT 3.1.1');
-    assert.equal(fallbacks.length, 1);
-    assert.equal(fallbacks[0]!.level, 30, 'an info line, not a warning');
+  test('the bundled broker speaks MQTT 5: the publisher connects with it, no fallback line and no warning', async () => {
     const connected = await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
-    assert.equal(connected.protocolVersion, 4);
+    assert.equal(connected.protocolVersion, 5);
+    const fallbacks = publisher.lines.filter((line) => line.msg === 'the broker does not speak MQTT 5: using MQTT 3.1.1');
+    assert.deepEqual(fallbacks, []);
     assert.equal(publisher.lines.some((line) => line.msg === 'mqtt error'), false);
   });
 

@@ -1,0 +1,46 @@
+/** Sorting the errors Aedes reports per connection, for the log and the metrics. */
+import type { Client } from 'aedes';
+import type { Logger } from 'pino';
+import { LoginRefusedError, PublishRefusedError, remoteAddressOf } from './access-hooks.js';
+import type { BrokerMetrics } from './metrics.js';
+import { MalformedPacketError, SlowClientError } from './packet-size-guard.js';
+
+/** Errors Aedes reports that are a connection's normal end rather than a client's fault. */
+const LIFECYCLE_ERRORS = new Set(['keep alive timeout', 'connect did not arrive in time', 'drain timeout', 'connection closed']);
+
+export type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'slow' | 'malformed';
+
+/**
+ * Sorts an error Aedes emitted for a connection. Aedes does not mark parser errors, so anything
+ * that is not ours, not a socket error (those carry a `code`) and not a known lifecycle end is a
+ * malformed packet or protocol violation.
+ */
+export function classifyClientError(error: Error): ClientErrorKind {
+  if (error instanceof LoginRefusedError || error instanceof PublishRefusedError) return 'refused';
+  if (error instanceof MalformedPacketError) return 'malformed';
+  if (error instanceof SlowClientError) return 'slow';
+  if (typeof (error as NodeJS.ErrnoException).code === 'string') return 'network';
+  if (LIFECYCLE_ERRORS.has(error.message)) return 'lifecycle';
+  return 'malformed';
+}
+
+/** Logs and counts an error Aedes emitted for a connection, by its kind. */
+export function reportClientError(client: Client, error: Error, { metrics, log }: { metrics: BrokerMetrics; log: Logger }): void {
+  const kind = classifyClientError(error);
+  const fields = { clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), kind, reason: error.message };
+  switch (kind) {
+    case 'refused':
+    case 'slow':
+      return; // already logged where it was refused
+    case 'malformed':
+      metrics.malformedPackets.inc();
+      log.warn(fields, 'client error');
+      return;
+    case 'lifecycle':
+      if (error.message === 'connect did not arrive in time') metrics.refusedConnections.inc({ reason: 'connect_timeout' });
+      log.info(fields, 'client error');
+      return;
+    case 'network':
+      log.debug(fields, 'client error');
+  }
+}
