@@ -18,6 +18,8 @@ export interface BenchCase {
   decoders: number;
   /** Viewers that stop reading their socket once connected. */
   frozen: number;
+  /** MQTT_PROTOCOL_VERSION of publisher and relay: auto (MQTT 5 with every broker here) unless a case pins 3.1.1. */
+  protocol?: '4';
 }
 
 export const FPS = 30;
@@ -38,13 +40,14 @@ export const ALL_CASES: readonly BenchCase[] = [
   at640('frozen', '640x480, 1 viewer + 1 frozen viewer', { viewers: 1, decoders: 1, frozen: 1 }),
   at640('mosquitto-v10', '640x480, 10 viewers, Mosquitto', { broker: 'mosquitto' }),
   at640('aedes-tls-v10', '640x480, 10 viewers, Aedes over TLS', { broker: 'aedes-tls' }),
+  at640('mqtt311-v10', '640x480, 10 viewers, MQTT 3.1.1', { protocol: '4' }),
 ];
 
 /** Case ids that answer the questions, for the report's sections. */
 export const GROUPS = {
   resolution: ['320x240-v10', '640x480-v10', '1280x720-v10'],
   fanout: ['640x480-v1', '640x480-v10', '640x480-v50', '640x480-v100'],
-  brokers: ['640x480-v10', 'aedes-tls-v10', 'mosquitto-v10'],
+  brokers: ['640x480-v10', 'mqtt311-v10', 'aedes-tls-v10', 'mosquitto-v10'],
 } as const;
 
 export const CAMERA_IDS = ['cam1', 'cam2', 'cam3', 'cam4'] as const;

@@ -40,6 +40,10 @@ async function startBroker(benchCase: BenchCase, options: StackOptions): Promise
   return await startAedes(options.provisionDir, options.accounts, benchCase.broker === 'aedes-tls', profileArgs(options, 'broker'));
 }
 
+function protocolEnv(benchCase: BenchCase): Record<string, string> {
+  return benchCase.protocol ? { MQTT_PROTOCOL_VERSION: benchCase.protocol } : {};
+}
+
 export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly string[], options: StackOptions): Promise<BenchStack> {
   const broker = await startBroker(benchCase, options);
   const services: ServiceProcess[] = [];
@@ -61,6 +65,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
         VIDEO_FPS: String(FPS),
         JPEG_QUALITY: String(QUALITY),
         STATUS_INTERVAL_S: String(PUBLISHER_STATS_INTERVAL_S),
+        ...protocolEnv(benchCase),
       }, profileArgs(options, `publisher-${camera}`)),
     );
     services.push(...publishers);
@@ -70,6 +75,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
       TOPIC_PREFIX,
       WEB_HOST: '127.0.0.1',
       WEB_PORT: '0',
+      ...protocolEnv(benchCase),
     }, profileArgs(options, 'relay'));
     services.push(relay);
     const webPort = await relay.port('http');
