@@ -112,6 +112,23 @@ describe('the whole stack on loopback', () => {
     }
   });
 
+  test('over MQTT 5 each control command sent through the relay gets its own answer from the camera', async () => {
+    const base = `http://127.0.0.1:${stack.ports.web}`;
+    const send = async (command: object): Promise<{ status: number; body: { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } } }> => {
+      const response = await fetch(`${base}/api/cameras/cam1/control`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify(command) });
+      return { status: response.status, body: (await response.json()) as { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } } };
+    };
+    // At once: answers in the status would overwrite each other; these come back each to its sender.
+    const [fps, quality] = await Promise.all([send({ fps: 12, id: 'fps-12' }), send({ quality: 33, id: 'quality-33' })]);
+    assert.equal(fps.status, 200);
+    assert.deepEqual([fps.body.answer?.id, fps.body.answer?.ok, fps.body.answer?.changed], ['fps-12', true, { fps: 12 }]);
+    assert.equal(quality.status, 200);
+    assert.deepEqual([quality.body.answer?.id, quality.body.answer?.changed], ['quality-33', { quality: 33 }]);
+    const refused = await send({ id: 'nothing' });
+    assert.equal(refused.status, 400, 'the relay refuses an empty command itself');
+    await send({ fps: 15, quality: 60, id: 'back' });
+  });
+
   test('an MQTT subscriber gets decodable test-pattern JPEGs with increasing sequence numbers', async () => {
     const relay = await connect('relay');
     const frames = await mqttFrames(relay, 'cam1', 10);

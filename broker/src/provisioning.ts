@@ -56,6 +56,7 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         { access: 'write', filter: `${topicPrefix}/${username}/frame` },
         { access: 'write', filter: `${topicPrefix}/${username}/status` },
         { access: 'read', filter: `${topicPrefix}/${username}/control` },
+        { access: 'write', filter: `${topicPrefix}/${username}/answer` },
         // Home Assistant: its still, its discovery config, and Home Assistant's birth message.
         { access: 'write', filter: `${topicPrefix}/${username}/image` },
         { access: 'write', filter: haDiscoveryTopic(discoveryPrefix, topicPrefix, username) },
@@ -66,6 +67,7 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         { access: 'read', filter: `${topicPrefix}/+/frame` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
         { access: 'write', filter: `${topicPrefix}/+/control` },
+        { access: 'read', filter: `${topicPrefix}/+/answer` },
       ];
     case 'homeassistant':
       // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.

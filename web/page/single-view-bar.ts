@@ -111,9 +111,13 @@ export class SingleViewBar {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(command),
       });
-      const body = (await response.json().catch(() => ({}))) as { error?: string };
-      this.result.textContent = response.ok ? `sent ${JSON.stringify(command)}` : `refused: ${body.error ?? response.status}`;
-      return response.ok;
+      const body = (await response.json().catch(() => ({}))) as { error?: string; answer?: { ok: boolean; error?: string; changed?: Record<string, unknown> } };
+      // 200 carries the camera's own answer (MQTT 5); 202 only says the command went out.
+      const answer = body.answer;
+      if (!response.ok) this.result.textContent = `refused: ${body.error ?? response.status}`;
+      else if (answer) this.result.textContent = answer.ok ? `camera: done ${JSON.stringify(answer.changed ?? {})}` : `camera refused: ${answer.error ?? 'no reason given'}`;
+      else this.result.textContent = `sent ${JSON.stringify(command)}`;
+      return response.ok && answer?.ok !== false;
     } catch (error) {
       this.result.textContent = `not sent: ${error instanceof Error ? error.message : String(error)}`;
       return false;

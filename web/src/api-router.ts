@@ -85,15 +85,17 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
     }
     // The camera caps again at its own limits and its source's size, and says so in its status.
     const { command, capped } = capControlCommand(checked, controlLimits, directory.get(camera));
+    let answer;
     try {
-      await relay.sendControl(camera, command);
+      answer = await relay.sendControl(camera, command);
     } catch (error) {
       response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
       return;
     }
-    log.info({ camera, command, ...(capped.length > 0 ? { capped } : {}), user: viewer.user, remoteAddress: request.socket.remoteAddress }, 'control command sent');
-    // 202: the camera applies it on its next frame and says so in its status.
-    response.status(202).json({ camera, sent: command, ...(capped.length > 0 ? { capped } : {}) });
+    log.info({ camera, command, ...(capped.length > 0 ? { capped } : {}), user: viewer.user, remoteAddress: request.socket.remoteAddress, answered: answer !== undefined }, 'control command sent');
+    // 200 with the camera's own answer (MQTT 5); 202 when none came: the camera applies it on its
+    // next frame and says so in its status.
+    response.status(answer ? 200 : 202).json({ camera, sent: command, ...(capped.length > 0 ? { capped } : {}), ...(answer ? { answer } : {}) });
   });
 
   // A body that is not JSON (or too big) gets a JSON answer like every other mistake here.

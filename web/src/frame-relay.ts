@@ -11,6 +11,7 @@ import {
 } from '@camqtt/protocol';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
+import { ControlAnswers, type CommandAnswer } from './control-answers.js';
 import type { FrameHub } from './frame-hub.js';
 import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
 import type { RelayMetrics } from './relay-metrics.js';
@@ -40,6 +41,7 @@ export class FrameRelay {
   private readonly staleFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly staleFrames = new StaleFrameFilter();
   private linkState: BrokerLink;
+  private readonly answers = new ControlAnswers();
 
   constructor(private readonly options: FrameRelayOptions) {
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
@@ -81,13 +83,15 @@ export class FrameRelay {
       log.warn({ broker, err: error }, `MQTT: ${problem}`);
       this.setLink({ connected: false, broker, problem });
     });
-    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet.properties?.correlationData));
   }
 
   /** Frames are QoS 0 (a lost frame is replaced by the next); statuses QoS 1 (retained, rare). */
   private subscribe(client: MqttClient): void {
     const { topics, log } = this.options;
-    client.subscribe({ [topics.all('frame')]: { qos: 0 }, [topics.all('status')]: { qos: 1 } }, (error, granted) => {
+    // Answers to control commands (MQTT 5); an older ACL without the rule refuses just that one.
+    const answers = protocolVersionOf(client) === 5 ? { [topics.all('answer')]: { qos: 1 as const } } : {};
+    client.subscribe({ [topics.all('frame')]: { qos: 0 }, [topics.all('status')]: { qos: 1 }, ...answers }, (error, granted) => {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
@@ -99,10 +103,17 @@ export class FrameRelay {
    * Sends a validated command to `<prefix>/<camera>/control` (QoS 1: a command is rare and should
    * arrive). Throws when the broker is not connected rather than queueing a stale command.
    */
-  async sendControl(camera: string, command: ControlCommand): Promise<void> {
+  async sendControl(camera: string, command: ControlCommand): Promise<CommandAnswer | undefined> {
     const client = this.client;
     if (!client?.connected) throw new Error('not connected to the MQTT broker');
-    await client.publishAsync(this.options.topics.control(camera), JSON.stringify(command), { qos: 1 });
+    const { topics } = this.options;
+    if (protocolVersionOf(client) !== 5) {
+      await client.publishAsync(topics.control(camera), JSON.stringify(command), { qos: 1 });
+      return undefined;
+    }
+    const { correlationData, answer } = this.answers.expect();
+    await client.publishAsync(topics.control(camera), JSON.stringify(command), { qos: 1, properties: { responseTopic: topics.answer(camera), correlationData } });
+    return await answer;
   }
 
   private setLink(link: BrokerLink): void {
@@ -111,14 +122,16 @@ export class FrameRelay {
   }
 
   async stop(): Promise<void> {
+    this.answers.clear();
     await this.client?.endAsync();
     this.client = undefined;
   }
 
-  private onMessage(topic: string, payload: Buffer): void {
+  private onMessage(topic: string, payload: Buffer, correlationData: Buffer | undefined): void {
     const parsed = this.options.topics.parse(topic);
     if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
     else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
+    else if (parsed?.kind === 'answer') this.answers.deliver(payload, correlationData);
   }
 
   private onFrame(camera: string, payload: Buffer): void {

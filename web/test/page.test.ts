@@ -131,7 +131,8 @@ test('a resolution change made on the page reaches a real publisher and shows as
   await page.locator('#single-bar').waitFor({ state: 'visible' });
   await page.waitForFunction(() => (document.querySelector('[data-camera="live1"] canvas') as HTMLCanvasElement).width === 320);
   await page.locator('[data-control="resolution"]').selectOption('160x120');
-  await page.locator('[data-role="control-result"]', { hasText: 'sent' }).waitFor();
+  // The camera's own answer to this command (MQTT 5: response topic and correlation data).
+  await page.locator('[data-role="control-result"]', { hasText: 'camera: done {"width":160,"height":120}' }).waitFor();
   await page.waitForFunction(() => {
     const canvas = document.querySelector('[data-camera="live1"] canvas') as HTMLCanvasElement;
     return canvas.width === 160 && canvas.height === 120;

@@ -5,10 +5,12 @@
  *   <prefix>/<camera>/control  JSON commands to the camera
  *   <prefix>/<camera>/image    retained JPEG, one every HA_IMAGE_INTERVAL_S: a still for Home
  *                              Assistant's MQTT camera (which shows the last image of its topic)
+ *   <prefix>/<camera>/answer   MQTT 5: the camera's answer to a control command that named this
+ *                              topic as its response topic, with the command's correlation data
  */
 
-export type TopicKind = 'frame' | 'status' | 'control' | 'image';
-export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control', 'image'];
+export type TopicKind = 'frame' | 'status' | 'control' | 'image' | 'answer';
+export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control', 'image', 'answer'];
 
 /** A camera id is one topic level: no wildcards, no slashes, nothing a URL or file name chokes on. */
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -43,6 +45,10 @@ export class Topics {
 
   image(camera: string): string {
     return `${this.prefix}/${camera}/image`;
+  }
+
+  answer(camera: string): string {
+    return `${this.prefix}/${camera}/answer`;
   }
 
   /** Subscription filter for one kind of topic of every camera. */

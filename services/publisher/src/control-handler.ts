@@ -5,7 +5,7 @@
  * frame. Every command, taken or refused, is answered in the retained status's `lastCommand`.
  * Who may send commands is the broker's business: its ACL decides who may write this topic.
  */
-import type { MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { FramePipeline, SnapshotResult } from './frame-pipeline.js';
 import { capControlCommand, type ControlLimits, InvalidCommandError } from '@camqtt/protocol';
@@ -51,12 +51,13 @@ export class ControlHandler {
     });
   };
 
-  private readonly onMessage = (topic: string, payload: Buffer): void => {
+  private readonly onMessage = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
     if (topic !== this.topic) return;
     const at = Date.now();
+    const answer = (value: CommandAnswer): void => this.answer(value, packet.properties);
     if (payload.length > MAX_COMMAND_BYTES) {
       this.log.warn({ bytes: payload.length }, 'control command ignored: too large');
-      this.status.answer({ ok: false, error: `command over ${MAX_COMMAND_BYTES} bytes`, at });
+      answer({ ok: false, error: `command over ${MAX_COMMAND_BYTES} bytes`, at });
       return;
     }
     let command;
@@ -66,7 +67,7 @@ export class ControlHandler {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn({ command: payload.toString('utf8').slice(0, 200), error: message }, 'control command ignored');
       const id = error instanceof InvalidCommandError ? error.id : undefined;
-      this.status.answer({ ...(id === undefined ? {} : { id }), ok: false, error: message, at });
+      answer({ ...(id === undefined ? {} : { id }), ok: false, error: message, at });
       return;
     }
     const idPart = command.id === undefined ? {} : { id: command.id };
@@ -75,10 +76,25 @@ export class ControlHandler {
     if (capped.length > 0) this.log.warn({ command: command.patch, capped, id: command.id }, 'control command capped');
     const changed = this.settings.apply(patch);
     this.log.info({ command: patch, snapshot: command.snapshot, id: command.id, changed }, 'control command applied');
-    const answer: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, ...(capped.length > 0 ? { capped } : {}), at };
-    this.status.answer(answer);
-    if (command.snapshot) void this.snapshot(answer);
+    const applied: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, ...(capped.length > 0 ? { capped } : {}), at };
+    answer(applied);
+    if (command.snapshot) void this.snapshot(applied);
   };
+
+  /**
+   * In the retained status, and (MQTT 5) on the command's response topic with its correlation
+   * data, so the sender gets the answer to its own command. The broker's ACL decides where the
+   * camera may answer: its own `<prefix>/<camera>/answer`.
+   */
+  private answer(answer: CommandAnswer, properties: IPublishPacket['properties']): void {
+    this.status.answer(answer);
+    const responseTopic = properties?.responseTopic;
+    if (!responseTopic) return;
+    const correlation = properties.correlationData ? { correlationData: properties.correlationData } : {};
+    this.client.publish(responseTopic, JSON.stringify(answer), { qos: 1, properties: { contentType: 'application/json', ...correlation } }, (error) => {
+      if (error) this.log.warn({ responseTopic, error: error.message }, 'control answer not sent');
+    });
+  }
 
   private async snapshot(answer: CommandAnswer): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
