@@ -63,6 +63,8 @@ function run(name: string, entry: string, env: Record<string, string>): Promise<
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    // A process group of its own: Ctrl-C reaches this process only, which stops the services in order.
+    detached: true,
   });
   children.push(child);
   const prefix = `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| `;
@@ -86,17 +88,21 @@ function run(name: string, entry: string, env: Record<string, string>): Promise<
   });
 }
 
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Publisher and relay first, then the broker: clients that see their broker vanish log errors. */
 async function stopAll(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  await Promise.all(
-    children.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }),
-  );
+  const [first, ...rest] = children;
+  const broker = externalBroker ? undefined : first;
+  await Promise.all((broker ? rest : children).map(stop));
+  if (broker) await stop(broker);
   process.exit(code);
 }
 

@@ -198,12 +198,22 @@ async function provisionUsers(paths: ProvisionedFiles, accounts: readonly Provis
   else if (lines.length > 0) await appendTo(paths.usersFile, lines.map((line) => `${line}\n`).join(''), log, { users: lines.length });
 }
 
+/**
+ * A provisioned account (one of BROKER_PROVISION_ACCOUNTS) gets every rule of its role: a new one
+ * its whole block, one made by an older camqtt the rules its role has gained since (a camera's
+ * Home Assistant and answer topics), in a block of its own, so an upgrade keeps working. Accounts
+ * not in the list, and rules beyond a role's, are left as they are.
+ */
 async function provisionAcl(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], prefixes: RolePrefixes, log: Logger): Promise<void> {
   const hadFile = await exists(paths.aclFile);
-  const known = new Set(hadFile ? AccessRules.parse(await readFile(paths.aclFile, 'utf8')).usernames : []);
-  const blocks = accounts
-    .filter((account) => !known.has(account.username))
-    .map((account) => `# role: ${account.role}\n${formatUserBlock(account.username, roleRules(account.role, account.username, prefixes))}`);
+  const existing = hadFile ? AccessRules.parse(await readFile(paths.aclFile, 'utf8')).userRules : new Map<string, readonly AclRule[]>();
+  const blocks = accounts.flatMap((account) => {
+    const wanted = roleRules(account.role, account.username, prefixes);
+    const have = existing.get(account.username);
+    if (!have) return [`# role: ${account.role}\n${formatUserBlock(account.username, wanted)}`];
+    const missing = wanted.filter((rule) => !have.some((own) => own.access === rule.access && own.filter === rule.filter));
+    return missing.length === 0 ? [] : [`# role: ${account.role} (rules the role gained in a later camqtt)\n${formatUserBlock(account.username, missing)}`];
+  });
   if (!hadFile) {
     const header = '# camqtt broker access rules (Mosquitto ACL format). Nothing is allowed unless a rule allows it.\n\n';
     await writeNew(paths.aclFile, header + blocks.join('\n'), 0o644, log);

@@ -1,6 +1,6 @@
 /** BROKER_PROVISION_DIR: the first start creates what is missing, later starts reuse it. */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { AccessRules, parsePasswordFile, verifyPassword } from '../src/index.js';
@@ -102,5 +102,34 @@ describe('BROKER_TLS_HOSTNAMES after the first start', () => {
     const code = await new Promise<number | null>((resolve) => changed.child.once('exit', resolve));
     assert.equal(code, 2);
     assert.match(changed.rawOutput.join('\n'), /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m);
+  });
+});
+
+describe('an ACL file made by an older camqtt', () => {
+  it('gets the rules a provisioned account\'s role gained since, and keeps everything it had', async (t) => {
+    const dir = await makeTempDir();
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const first = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
+    await first.process.stop();
+    // What session 2 wrote: no image, answer or Home Assistant rules; plus a rule of the user's own.
+    const old = [
+      'user cam1', 'topic write camqtt/cam1/frame', 'topic write camqtt/cam1/status', 'topic read camqtt/cam1/control',
+      'user relay', 'topic read camqtt/+/frame', 'topic read camqtt/+/status', 'topic write camqtt/+/control', 'topic read private/relay/#', '',
+    ].join('\n');
+    await writeFile(join(dir, 'acl'), old);
+    const again = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
+    t.after(() => again.process.stop());
+    const text = await readFile(join(dir, 'acl'), 'utf8');
+    assert.ok(text.startsWith(old), 'what was there stays');
+    const rules = AccessRules.parse(text);
+    assert.equal(rules.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/image'), true);
+    assert.equal(rules.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/answer'), true);
+    assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/answer'), true);
+    assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'private/relay/#'), true);
+    // A third start adds nothing more.
+    await again.process.stop();
+    const third = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
+    await third.process.stop();
+    assert.equal(await readFile(join(dir, 'acl'), 'utf8'), text);
   });
 });
