@@ -129,6 +129,13 @@ export class RawClients {
     return raw;
   }
 
+  /** A raw client that has sent CONNECT (with `fields`) and got its CONNACK. */
+  async connected(port: number, protocolVersion: 4 | 5 = 5, fields = {}, options: { autoAck?: boolean } = {}): Promise<RawClient> {
+    const raw = await this.open(port, protocolVersion, options);
+    await raw.connect(fields);
+    return raw;
+  }
+
   destroyAll(): void {
     for (const raw of this.all) raw.destroy();
   }

@@ -17,11 +17,7 @@ const identifiers = (packet: IPublishPacket): number[] => [packet.properties?.su
 describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
-  const connected = async (version: 4 | 5 = 5, fields = {}) => {
-    const raw = await raws.open(suite.broker.ports.mqtt, version);
-    await raw.connect(fields);
-    return raw;
-  };
+  const connected = async (version: 4 | 5 = 5, fields = {}) => await raws.connected(suite.broker.ports.mqtt, version, fields);
   const subscribed = async (subscriptions: Array<{ topic: string; qos: 0 | 1 | 2; nl?: boolean; rap?: boolean; rh?: number }>, properties?: { subscriptionIdentifier: number }, version: 4 | 5 = 5) => {
     const raw = await connected(version);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions, ...(properties ? { properties } : {}) });

@@ -17,11 +17,7 @@ const payloads = (raw: RawClient): string[] => raw.inbox.items.flatMap((p) => (p
 describe('MQTT 5 sessions and flow control (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
-  const connected = async (version: 4 | 5 = 5, fields = {}, autoAck = true) => {
-    const raw = await raws.open(suite.broker.ports.mqtt, version, { autoAck });
-    await raw.connect(fields);
-    return raw;
-  };
+  const connected = async (version: 4 | 5 = 5, fields = {}, autoAck = true) => await raws.connected(suite.broker.ports.mqtt, version, fields, { autoAck });
   const subscriber = async (topic: string, fields = {}, autoAck = true) => {
     const raw = await connected(5, fields, autoAck);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });

@@ -62,6 +62,14 @@ describe('provisioning', () => {
   });
 });
 
+/** Starts a broker that must refuse its configuration: exit code 2; resolves with what it printed. */
+async function refusedStart(dir: string, env: Record<string, string>): Promise<string> {
+  const broker = ServiceProcess.start('broker', brokerEnv(dir, env));
+  const code = await new Promise<number | null>((resolve) => broker.child.once('exit', resolve));
+  assert.equal(code, 2, 'the broker stops with exit code 2');
+  return broker.rawOutput.join('\n');
+}
+
 describe('BROKER_PROVISION_EXPORT', () => {
   it('gives each folder its own account\'s password and the CA certificate, and nothing else (never the CA key)', async (t) => {
     const dir = await makeTempDir();
@@ -82,10 +90,7 @@ describe('BROKER_PROVISION_EXPORT', () => {
 
   it('refuses an entry that is not user:/absolute/folder, naming the setting', async () => {
     const dir = await makeTempDir();
-    const broker = ServiceProcess.start('broker', brokerEnv(dir, { BROKER_PROVISION_EXPORT: 'cam1:relative/folder' }));
-    const code = await new Promise<number | null>((resolve) => broker.child.once('exit', resolve));
-    assert.equal(code, 2);
-    assert.match(broker.rawOutput.join('\n'), /^broker: configuration error: BROKER_PROVISION_EXPORT entry "cam1:relative\/folder" must be user:\/absolute\/folder$/m);
+    assert.match(await refusedStart(dir, { BROKER_PROVISION_EXPORT: 'cam1:relative/folder' }), /^broker: configuration error: BROKER_PROVISION_EXPORT entry "cam1:relative\/folder" must be user:\/absolute\/folder$/m);
     await rm(dir, { recursive: true, force: true });
   });
 });
@@ -98,10 +103,7 @@ describe('BROKER_TLS_HOSTNAMES after the first start', () => {
     await first.process.stop();
     const again = await startBroker(dir, { BROKER_TLS_HOSTNAMES: 'broker,localhost,127.0.0.1' });
     await again.process.stop();
-    const changed = ServiceProcess.start('broker', brokerEnv(dir, { BROKER_TLS_HOSTNAMES: 'broker,cams.example' }));
-    const code = await new Promise<number | null>((resolve) => changed.child.once('exit', resolve));
-    assert.equal(code, 2);
-    assert.match(changed.rawOutput.join('\n'), /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m);
+    assert.match(await refusedStart(dir, { BROKER_TLS_HOSTNAMES: 'broker,cams.example' }), /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m);
   });
 });
 
