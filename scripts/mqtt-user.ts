@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { hashPassword, hasPasswordLine, isValidUsername, replacePasswordLine } from '@camqtt/protocol/password-file';
+import { hashPassword, hasPasswordLine, isValidUsername, replacePasswordLine } from '@camqtt/service-kit';
 
 const USAGE = 'usage: node --import tsx scripts/mqtt-user.ts add|update|remove <users-file> <username> [--password-file F]';
 

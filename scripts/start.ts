@@ -15,7 +15,7 @@ import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { config as loadDotenv } from 'dotenv';
-import { redactCredentials } from '@camqtt/protocol';
+import { redactCredentials } from '@camqtt/wire';
 import { repoRoot as root, spawnWithDeathSignal } from './lib/service-process.js';
 
 loadDotenv({ path: `${root}.env`, quiet: true });

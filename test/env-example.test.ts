@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
-import { loadConfig, settings, type SettingName } from '@camqtt/protocol';
+import { loadConfig, settings, type SettingName } from '@camqtt/service-kit';
 import { repoRoot } from '../scripts/lib/service-process.js';
 
 const exampleText = readFileSync(`${repoRoot}.env.example`, 'utf8');
@@ -30,7 +30,7 @@ test('every line of .env.example names a setting, and its value is the setting\'
   assert.ok(Object.keys(example).length > 40, 'the file was read');
   for (const [name, value] of Object.entries(example)) {
     if (COMPOSE_ONLY.has(name)) continue;
-    assert.ok(isSetting(name), `${name} in .env.example is a setting of services/protocol/src/config.ts`);
+    assert.ok(isSetting(name), `${name} in .env.example is a setting of packages/service-kit/src/settings.ts`);
     assert.deepEqual(loadConfig([name], { [name]: value }), loadConfig([name], {}), `${name}=${value} means the same as leaving it unset`);
   }
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { checkJpeg } from '@camqtt/protocol';
+import { checkJpeg } from '@camqtt/wire';
 import { ServiceProcess } from '../scripts/lib/service-process.js';
 import { startStack, type Stack } from './support/stack.js';
 

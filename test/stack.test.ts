@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
-import { Topics, decodeViewerFrame, readFrameMeta, type FrameMeta } from '@camqtt/protocol';
+import { Topics, decodeViewerFrame, readFrameMeta, type FrameMeta } from '@camqtt/wire';
 import { startStack, type Stack } from './support/stack.js';
 
 const topics = new Topics('camqtt');

@@ -1,6 +1,6 @@
 // Builds the viewer page into dist/public/: type-checks page/ (DOM lib, its own tsconfig), then
 // bundles page/main.ts with esbuild and copies the static files. Run after `tsc -b web`, which
-// builds @camqtt/protocol's dist that the page imports.
+// builds @camqtt/wire's dist that the page imports.
 import { spawnSync } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';

@@ -16,9 +16,9 @@ import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
-import type { FailureOutcome, LoginThrottle } from '@camqtt/protocol/login-throttle';
+import type { FailureOutcome, LoginThrottle } from '@camqtt/service-kit';
 import type { ClientSessions } from './client-sessions.js';
-import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
+import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard, QUOTA_EXCEEDED } from './packet-size-guard.js';
 import { fitsClientMaximum } from './publish-size.js';

@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { AccessRules } from './acl.js';
-import { DECOY_HASH, formatPasswordHash, parsePasswordFile, verifyPassword, type PasswordHash } from '@camqtt/protocol/password-file';
-import { WatchedFile } from '@camqtt/protocol/watched-file';
+import { DECOY_HASH, formatPasswordHash, parsePasswordFile, verifyPassword, type PasswordHash } from '@camqtt/service-kit';
+import { WatchedFile } from '@camqtt/service-kit';
 
 /** A file loaded at start and again whenever it changes. */
 abstract class ReloadingFile<T> {

@@ -4,7 +4,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { type Config, ConfigError, type SettingName } from '@camqtt/protocol';
+import { type Config, ConfigError, type SettingName } from '@camqtt/service-kit';
 import { parseHostnames } from './certificates.js';
 import { parseProvisionAccounts, provision } from './provisioning.js';
 import { exportSecrets, parseSecretExports } from './secret-export.js';

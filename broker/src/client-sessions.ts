@@ -14,7 +14,7 @@
  * apart here, not by `aedes.clients`.
  */
 import type { Client } from 'aedes';
-import { CAMERA_CLIENT_ID_PREFIX } from '@camqtt/protocol';
+import { CAMERA_CLIENT_ID_PREFIX } from '@camqtt/wire';
 
 export class ClientSessions {
   /** Client id -> the logged-in connection holding it (the newest one, after a same-account takeover). */

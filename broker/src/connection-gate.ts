@@ -11,7 +11,7 @@
  *   on: unauthenticated connections only ever use slots that nobody logged in holds. Only when
  *   every slot is logged in is a newcomer refused.
  */
-import { addressGroup } from '@camqtt/protocol/address-group';
+import { addressGroup } from '@camqtt/service-kit';
 import type { Socket } from 'node:net';
 
 export interface ConnectionGateOptions {

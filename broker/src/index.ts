@@ -1,13 +1,10 @@
 /** What other code (scripts, tests, tools) may use from the broker. */
 export * from './topic-filter.js';
 export * from './acl.js';
-// The password-file code lives in @camqtt/protocol (the web relay reads viewer accounts with it too).
-export * from '@camqtt/protocol/password-file';
 export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';
 export { PacketSizeGuard, MalformedPacketError, SlowClientError, unsupportedProtocolLevel, type OversizePacket, type PacketSizeGuardOptions } from './packet-size-guard.js';
-export { LoginThrottle, LOGIN_THROTTLE_DEFAULTS, type LoginThrottleOptions, type ThrottleVerdict } from '@camqtt/protocol/login-throttle';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
 export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
 export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';

@@ -4,12 +4,12 @@
  * and ACL files (they are also re-read when they change).
  */
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/protocol';
+import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/service-kit';
 import { createAccessHooks, remoteAddressOf } from './access-hooks.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
-import { LoginThrottle } from '@camqtt/protocol/login-throttle';
+import { LoginThrottle } from '@camqtt/service-kit';
 import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';

@@ -14,7 +14,7 @@ import { reportClientError } from './client-errors.js';
 import { deliverAtGrantedQoS, refuseProtoBatches } from './granted-qos-delivery.js';
 import { wholePacketBytes } from './publish-size.js';
 import { ConnectionGate } from './connection-gate.js';
-import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
+import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 import { PacketSizeGuard } from './packet-size-guard.js';
 import { closeServer, listen } from './listen.js';

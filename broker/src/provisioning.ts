@@ -14,10 +14,11 @@ import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, haDiscoveryTopic, isCameraId } from '@camqtt/protocol';
+import { haDiscoveryTopic, isCameraId } from '@camqtt/wire';
+import { ConfigError } from '@camqtt/service-kit';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
-import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from '@camqtt/protocol/password-file';
+import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from '@camqtt/service-kit';
 
 export const ROLES = ['camera', 'relay', 'admin', 'homeassistant'] as const;
 export type Role = (typeof ROLES)[number];

@@ -8,8 +8,8 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError } from '@camqtt/protocol';
-import { isValidUsername } from '@camqtt/protocol/password-file';
+import { ConfigError } from '@camqtt/service-kit';
+import { isValidUsername } from '@camqtt/service-kit';
 
 export interface SecretExport {
   username: string;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AccessRules, parsePasswordFile, verifyPassword } from '../src/index.js';
+import { parsePasswordFile, verifyPassword } from '@camqtt/service-kit';
+import { AccessRules } from '../src/index.js';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { brokerEnv, closeClients, connectAs, makeTempDir, startBroker, type BrokerUnderTest } from './helpers.js';
 

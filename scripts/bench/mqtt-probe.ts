@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { readFrameMeta } from '@camqtt/protocol';
+import { readFrameMeta } from '@camqtt/wire';
 import { nowMs } from './clock.js';
 import type { RunningBroker } from './brokers.js';
 import { sleep } from './processes.js';

@@ -5,7 +5,7 @@
  * viewer stops reading its socket once connected (a stalled browser tab).
  */
 import WebSocket from 'ws';
-import { decodeViewerFrame, readFrameMeta } from '@camqtt/protocol';
+import { decodeViewerFrame, readFrameMeta } from '@camqtt/wire';
 import { nowMs } from './clock.js';
 import { cv } from './opencv.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
-import { loadConfig, settings, type SettingName } from '@camqtt/protocol';
+import { loadConfig, settings, type SettingName } from '@camqtt/service-kit';
 import { repoRoot } from '../../scripts/lib/service-process.js';
 import { ComposeProject } from './compose-project.js';
 

@@ -6,7 +6,7 @@
  * The grid tells the relay what it needs (`select`): all cameras in the grid, one in single view,
  * none while the tab is hidden, so no bandwidth or decoding goes to frames nobody sees.
  */
-import type { ViewerEvent, ViewerFrame } from '@camqtt/protocol/viewer-wire';
+import type { ViewerEvent, ViewerFrame } from '@camqtt/wire';
 import type { ClockOffset } from './clock-offset.js';
 import type { DecoderKind } from './frame-decoder.js';
 import { CameraTile, type CameraStatus } from './camera-tile.js';

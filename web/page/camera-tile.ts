@@ -6,9 +6,9 @@
  * Decoding is newest-wins: one decode at a time per tile, and a frame that arrives meanwhile
  * replaces the one waiting, so a slow device shows fewer frames but never falls behind.
  */
-import { readFrameMeta } from '@camqtt/protocol/frame';
-import { NewestWinsGate } from '@camqtt/protocol/newest-wins';
-import type { ViewerEvent } from '@camqtt/protocol/viewer-wire';
+import { readFrameMeta } from '@camqtt/wire';
+import { NewestWinsGate } from '@camqtt/wire';
+import type { ViewerEvent } from '@camqtt/wire';
 import type { ClockOffset } from './clock-offset.js';
 import { decodeJpeg, type DecoderKind } from './frame-decoder.js';
 

@@ -6,7 +6,7 @@ import { ClockOffset } from './clock-offset.js';
 import { pickDecoder } from './frame-decoder.js';
 import { RelayConnection, type ConnectionState } from './relay-connection.js';
 import { SingleViewBar } from './single-view-bar.js';
-import type { BrokerLink } from '@camqtt/protocol/viewer-wire';
+import type { BrokerLink } from '@camqtt/wire';
 
 /** The relay is up but cannot reach the broker: say why, or no camera will ever appear. */
 function showBrokerLink(banner: HTMLElement, link: BrokerLink | undefined): void {

@@ -2,7 +2,7 @@
  * The page's WebSocket to the relay, reconnecting by itself with backoff (0.5 s doubling to 5 s)
  * whenever the relay goes away.
  */
-import { decodeViewerFrame, type ViewerEvent, type ViewerFrame, type ViewerRequest } from '@camqtt/protocol/viewer-wire';
+import { decodeViewerFrame, type ViewerEvent, type ViewerFrame, type ViewerRequest } from '@camqtt/wire';
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 5_000;

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
-import { decodeViewerFrame, readFrameMeta } from '@camqtt/protocol';
+import { decodeViewerFrame, readFrameMeta } from '@camqtt/wire';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { startRelay, TestBroker, waitFor } from '../test/support.js';
 

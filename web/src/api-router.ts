@@ -4,7 +4,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { capControlCommand, type ControlLimits, isCameraId } from '@camqtt/protocol';
+import { capControlCommand, type ControlLimits, isCameraId } from '@camqtt/wire';
 import type { CameraDirectory } from './camera-directory.js';
 import { checkControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';

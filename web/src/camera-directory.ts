@@ -2,7 +2,7 @@
  * The cameras the relay knows about, built from the retained `<prefix>/<camera>/status` messages.
  * Every change is reported to one listener (the fan-out), which tells the viewers.
  */
-import type { CameraStatus } from '@camqtt/protocol';
+import type { CameraStatus } from '@camqtt/wire';
 
 export type DirectoryChange = { type: 'status'; status: CameraStatus } | { type: 'removed'; camera: string };
 

@@ -5,7 +5,7 @@
  * 3.1.1 the answer is only in the camera's status, where the next command may overwrite it).
  */
 import { randomBytes } from 'node:crypto';
-import { cameraStatusSchema, type CameraStatus } from '@camqtt/protocol';
+import { cameraStatusSchema, type CameraStatus } from '@camqtt/wire';
 
 export type CommandAnswer = NonNullable<CameraStatus['lastCommand']>;
 

@@ -3,7 +3,7 @@
  * anything reaches the camera's control topic, so the relay never forwards junk and answers a bad
  * body with the same reason the camera would give.
  */
-import { InvalidCommandError, parseControlCommand, type ControlCommand } from '@camqtt/protocol';
+import { InvalidCommandError, parseControlCommand, type ControlCommand } from '@camqtt/wire';
 
 export type { ControlCommand };
 

@@ -3,7 +3,7 @@
  * once per frame, the newest frame of each camera is kept (snapshots, and a first picture for a
  * viewer that just arrived), and both transports get the same bytes.
  */
-import { encodeViewerFrame } from '@camqtt/protocol';
+import { encodeViewerFrame } from '@camqtt/wire';
 
 export interface LatestFrame {
   /** The JPEG exactly as published. */
@@ -27,7 +27,7 @@ export class FrameHub {
     this.sinks.push(sink);
   }
 
-  /** `receivedAt`: when the relay got it, on the epoch clock (services/protocol/src/epoch-clock.ts). */
+  /** `receivedAt`: when the relay got it, on the epoch clock (packages/wire/src/epoch-clock.ts). */
   publish(camera: string, jpeg: Buffer, receivedAt: number): void {
     const encoded = encodeViewerFrame(camera, receivedAt, jpeg);
     const message = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);

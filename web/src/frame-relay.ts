@@ -5,15 +5,13 @@
  */
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import {
-  brokerAddress, checkJpeg, connectMqtt, epochNowMs, explainConnectionError, isProtocolFallback, parseCameraStatus, protocolVersionOf, readFrameMeta,
-  redactCredentials, redactStatus, type BrokerLink, type MqttProtocolChoice, type Topics,
-} from '@camqtt/protocol';
+import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, redactCredentials, redactStatus, type BrokerLink, type Topics } from '@camqtt/wire';
+import { brokerAddress, connectMqtt, explainConnectionError, isProtocolFallback, protocolVersionOf, type MqttProtocolChoice } from '@camqtt/service-kit';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import { ControlAnswers, type CommandAnswer } from './control-answers.js';
 import type { FrameHub } from './frame-hub.js';
-import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
+import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { RelayMetrics } from './relay-metrics.js';
 import { StaleFrameFilter } from './stale-frame-filter.js';
 

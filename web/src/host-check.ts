@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { PerKeyRateLimit } from '@camqtt/protocol/per-key-rate-limit';
+import { PerKeyRateLimit } from '@camqtt/service-kit';
 
 /** One warning per refused Host per minute, however many requests come. */
 const REFUSAL_LOG_WINDOW_MS = 60_000;

@@ -4,7 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { epochNowMs, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService, Topics } from '@camqtt/protocol';
+import { epochNowMs, Topics } from '@camqtt/wire';
+import { loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService } from '@camqtt/service-kit';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
 import { FrameRelay } from './frame-relay.js';

@@ -9,7 +9,7 @@
  */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { NewestWinsGate } from '@camqtt/protocol';
+import { NewestWinsGate } from '@camqtt/wire';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import type { ViewerIdentity } from './viewer-access.js';

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError } from '@camqtt/protocol';
+import { ConfigError } from '@camqtt/service-kit';
 
 /** Bytes of randomness a new secret has, and the least an existing file must hold. */
 const SECRET_BYTES = 32;

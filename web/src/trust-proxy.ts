@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from 'proxy-addr';
-import { ConfigError } from '@camqtt/protocol';
+import { ConfigError } from '@camqtt/service-kit';
 
 /** Whether the hop at `address`, `hop` steps from the relay (0: the peer), is a trusted proxy. */
 export type TrustProxy = (address: string, hop: number) => boolean;

@@ -18,7 +18,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { LoginThrottle, type LoginAttempt, type LoginThrottleOptions } from '@camqtt/protocol/login-throttle';
+import { LoginThrottle, type LoginAttempt, type LoginThrottleOptions } from '@camqtt/service-kit';
 import { loginPage } from './login-page.js';
 import { readCookie, SESSION_COOKIE as COOKIE, SESSION_MS, type SessionHolder, SessionTokens } from './session-cookie.js';
 import { clientAddress, type TrustProxy } from './trust-proxy.js';

@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
-import { NewestWinsGate, parseViewerRequest, type ViewerEvent } from '@camqtt/protocol';
+import { NewestWinsGate, parseViewerRequest, type ViewerEvent } from '@camqtt/wire';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import type { ViewerIdentity } from './viewer-access.js';

@@ -13,9 +13,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { ConfigError } from '@camqtt/protocol';
-import { DECOY_HASH, formatPasswordHash, parsePasswordFile, verifyPassword, type PasswordHash } from '@camqtt/protocol/password-file';
-import { WatchedFile } from '@camqtt/protocol/watched-file';
+import { ConfigError } from '@camqtt/service-kit';
+import { DECOY_HASH, formatPasswordHash, parsePasswordFile, verifyPassword, type PasswordHash } from '@camqtt/service-kit';
+import { WatchedFile } from '@camqtt/service-kit';
 
 interface ViewerAccount {
   hash: PasswordHash;

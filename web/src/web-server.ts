@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
-import type { ControlLimits } from '@camqtt/protocol';
+import type { ControlLimits } from '@camqtt/wire';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
 import type { CameraDirectory } from './camera-directory.js';

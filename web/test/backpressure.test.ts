@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
+import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/wire';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { getJson, makeJpegs, metric, PREFIX, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 

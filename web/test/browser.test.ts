@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Topics, withFrameMeta } from '@camqtt/protocol';
+import { Topics, withFrameMeta } from '@camqtt/wire';
 import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
 

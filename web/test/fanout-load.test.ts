@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { readFrameMeta } from '@camqtt/protocol';
+import { readFrameMeta } from '@camqtt/wire';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { FakeCamera, getJson, makeJpegs, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 

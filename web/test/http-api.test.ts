@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
-import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
+import { checkJpeg, readFrameMeta, Topics } from '@camqtt/wire';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, TestBroker, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/protocol';
+import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/wire';
 import type { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
 

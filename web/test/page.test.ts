@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
-import { checkJpeg, readFrameMeta, Topics } from '@camqtt/protocol';
+import { checkJpeg, readFrameMeta, Topics } from '@camqtt/wire';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 import { launchBrowser } from '../../test/support/viewer-page.js';
 import { FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, startRelayUnderTest, type RelayUnderTest } from './support.js';

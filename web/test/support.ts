@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
-import { checkJpeg, decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/protocol';
+import { checkJpeg, decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/wire';
 import { ServiceProcess } from '../../scripts/lib/service-process.js';
 
 const run = promisify(execFile);

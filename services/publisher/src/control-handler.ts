@@ -8,7 +8,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { FramePipeline, SnapshotResult } from './frame-pipeline.js';
-import { capControlCommand, type ControlLimits, InvalidCommandError } from '@camqtt/protocol';
+import { capControlCommand, type ControlLimits, InvalidCommandError } from '@camqtt/wire';
 import { type LiveSettings, parseCommand } from './live-settings.js';
 import type { CommandAnswer, StatusReporter } from './status-reporter.js';
 

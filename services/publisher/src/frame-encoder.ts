@@ -5,8 +5,7 @@
  * quality down, and remembers the step so later frames start there instead of being encoded twice.
  */
 import cv, { type Mat } from '@u4/opencv4nodejs';
-import { fitSize, type FrameMeta, withFrameMeta } from '@camqtt/protocol';
-import { type JpegInfo, readJpegInfo } from './jpeg-info.js';
+import { fitSize, type FrameMeta, type JpegInfo, readJpegInfo, withFrameMeta } from '@camqtt/wire';
 import type { Grab } from './sources/frame-source.js';
 
 export interface EncodeOptions {

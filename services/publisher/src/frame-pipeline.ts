@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { redactCredentials } from '@camqtt/protocol';
+import { redactCredentials } from '@camqtt/wire';
 import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
 import type { FramePublisher } from './frame-publisher.js';
 import type { LiveSettings, SettingsPatch } from './live-settings.js';

@@ -6,7 +6,8 @@
  * (queueQoSZero is off too, so MQTT.js would not queue them either).
  */
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
-import { epochNowMs, NewestWinsGate, protocolVersionOf, type FrameMeta } from '@camqtt/protocol';
+import { epochNowMs, NewestWinsGate, type FrameMeta } from '@camqtt/wire';
+import { protocolVersionOf } from '@camqtt/service-kit';
 import type { Logger } from 'pino';
 
 interface OutgoingFrame {

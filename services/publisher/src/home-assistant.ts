@@ -9,7 +9,8 @@
 import { createRequire } from 'node:module';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { haDiscoveryTopic, haNodeId, protocolVersionOf, type Topics } from '@camqtt/protocol';
+import { haDiscoveryTopic, haNodeId, type Topics } from '@camqtt/wire';
+import { protocolVersionOf } from '@camqtt/service-kit';
 
 /** How often to look for the first frame after an announcement. */
 const FIRST_IMAGE_RETRY_MS = 250;

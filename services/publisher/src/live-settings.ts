@@ -3,7 +3,7 @@
  * the pipeline reads the current values at every frame, so a change applies from the next one.
  */
 import { EventEmitter } from 'node:events';
-import { decodeControlCommand } from '@camqtt/protocol';
+import { decodeControlCommand } from '@camqtt/wire';
 
 export interface StreamSettings {
   fps: number;

@@ -1,10 +1,10 @@
 /**
  * camqtt publisher: captures from a camera, file, stream or the built-in test pattern,
  * JPEG-encodes and publishes the frames over MQTT. Configured by environment (see
- * services/protocol/src/config.ts); SIGTERM/SIGINT shut it down cleanly within 2 s.
+ * packages/service-kit/src/settings.ts); SIGTERM/SIGINT shut it down cleanly within 2 s.
  */
 import { pino } from 'pino';
-import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/protocol';
+import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/service-kit';
 import { PUBLISHER_SETTINGS } from './publisher-settings.js';
 
 /** The whole shutdown, after which the process exits regardless (docker stop waits 10 s). */

@@ -1,5 +1,5 @@
 /** The settings the publisher reads (besides LOG_LEVEL and the MQTT_* ones). Free of OpenCV. */
-import type { Config, MqttConfig } from '@camqtt/protocol';
+import type { Config, MqttConfig } from '@camqtt/service-kit';
 
 export const PUBLISHER_SETTINGS = [
   'CAMERA_ID', 'CAMERA_SOURCE', 'VIDEO_WIDTH', 'VIDEO_HEIGHT', 'VIDEO_FPS', 'VIDEO_MAX_WIDTH', 'VIDEO_MAX_HEIGHT', 'VIDEO_MAX_FPS', 'JPEG_QUALITY', 'STATUS_INTERVAL_S', 'TOPIC_PREFIX',

@@ -5,10 +5,8 @@
  */
 import './quiet-opencv-loader.js';
 import type { MqttClient } from 'mqtt';
-import {
-  CAMERA_CLIENT_ID_PREFIX, Topics, connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, offlineStatus, protocolVersionOf, redactCredentials,
-  type ControlLimits,
-} from '@camqtt/protocol';
+import { CAMERA_CLIENT_ID_PREFIX, Topics, offlineStatus, redactCredentials, type ControlLimits } from '@camqtt/wire';
+import { connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, protocolVersionOf } from '@camqtt/service-kit';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';

@@ -6,7 +6,7 @@
  */
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
-import { type CameraStatus, offlineStatus, redactStatus } from '@camqtt/protocol';
+import { type CameraStatus, offlineStatus, redactStatus } from '@camqtt/wire';
 import type { Logger } from 'pino';
 import type { FramePipeline } from './frame-pipeline.js';
 import type { FramePublisher } from './frame-publisher.js';

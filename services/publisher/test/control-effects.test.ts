@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import type { CameraStatus } from '@camqtt/protocol';
+import type { CameraStatus } from '@camqtt/wire';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { type ReceivedFrame, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 

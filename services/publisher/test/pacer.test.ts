@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Pacer } from '../src/pacer.js';
-import { InvalidCommandError } from '@camqtt/protocol';
+import { InvalidCommandError } from '@camqtt/wire';
 import { parseCommand } from '../src/live-settings.js';
 
 test('a paced producer keeps a drift-free schedule despite late wake-ups', () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import { type EncodeOptions, passthroughRefusal } from '../src/frame-encoder.js';
-import { readJpegInfo } from '../src/jpeg-info.js';
+import { readJpegInfo } from '@camqtt/wire';
 
 function jpeg(width: number, height: number): Uint8Array {
   return new Uint8Array(cv.imencode('.jpg', new cv.Mat(height, width, cv.CV_8UC3, [40, 90, 160]), [cv.IMWRITE_JPEG_QUALITY, 80]));

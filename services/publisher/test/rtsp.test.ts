@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { checkJpeg } from '@camqtt/protocol';
+import { checkJpeg } from '@camqtt/wire';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { type ReceivedFrame, RtspCamera, PublisherTestBed, WAIT_MS } from './support.js';
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Aedes } from 'aedes';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/protocol';
+import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/wire';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 
 export const WAIT_MS = 20_000;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { connectAsync } from 'mqtt';
-import { readFrameMeta } from '@camqtt/protocol';
+import { readFrameMeta } from '@camqtt/wire';
 import { createCertificateAuthority, createServerCertificate } from '../../../broker/src/certificates.js';
 import { ServiceProcess } from '../../../scripts/lib/service-process.js';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';

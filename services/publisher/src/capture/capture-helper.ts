@@ -10,7 +10,7 @@
  */
 import '../quiet-opencv-loader.js';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
-import { epochNowMs } from '@camqtt/protocol';
+import { epochNowMs } from '@camqtt/wire';
 import { decodeFourcc, type SourceInfo } from '../sources/frame-source.js';
 import type { HelperReply, HelperRequest, OpenSpec } from './capture-messages.js';
 

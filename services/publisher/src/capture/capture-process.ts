@@ -6,7 +6,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { redactCredentials } from '@camqtt/protocol';
+import { redactCredentials } from '@camqtt/wire';
 import type { HelperReply, HelperRequest } from './capture-messages.js';
 
 const HELPER_ENTRY = new URL('./capture-helper.js', import.meta.url);

@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import cv from '@u4/opencv4nodejs';
-import { performanceNowAt, redactCredentials } from '@camqtt/protocol';
+import { performanceNowAt, redactCredentials } from '@camqtt/wire';
 import { CaptureProcess } from '../capture/capture-process.js';
 import type { HelperReply } from '../capture/capture-messages.js';
 import { type FrameSource, type Grab, type SourceInfo, grabSize } from './frame-source.js';

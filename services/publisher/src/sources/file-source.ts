@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
-import { redactCredentials } from '@camqtt/protocol';
+import { redactCredentials } from '@camqtt/wire';
 import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo, decodeFourcc, grabTimes } from './frame-source.js';
 
 /** Files claiming a rate outside this range are played at VIDEO_FPS instead. */

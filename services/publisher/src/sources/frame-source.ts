@@ -2,8 +2,7 @@
  * What the pipeline needs from anything that yields frames: open, read one frame, close.
  */
 import type { Mat } from '@u4/opencv4nodejs';
-import { epochMsAt } from '@camqtt/protocol';
-import { readJpegInfo } from '../jpeg-info.js';
+import { epochMsAt, readJpegInfo } from '@camqtt/wire';
 
 /** What an opened source actually delivers (which may differ from what was asked). */
 export interface SourceInfo {

@@ -5,6 +5,7 @@
  *
  * This file must stay free of Node APIs: the browser page bundles it too.
  */
+import { APP0, APP15, COM, MARKER, SOI, SOS, jpegHeaderSegments } from './jpeg.js';
 
 export interface FrameMeta {
   /** Camera id, as in the topic `<prefix>/<camera>/frame`. */
@@ -20,59 +21,12 @@ export interface FrameMeta {
   snapshot?: boolean;
 }
 
-export type JpegCheck = { ok: true } | { ok: false; reason: string };
-
-const MARKER = 0xff;
-const SOI = 0xd8;
-const EOI = 0xd9;
-const SOS = 0xda;
-const COM = 0xfe;
-const APP0 = 0xe0;
-const APP15 = 0xef;
 /** The comment starts with this, so a comment someone else wrote is never taken for ours. */
 const COMMENT_PREFIX = '{"camqtt":1,';
 const MAX_SEGMENT_DATA = 0xffff - 2;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-
-/** Cheap structural check of a payload: starts with SOI and ends with EOI. Decodes nothing. */
-export function checkJpeg(bytes: Uint8Array): JpegCheck {
-  if (bytes.length < 4) return { ok: false, reason: `too short for a JPEG (${bytes.length} bytes)` };
-  if (bytes[0] !== MARKER || bytes[1] !== SOI || bytes[2] !== MARKER) {
-    return { ok: false, reason: 'not a JPEG (no SOI marker at the start)' };
-  }
-  if (bytes[bytes.length - 2] !== MARKER || bytes[bytes.length - 1] !== EOI) {
-    return { ok: false, reason: 'truncated JPEG (no EOI marker at the end)' };
-  }
-  return { ok: true };
-}
-
-interface Segment {
-  marker: number;
-  /** Offset of the 0xFF that starts the segment. */
-  start: number;
-  /** Offset just past the segment. */
-  end: number;
-}
-
-/**
- * Walks the header segments after SOI up to (not including) SOS. Stops quietly at anything
- * malformed: callers only ever need the well-formed prefix.
- */
-function* headerSegments(bytes: Uint8Array): Generator<Segment> {
-  if (bytes.length < 4 || bytes[0] !== MARKER || bytes[1] !== SOI) return;
-  let pos = 2;
-  while (pos + 4 <= bytes.length && bytes[pos] === MARKER) {
-    const marker = bytes[pos + 1]!;
-    if (marker === SOS || marker === EOI || marker === MARKER) return;
-    const length = (bytes[pos + 2]! << 8) | bytes[pos + 3]!;
-    const end = pos + 2 + length;
-    if (length < 2 || end > bytes.length) return;
-    yield { marker, start: pos, end };
-    pos = end;
-  }
-}
 
 function encodeComment(meta: FrameMeta): Uint8Array {
   const text = `${COMMENT_PREFIX}"camera":${JSON.stringify(meta.camera)},"seq":${meta.seq},"captureTime":${meta.captureTime}${meta.snapshot ? ',"snapshot":true' : ''}}`;
@@ -90,8 +44,8 @@ export function withFrameMeta(jpeg: Uint8Array, meta: FrameMeta): Uint8Array {
     throw new TypeError('withFrameMeta: payload is not a JPEG (no SOI marker)');
   }
   let insertAt = 2;
-  for (const segment of headerSegments(jpeg)) {
-    if (segment.marker < APP0 || segment.marker > APP15) break;
+  for (const segment of jpegHeaderSegments(jpeg)) {
+    if (segment.marker === SOS || segment.marker < APP0 || segment.marker > APP15) break;
     insertAt = segment.end;
   }
   const comment = encodeComment(meta);
@@ -135,7 +89,7 @@ function parseComment(data: Uint8Array): FrameMeta | undefined {
  * is not ours, or malformed input; never throws.
  */
 export function readFrameMeta(jpeg: Uint8Array): FrameMeta | undefined {
-  for (const segment of headerSegments(jpeg)) {
+  for (const segment of jpegHeaderSegments(jpeg)) {
     if (segment.marker !== COM) continue;
     const meta = parseComment(jpeg.subarray(segment.start + 4, segment.end));
     if (meta) return meta;

@@ -4,7 +4,7 @@
  */
 import { rootCertificates } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
-import { type Config, ConfigError, readSettingFile } from './config.js';
+import { type Config, ConfigError, readSettingFile } from './settings.js';
 
 export const MQTT_SETTINGS = ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_PASSWORD_FILE', 'MQTT_CA_FILE', 'MQTT_PROTOCOL_VERSION'] as const;
 export type MqttConfig = Config<(typeof MQTT_SETTINGS)[number]>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
-import { checkJpeg, readFrameMeta, withFrameMeta, type FrameMeta } from '../src/frame.js';
+import { checkJpeg, readFrameMeta, withFrameMeta, type FrameMeta } from '../src/index.js';
 
 const meta: FrameMeta = { camera: 'front-door', seq: 42, captureTime: 1764000000123.375 };
 
