@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
-import { stackAccounts } from './lib/loopback-broker.js';
+import { stackAccounts } from '@camqtt/test-support';
 import { mosquittoAvailable, startAedes, startMosquitto, type RunningBroker } from './bench/brokers.js';
 import { CAMERA_IDS, estimateSeconds, type BenchCase } from './bench/cases.js';
 import { profileMarkdown, summarizeCpuProfile } from './bench/cpu-profile.js';

@@ -15,8 +15,11 @@ import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { config as loadDotenv } from 'dotenv';
+import { fileURLToPath } from 'node:url';
+import { spawnWithDeathSignal } from '@camqtt/service-kit';
 import { redactCredentials } from '@camqtt/wire';
-import { repoRoot as root, spawnWithDeathSignal } from './lib/service-process.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
 
 loadDotenv({ path: `${root}.env`, quiet: true });
 

@@ -6,9 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { repoRoot, ServiceProcess } from '../scripts/lib/service-process.js';
-import { startStack, type Stack } from './support/stack.js';
-import { launchBrowser, watchCamera } from './support/viewer-page.js';
+import { repoRoot, ServiceProcess, startStack, type Stack, launchBrowser, watchCamera } from '@camqtt/test-support';
 
 let stack: Stack;
 let browser: Browser;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
 import { loadConfig, settings, type SettingName } from '@camqtt/service-kit';
-import { repoRoot } from '../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 
 const exampleText = readFileSync(`${repoRoot}.env.example`, 'utf8');
 const example = parse(exampleText);

@@ -8,8 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { checkJpeg } from '@camqtt/wire';
-import { ServiceProcess } from '../scripts/lib/service-process.js';
-import { startStack, type Stack } from './support/stack.js';
+import { ServiceProcess, startStack, type Stack } from '@camqtt/test-support';
 
 let stack: Stack;
 let homeAssistant: MqttClient;

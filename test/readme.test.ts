@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { repoRoot } from '../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 
 /** Quick start lines that a test runs (it cannot be a line of a script: they start a stack). */
 const RUN_BY_TEST: Record<string, { file: string; shows: RegExp }> = {

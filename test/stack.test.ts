@@ -12,7 +12,7 @@ import cv from '@u4/opencv4nodejs';
 import mqtt, { type MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { Topics, decodeViewerFrame, readFrameMeta, type FrameMeta } from '@camqtt/wire';
-import { startStack, type Stack } from './support/stack.js';
+import { startStack, type Stack } from '@camqtt/test-support';
 
 const topics = new Topics('camqtt');
 

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
-import { repoRoot } from '../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 
 /** Every process below `pid`, from /proc (children, grandchildren, ...). */
 function descendants(pid: number): number[] {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
-import { repoRoot } from '../../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 import {
   BrokerSuite,
   connectPacket,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { repoRoot, ServiceProcess } from '../../scripts/lib/service-process.js';
+import { repoRoot, ServiceProcess } from '@camqtt/test-support';
 import { closeClients, makeTempDir, RawConnection, subscribePacket } from './helpers.js';
 
 interface Received {

@@ -5,8 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { loopbackBrokerEnv, stackAccounts } from '../../scripts/lib/loopback-broker.js';
+import { ServiceProcess, loopbackBrokerEnv, stackAccounts } from '@camqtt/test-support';
 
 export interface BrokerUnderTest {
   process: ServiceProcess;

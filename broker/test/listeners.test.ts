@@ -8,7 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { connectAsync } from 'mqtt';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { brokerEnv, makeTempDir, passwordOf } from './helpers.js';
 
 describe('broker listeners', () => {

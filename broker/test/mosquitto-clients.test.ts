@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { repoRoot } from '../../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 import { makeTempDir, passwordOf, startBroker, stopBroker, type BrokerUnderTest } from './helpers.js';
 
 const run = promisify(execFile);

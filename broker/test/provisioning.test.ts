@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parsePasswordFile, verifyPassword } from '@camqtt/service-kit';
 import { AccessRules } from '../src/index.js';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { brokerEnv, closeClients, connectAs, makeTempDir, startBroker, type BrokerUnderTest } from './helpers.js';
 
 const FILES = ['tls/ca.crt', 'tls/ca.key', 'tls/server.crt', 'tls/server.key', 'users', 'acl', 'passwords/cam1', 'passwords/relay'];

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { repoRoot } from '../../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 import { BrokerSuite, metricValue, nextMessage, passwordOf } from './helpers.js';
 
 /** Resolves when the client's connection closes (MQTT.js's emitter is not a Node EventEmitter in its types). */

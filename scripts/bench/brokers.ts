@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ServiceProcess, sleep, startService } from './processes.js';
-import { loopbackBrokerEnv } from '../lib/loopback-broker.js';
+import { loopbackBrokerEnv } from '@camqtt/test-support';
 
 export type BrokerKind = 'aedes' | 'aedes-tls' | 'mosquitto';
 export const MOSQUITTO_BINARY = '/usr/sbin/mosquitto';

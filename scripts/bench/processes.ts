@@ -5,9 +5,10 @@
 import type { SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { repoRoot, ServiceProcess, spawnWithDeathSignal, type ServiceName } from '../lib/service-process.js';
+import { spawnWithDeathSignal } from '@camqtt/service-kit';
+import { repoRoot, ServiceProcess, type ServiceName } from '@camqtt/test-support';
 
-export { killAllProcessesNow, repoRoot, serviceEntries, ServiceProcess, stopAllProcesses } from '../lib/service-process.js';
+export { killAllProcessesNow, repoRoot, serviceEntries, ServiceProcess, stopAllProcesses } from '@camqtt/test-support';
 
 /** A camqtt service under a label for the bench's tables; `nodeArgs` carry --cpu-prof when profiling. */
 export function startService(name: ServiceName, label: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
 import { loadConfig, settings, type SettingName } from '@camqtt/service-kit';
-import { repoRoot } from '../../scripts/lib/service-process.js';
+import { repoRoot } from '@camqtt/test-support';
 import { ComposeProject } from './compose-project.js';
 
 /** Values for the text settings (numbers and booleans get theirs from their defaults). */

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { connectAsync } from 'mqtt';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, readTile, watchCamera } from '../support/viewer-page.js';
+import { launchBrowser, readTile, watchCamera } from '@camqtt/test-support';
 import { ComposeProject, freePort, readmeNoCameraEdits, waitUntil } from './compose-project.js';
 
 const run = promisify(execFile);

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { WebSocket } from 'ws';
 import { decodeViewerFrame, readFrameMeta } from '@camqtt/wire';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { startRelay, TestBroker, waitFor } from '../test/support.js';
+import { ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { startRelay } from '../test/support.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const TICKS_PER_SECOND = 100;

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
+import { type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';
 let live: LiveCamera;

@@ -5,8 +5,8 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/wire';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { getJson, makeJpegs, metric, PREFIX, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
+import { type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { getJson, makeJpegs, metric, PREFIX, TestViewer, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const topics = new Topics(PREFIX);
 let stack: RelayUnderTest | undefined;

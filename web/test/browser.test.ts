@@ -14,8 +14,8 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Topics, withFrameMeta } from '@camqtt/wire';
-import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, makeJpegs, PREFIX, startRelay, TestBroker } from './support.js';
+import { repoRoot, type ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { connectPublisher, makeJpegs, PREFIX, startRelay } from './support.js';
 
 const topics = new Topics(PREFIX);
 const TILE = '[data-camera="cam1"]';

@@ -10,8 +10,8 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta } from '@camqtt/wire';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { FakeCamera, getJson, makeJpegs, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
+import { type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { FakeCamera, getJson, makeJpegs, TestViewer, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const VIEWERS = 50;
 const FRAMES = 150;

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, test } from 'node:test';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { LiveCamera, startRelay, waitFor } from './support.js';
+import { type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { LiveCamera, startRelay } from './support.js';
 
 let live: LiveCamera;
 let open: { relay: ServiceProcess; port: number };

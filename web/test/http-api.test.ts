@@ -13,8 +13,8 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/wire';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, TestBroker, TestViewer, waitFor, startRelayUnderTest, type RelayUnderTest } from './support.js';
+import { type ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, TestViewer, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const run = promisify(execFile);
 const topics = new Topics(PREFIX);

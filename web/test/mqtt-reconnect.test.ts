@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta, Topics, withFrameMeta } from '@camqtt/wire';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { type ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { connectPublisher, getJson, makeJpegs, PREFIX, startRelay, TestViewer } from './support.js';
 
 const topics = new Topics(PREFIX);
 let broker: TestBroker | undefined;

@@ -9,9 +9,9 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/wire';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { launchBrowser } from '../../test/support/viewer-page.js';
-import { FakeCamera, makeJpegs, PREFIX, startRelay, TestBroker, startRelayUnderTest, type RelayUnderTest } from './support.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { launchBrowser } from '@camqtt/test-support';
+import { FakeCamera, makeJpegs, PREFIX, startRelay, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const topics = new Topics(PREFIX);
 const CAMERAS = ['cam1', 'cam2', 'cam3'];

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import type { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { connectPublisher, getJson, PREFIX, startRelay, TestBroker, TestViewer, waitFor } from './support.js';
+import { type ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { connectPublisher, getJson, PREFIX, startRelay, TestViewer } from './support.js';
 
 let broker: TestBroker;
 let relay: ServiceProcess;

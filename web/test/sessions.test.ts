@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { LiveCamera, PREFIX, startRelay } from './support.js';
 
 const PASSWORD = 'correct horse battery staple';

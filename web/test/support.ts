@@ -15,7 +15,7 @@ import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/wire';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
+import { ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
 
 const run = promisify(execFile);
 
@@ -28,42 +28,6 @@ export const PREFIX = 'camqtt';
 const secretDir = mkdtempSync(join(tmpdir(), 'camqtt-web-secret-'));
 process.on('exit', () => rmSync(secretDir, { recursive: true, force: true }));
 export const TEST_SECRET_FILE = join(secretDir, 'web-secret');
-
-/** Polls until `check` returns something truthy; the timeout only guards against a hang. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
-export class TestBroker {
-  private constructor(
-    private readonly broker: Aedes,
-    private readonly server: Server,
-    readonly port: number,
-  ) {}
-
-  static async start(port = 0): Promise<TestBroker> {
-    const broker = await Aedes.createBroker();
-    const server = createServer(broker.handle);
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    return new TestBroker(broker, server, (server.address() as AddressInfo).port);
-  }
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => this.broker.close(() => resolve()));
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
 
 /** Real JPEGs of ffmpeg's moving test pattern, each different from the one before. */
 export async function makeJpegs(count: number, size = '320x240', quality = 5): Promise<Buffer[]> {

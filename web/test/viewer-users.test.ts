@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { repoRoot, type ServiceProcess } from '../../scripts/lib/service-process.js';
-import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer, waitFor } from './support.js';
+import { repoRoot, type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { assertSnapshotAndStream, upgradeStatus, LiveCamera, startRelay, TestViewer } from './support.js';
 
 const PASSWORDS = { alice: 'alice: correct horse', bob: 'bob: battery staple' } as const;
 const SHARED_PASSWORD = 'the shared one';

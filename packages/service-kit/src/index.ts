@@ -8,3 +8,4 @@ export * from './password-file.js';
 export * from './watched-file.js';
 export * from './per-key-rate-limit.js';
 export * from './address-group.js';
+export * from './child-process.js';

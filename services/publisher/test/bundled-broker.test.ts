@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectAsync } from 'mqtt';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { startBroker } from '../../../test/support/stack.js';
+import { ServiceProcess } from '@camqtt/test-support';
+import { startBroker } from '@camqtt/test-support';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const ACCOUNTS = 'cam1:camera,cam2:camera,relay:relay,admin:admin';

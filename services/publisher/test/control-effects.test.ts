@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import type { CameraStatus } from '@camqtt/wire';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { type ReceivedFrame, TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { type ReceivedFrame, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const CAMERA = 'effectcam';
 /** Frames with the old setting a subscriber may still see after the command's answer. */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import cv, { type Mat } from '@u4/opencv4nodejs';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { PublisherTestBed, TestSubscriber, WAIT_MS } from './support.js';
 
 /** Share of pixels darker than 40 in a grey region. */

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 describe('publisher faults', () => {
   const broker = new TestBroker();

@@ -9,8 +9,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { MjpegCamera, TestBroker, TestSubscriber } from './support.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { MjpegCamera, TestSubscriber } from './support.js';
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());

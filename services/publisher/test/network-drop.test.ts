@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TestContext, after, before, describe, test } from 'node:test';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { startBroker } from '../../../test/support/stack.js';
+import { ServiceProcess } from '@camqtt/test-support';
+import { startBroker } from '@camqtt/test-support';
 import { type ReceivedFrame, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const CAMERA = 'dropcam';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import { checkJpeg } from '@camqtt/wire';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { type ReceivedFrame, RtspCamera, PublisherTestBed, WAIT_MS } from './support.js';
 
 /** Each frame is a whole JPEG of the given size, from this camera, in strictly increasing seq. */

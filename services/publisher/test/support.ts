@@ -11,45 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Aedes } from 'aedes';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/wire';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
 
 export const WAIT_MS = 20_000;
-
-export class TestBroker {
-  private server: net.Server | undefined;
-  private broker: Aedes | undefined;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  /** Listens on `port` (0: a free one, remembered for a restart). */
-  async start(port = this.port): Promise<void> {
-    this.broker = await Aedes.createBroker();
-    const broker = this.broker;
-    this.server = net.createServer((socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      broker.handle(socket);
-    });
-    this.server.listen(port, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  /** Stops listening and drops every connection (a broker crash, as the clients see it). */
-  async stop(): Promise<void> {
-    const server = this.server;
-    const broker = this.broker;
-    this.server = undefined;
-    this.broker = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    if (broker) await new Promise<void>((resolve) => broker.close(() => resolve()));
-  }
-}
 
 export interface ReceivedFrame {
   payload: Buffer;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
 import { checkJpeg } from '@camqtt/wire';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
-import { TestBroker, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
+import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const CAMERA = 'testcam';
 

@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { connectAsync } from 'mqtt';
 import { readFrameMeta } from '@camqtt/wire';
 import { createCertificateAuthority, createServerCertificate } from '../../../broker/src/certificates.js';
-import { ServiceProcess } from '../../../scripts/lib/service-process.js';
+import { ServiceProcess } from '@camqtt/test-support';
 import { TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 /** A port free right now (Mosquitto cannot report the port of a listener on 0). */

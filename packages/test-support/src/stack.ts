@@ -6,8 +6,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceProcess } from '../../scripts/lib/service-process.js';
-import { loopbackBrokerEnv, stackAccounts } from '../../scripts/lib/loopback-broker.js';
+import { ServiceProcess } from './service-process.js';
+import { loopbackBrokerEnv, stackAccounts } from './loopback-broker.js';
 
 export interface CameraSpec {
   id: string;

@@ -5,13 +5,13 @@
  * `{"msg":"listening","listener":...,"port":N}` once per listener, which is how a caller learns the
  * ports of a service started with port 0.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnWithDeathSignal } from '@camqtt/service-kit';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const serviceEntries = {
   broker: `${repoRoot}broker/dist/main.js`,
@@ -24,18 +24,6 @@ export type LogLine = Record<string, unknown> & { msg?: string; level?: number; 
 
 /** Every process started and not yet stopped: what `stopAllProcesses` has to stop. */
 const running = new Set<ServiceProcess>();
-
-/**
- * Children get SIGTERM from the kernel if the parent dies without cleaning up (a crash, SIGKILL):
- * util-linux's setpriv sets the parent-death signal and then execs, so the pid stays the child's.
- */
-const SETPRIV = '/usr/bin/setpriv';
-const deathSignalWrapper = existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--'] : [];
-
-export function spawnWithDeathSignal(file: string, args: string[], options: SpawnOptions): ChildProcess {
-  const [wrapper, ...wrapperArgs] = deathSignalWrapper;
-  return wrapper ? spawn(wrapper, [...wrapperArgs, file, ...args], options) : spawn(file, args, options);
-}
 
 /** Lines kept per process: enough to explain a failure, bounded for long runs. */
 const MAX_KEPT_LINES = 5000;
