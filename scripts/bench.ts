@@ -27,7 +27,7 @@ const WIRING =
   'Wiring: every run starts a fresh stack as processes on 127.0.0.1, the same built code as docker compose: the bundled Aedes broker ' +
   '(broker/dist/main.js, provisioned accounts, plain mqtt:// on loopback unless the case says TLS, where publisher and relay use mqtts:// with the provisioned CA as compose does), ' +
   'one publisher per camera (services/publisher/dist/main.js, CAMERA_SOURCE=testsrc, 30 fps, quality 60) and the relay (web/dist/main.js). ' +
-  'The Mosquitto case runs /usr/sbin/mosquitto with its own config (anonymous, plain, loopback). Viewers are ws clients in the bench process on the relay\'s /ws; ' +
+  "The Mosquitto case runs /usr/sbin/mosquitto with its own config (anonymous, plain, loopback). Viewers are ws clients in the bench process on the relay's /ws; " +
   'they run in child processes of the bench: each decoding viewer in its own (decoding every frame with OpenCV imdecodeAsync, one at a time, newest next, as the page does), ' +
   'the others (which only read seq and captureTime from the JPEG comment) together in one. ' +
   'A bench MQTT client subscribed to the broker times capture -> MQTT subscriber. CPU is user+system from /proc/<pid>/stat over the measured window, memory is VmHWM.';
@@ -44,9 +44,11 @@ function formatDuration(seconds: number): string {
 
 function checkPrerequisites(options: BenchOptions, notes: string[]): BenchCase[] {
   const missing = Object.entries(serviceEntries).filter(([, path]) => !existsSync(path));
-  if (missing.length > 0) throw new Error(`not built: ${missing.map(([name]) => name).join(', ')}; run \`npm run build\` first (npm run bench does)`);
+  if (missing.length > 0)
+    throw new Error(`not built: ${missing.map(([name]) => name).join(', ')}; run \`npm run build\` first (npm run bench does)`);
   if (mosquittoAvailable()) return options.cases;
-  const note = 'Mosquitto not installed (/usr/sbin/mosquitto missing): the broker comparison is skipped; install the Debian package `mosquitto` to include it.';
+  const note =
+    'Mosquitto not installed (/usr/sbin/mosquitto missing): the broker comparison is skipped; install the Debian package `mosquitto` to include it.';
   log(note);
   notes.push(note);
   return options.cases.filter((c) => c.broker !== 'mosquitto');
@@ -57,7 +59,13 @@ function runLine(result: RunResult): string {
   return `fps worst ${c.viewerFpsMin.toFixed(1)} median ${c.viewerFpsMedian.toFixed(1)}, lost ${c.viewerLostTotal}, decoded p50 ${c.captureToDecoded.p50?.toFixed(1) ?? '-'} p99 ${c.captureToDecoded.p99?.toFixed(1) ?? '-'} ms, CPU relay ${c.cost.relay.cores?.toFixed(2) ?? '-'} pub ${c.cost.publisher.cores?.toFixed(2) ?? '-'} broker ${c.cost.broker.cores?.toFixed(2) ?? '-'}`;
 }
 
-async function measureFloors(runs: RunResult[], cases: BenchCase[], provisionDir: string, accounts: string, notes: string[]): Promise<{ codec: CodecFloor[]; roundTrip: RoundTripFloor[] }> {
+async function measureFloors(
+  runs: RunResult[],
+  cases: BenchCase[],
+  provisionDir: string,
+  accounts: string,
+  notes: string[],
+): Promise<{ codec: CodecFloor[]; roundTrip: RoundTripFloor[] }> {
   const sizes = new Map<string, { frame: Buffer; bytes: number }>();
   for (const benchCase of cases) {
     const size = `${benchCase.width}x${benchCase.height}`;
@@ -111,7 +119,9 @@ async function main(): Promise<void> {
   const cases = checkPrerequisites(options, notes);
   const { timing } = options;
   const total = cases.length * timing.runs;
-  log(`camqtt bench (${options.mode}${options.profile ? ', profiling' : ''}): ${cases.length} case(s) x ${timing.runs} run(s), ${timing.warmupSeconds} s warm-up + ${timing.measureSeconds} s measured each; ETA ${formatDuration(estimateSeconds(cases, timing))}`);
+  log(
+    `camqtt bench (${options.mode}${options.profile ? ', profiling' : ''}): ${cases.length} case(s) x ${timing.runs} run(s), ${timing.warmupSeconds} s warm-up + ${timing.measureSeconds} s measured each; ETA ${formatDuration(estimateSeconds(cases, timing))}`,
+  );
   for (const c of cases) log(`  ${c.id.padEnd(14)} ${c.title}`);
 
   const provision = await makeProvisionDir();
@@ -131,11 +141,19 @@ async function main(): Promise<void> {
         done += 1;
         const started = performance.now();
         try {
-          const result = await runCase(benchCase, run, timing, { provisionDir: provision.dir, accounts, ...(profileDir ? { profileDir } : {}) }, CAMERA_IDS);
+          const result = await runCase(
+            benchCase,
+            run,
+            timing,
+            { provisionDir: provision.dir, accounts, ...(profileDir ? { profileDir } : {}) },
+            CAMERA_IDS,
+          );
           runs.push(result);
           const elapsed = (performance.now() - began) / 1000;
           const left = (elapsed / done) * (total - done);
-          log(`[${done}/${total}] ${benchCase.id} run ${run} (${((performance.now() - started) / 1000).toFixed(0)} s, ~${formatDuration(left)} left): ${runLine(result)}`);
+          log(
+            `[${done}/${total}] ${benchCase.id} run ${run} (${((performance.now() - started) / 1000).toFixed(0)} s, ~${formatDuration(left)} left): ${runLine(result)}`,
+          );
         } catch (error) {
           const message = (error as Error).message;
           failures.set(benchCase.id, [...(failures.get(benchCase.id) ?? []), `run ${run}: ${message.split('\n')[0]}`]);
@@ -150,7 +168,13 @@ async function main(): Promise<void> {
     }
     log('floors: JPEG encode/decode at each size, bare MQTT round trips ...');
     const floors = await measureFloors(runs, cases, provision.dir, accounts, notes);
-    const summaries = cases.map((c) => summarizeCase(c, runs.filter((r) => r.caseId === c.id), failures.get(c.id) ?? []));
+    const summaries = cases.map((c) =>
+      summarizeCase(
+        c,
+        runs.filter((r) => r.caseId === c.id),
+        failures.get(c.id) ?? [],
+      ),
+    );
     for (const s of summaries) for (const f of s.failures) notes.push(`${s.case.id} ${f}`);
     const cpu = cpus();
     const results: BenchResults = {
@@ -159,7 +183,13 @@ async function main(): Promise<void> {
       finishedAt: new Date().toISOString(),
       mode: options.mode,
       timing,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model.trim() ?? 'unknown', node: process.version, kernel: release(), loadAverageAtStart: loadavg() },
+      machine: {
+        cpus: cpu.length,
+        cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+        node: process.version,
+        kernel: release(),
+        loadAverageAtStart: loadavg(),
+      },
       wiring: WIRING,
       cases: summaries,
       runs: runs.map(({ samples: _samples, ...rest }) => rest),
@@ -169,10 +199,21 @@ async function main(): Promise<void> {
       notes: [...notes, 'The Python original is not in this repository, so it is not re-run; its figures are quoted from issue 6.'],
     };
     log(`\n${terminalTable(summaries)}\n`);
-    log('Floors: ' + floors.codec.map((f) => `${f.size} encode ${f.encodeMs.toFixed(2)} (async ${f.encodeAsyncMs.toFixed(2)}) ms, decode ${f.decodeMs.toFixed(2)} (async ${f.decodeAsyncMs.toFixed(2)}) ms`).join('; '));
-    log('MQTT round trip p50: ' + floors.roundTrip.map((f) => `${f.broker} ${f.size} ${f.roundTripMs.p50?.toFixed(2) ?? '-'} ms`).join('; '));
+    log(
+      'Floors: ' +
+        floors.codec
+          .map(
+            (f) =>
+              `${f.size} encode ${f.encodeMs.toFixed(2)} (async ${f.encodeAsyncMs.toFixed(2)}) ms, decode ${f.decodeMs.toFixed(2)} (async ${f.decodeAsyncMs.toFixed(2)}) ms`,
+          )
+          .join('; '),
+    );
+    log(
+      'MQTT round trip p50: ' + floors.roundTrip.map((f) => `${f.broker} ${f.size} ${f.roundTripMs.p50?.toFixed(2) ?? '-'} ms`).join('; '),
+    );
     log('\nTargets (issue 6; compared, not asserted):');
-    for (const t of results.targets) log(`  ${t.met === undefined ? '  -' : t.met ? ' ok' : 'MISS'}  ${t.target} [${t.caseId}]: ${t.figure}`);
+    for (const t of results.targets)
+      log(`  ${t.met === undefined ? '  -' : t.met ? ' ok' : 'MISS'}  ${t.target} [${t.caseId}]: ${t.figure}`);
     const written = await writeResults(results);
     log(`\nWritten: ${written.join(', ')}`);
     if (options.updateReadme) {

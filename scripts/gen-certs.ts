@@ -15,7 +15,10 @@ import { createCertificateAuthority, createServerCertificate, parseHostnames, ty
 const USAGE = 'usage: node --import tsx scripts/gen-certs.ts <folder> [name-or-ip ...]';
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function loadOrCreateCa(folder: string, hostnames: readonly string[]): Promise<PemPair> {
@@ -25,7 +28,8 @@ async function loadOrCreateCa(folder: string, hostnames: readonly string[]): Pro
     process.stdout.write(`reusing the CA in ${folder}\n`);
     return { cert: await readFile(certFile, 'utf8'), key: await readFile(keyFile, 'utf8') };
   }
-  if ((await exists(certFile)) || (await exists(keyFile))) throw new Error(`${folder} has only one of ca.crt and ca.key; remove it or add the other`);
+  if ((await exists(certFile)) || (await exists(keyFile)))
+    throw new Error(`${folder} has only one of ca.crt and ca.key; remove it or add the other`);
   // The CA may sign for these names only; a later server certificate for other names needs a new CA.
   const ca = await createCertificateAuthority({ permittedNames: hostnames });
   await writeFile(keyFile, ca.key, { flag: 'wx', mode: 0o600 });
@@ -40,7 +44,8 @@ async function main(): Promise<void> {
   const hostnames = parseHostnames(names.length > 0 ? names.join(',') : 'localhost,127.0.0.1');
   const certFile = join(folder, 'server.crt');
   const keyFile = join(folder, 'server.key');
-  if ((await exists(certFile)) || (await exists(keyFile))) throw new Error(`${certFile} or ${keyFile} exists already; remove them to make new ones`);
+  if ((await exists(certFile)) || (await exists(keyFile)))
+    throw new Error(`${certFile} or ${keyFile} exists already; remove them to make new ones`);
   await mkdir(folder, { recursive: true });
   const ca = await loadOrCreateCa(folder, hostnames);
   const server = await createServerCertificate(ca, hostnames);

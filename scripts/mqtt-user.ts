@@ -77,7 +77,9 @@ async function readPassword(passwordFile: string | undefined): Promise<string> {
   } else {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    password = Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   if (password === '') throw new Error('the password is empty');
   return password;

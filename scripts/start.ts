@@ -75,7 +75,10 @@ function run(name: string, entry: string, env: Record<string, string>): Promise<
     createInterface({ input: stream! }).on('line', (line) => say(prefix + readable(line)));
   }
   return new Promise<ReadyMessage>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not say it was up within ${READY_TIMEOUT_MS / 1000} s (its log is above)`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} did not say it was up within ${READY_TIMEOUT_MS / 1000} s (its log is above)`)),
+      READY_TIMEOUT_MS,
+    );
     child.on('message', (message: ReadyMessage) => {
       if (message?.type !== 'ready') return;
       clearTimeout(timer);
@@ -129,7 +132,9 @@ async function main(): Promise<void> {
     run('publisher', 'services/publisher/dist/main.js', { ...mqtt, CAMERA_ID: cameraId, CAMERA_SOURCE: cameraSource }),
     run('web', 'web/dist/main.js', relayMqtt),
   ]);
-  say(`\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${redactCredentials(cameraSource)}). Ctrl-C stops it.\n`);
+  say(
+    `\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${redactCredentials(cameraSource)}). Ctrl-C stops it.\n`,
+  );
 }
 
 main().catch((error: unknown) => {

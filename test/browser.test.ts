@@ -12,7 +12,10 @@ let stack: Stack;
 let browser: Browser;
 
 before(async () => {
-  stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '60' } }], { extraAccounts: ['cam2:camera'] });
+  stack = await startStack(
+    [{ id: 'cam1', source: 'testsrc', env: { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '60' } }],
+    { extraAccounts: ['cam2:camera'] },
+  );
   browser = await launchBrowser();
 });
 
@@ -64,8 +67,16 @@ test('loading the page asks for nothing that is not there (no 404, e.g. for a fa
 
 for (const [what, env, expected] of [
   // Debian's public CAs: a real CA bundle, but not the one that signed the bundled broker's certificate.
-  ['a CA file that does not sign the broker\'s certificate', { MQTT_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' }, /certificate is not trusted .*check MQTT_CA_FILE/],
-  ['a wrong password', { MQTT_PASSWORD: 'not-the-password' }, /refused the login of "relay": bad user name or password; check MQTT_USERNAME and MQTT_PASSWORD/],
+  [
+    "a CA file that does not sign the broker's certificate",
+    { MQTT_CA_FILE: '/etc/ssl/certs/ca-certificates.crt' },
+    /certificate is not trusted .*check MQTT_CA_FILE/,
+  ],
+  [
+    'a wrong password',
+    { MQTT_PASSWORD: 'not-the-password' },
+    /refused the login of "relay": bad user name or password; check MQTT_USERNAME and MQTT_PASSWORD/,
+  ],
 ] as const) {
   test(`with ${what}, the page says why the relay cannot reach the broker`, async (t) => {
     const relay = await relayWith(env);
@@ -77,11 +88,13 @@ for (const [what, env, expected] of [
     const problem = page.getByTestId('broker-problem');
     await problem.waitFor({ state: 'visible', timeout: 5000 });
     // "connecting to the broker" first, then the cause, as soon as the relay knows it.
-    await page.waitForFunction(
-      (pattern) => new RegExp(pattern).test(document.querySelector('[data-testid="broker-problem"]')?.textContent ?? ''),
-      expected.source,
-      { timeout: Math.max(0, 5000 - (Date.now() - opened)) },
-    ).catch(() => undefined);
+    await page
+      .waitForFunction(
+        (pattern) => new RegExp(pattern).test(document.querySelector('[data-testid="broker-problem"]')?.textContent ?? ''),
+        expected.source,
+        { timeout: Math.max(0, 5000 - (Date.now() - opened)) },
+      )
+      .catch(() => undefined);
     t.diagnostic(`shown ${Date.now() - opened} ms after the page was opened: ${await problem.textContent()}`);
     assert.match((await problem.textContent()) ?? '', expected, 'the cause, within 5 s of opening the page');
     assert.match((await problem.textContent()) ?? '', new RegExp(`mqtts://localhost:${stack.ports.mqtts}`), 'it names the broker');

@@ -26,7 +26,7 @@ function isSetting(name: string): name is SettingName {
   return Object.hasOwn(settings, name);
 }
 
-test('every line of .env.example names a setting, and its value is the setting\'s default', () => {
+test("every line of .env.example names a setting, and its value is the setting's default", () => {
   assert.ok(Object.keys(example).length > 40, 'the file was read');
   for (const [name, value] of Object.entries(example)) {
     if (COMPOSE_ONLY.has(name)) continue;
@@ -39,7 +39,7 @@ test('every setting is documented in .env.example', () => {
   for (const name of Object.keys(settings)) assert.ok(documented(name), `${name} has a line in .env.example`);
 });
 
-test('docker-compose.yml reads .env only as ${NAME:-...}, and .env.example\'s values give compose its defaults', () => {
+test("docker-compose.yml reads .env only as ${NAME:-...}, and .env.example's values give compose its defaults", () => {
   const expressions = [...composeText.matchAll(/\$\{([^}]*)\}/g)].map((match) => match[1]!);
   assert.ok(expressions.length > 30, 'the compose file was read');
   for (const expression of expressions) {
@@ -71,6 +71,9 @@ test('compose restates no service default: a setting passed as ${NAME:-x} has x 
     const [, key, name, composeDefault] = match as unknown as [string, string, string, string];
     assert.equal(key, name, `${key} is passed under its own name`);
     if (composeDefault === '') continue;
-    assert.ok(containerValues[name]?.includes(composeDefault), `${name}: compose's default ${JSON.stringify(composeDefault)} is the service's own (leave it empty) or a container value listed here`);
+    assert.ok(
+      containerValues[name]?.includes(composeDefault),
+      `${name}: compose's default ${JSON.stringify(composeDefault)} is the service's own (leave it empty) or a container value listed here`,
+    );
   }
 });

@@ -18,14 +18,17 @@ const received = new Map<string, Buffer[]>();
 async function message(topic: string, timeoutMs: number, seen = 0): Promise<Buffer> {
   const deadline = Date.now() + timeoutMs;
   while ((received.get(topic)?.length ?? 0) <= seen) {
-    if (Date.now() > deadline) throw new Error(`nothing on ${topic} within ${timeoutMs} ms (topics seen: ${[...received.keys()].join(', ')})`);
+    if (Date.now() > deadline)
+      throw new Error(`nothing on ${topic} within ${timeoutMs} ms (topics seen: ${[...received.keys()].join(', ')})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return received.get(topic)![seen]!;
 }
 
 before(async () => {
-  stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { HA_IMAGE_INTERVAL_S: '1', WEB_PUBLIC_URL: 'https://cams.example' } }], { extraAccounts: ['homeassistant:homeassistant'] });
+  stack = await startStack([{ id: 'cam1', source: 'testsrc', env: { HA_IMAGE_INTERVAL_S: '1', WEB_PUBLIC_URL: 'https://cams.example' } }], {
+    extraAccounts: ['homeassistant:homeassistant'],
+  });
   homeAssistant = await connectAsync(`mqtts://localhost:${stack.ports.mqtts}`, {
     protocolVersion: 5,
     ca: await readFile(stack.caFile),
@@ -43,7 +46,10 @@ after(async () => {
 
 test('Home Assistant finds the camera by discovery and shows its retained still', async () => {
   await homeAssistant.subscribeAsync('homeassistant/#');
-  const config = JSON.parse((await message('homeassistant/camera/camqtt_camqtt/cam1/config', 10_000)).toString('utf8')) as Record<string, unknown> & { device: Record<string, unknown> };
+  const config = JSON.parse((await message('homeassistant/camera/camqtt_camqtt/cam1/config', 10_000)).toString('utf8')) as Record<
+    string,
+    unknown
+  > & { device: Record<string, unknown> };
   assert.equal(config.topic, 'camqtt/cam1/image');
   assert.equal(config.availability_topic, 'camqtt/cam1/status');
   assert.equal(config.unique_id, 'camqtt_camqtt_cam1');
@@ -58,10 +64,14 @@ test('Home Assistant finds the camera by discovery and shows its retained still'
   console.log(`# retained still ${Date.now() - subscribedAt} ms after subscribing`);
   const status = JSON.parse((await message(config.availability_topic as string, 1000)).toString('utf8')) as { online: boolean };
   assert.equal(status.online, true, 'available');
-  await assert.rejects(homeAssistant.subscribeAsync('camqtt/+/frame'), /Subscribe error/, 'the homeassistant account may not read the 30 fps frames');
+  await assert.rejects(
+    homeAssistant.subscribeAsync('camqtt/+/frame'),
+    /Subscribe error/,
+    'the homeassistant account may not read the 30 fps frames',
+  );
 });
 
-test('Home Assistant\'s birth message brings the discovery config again', async () => {
+test("Home Assistant's birth message brings the discovery config again", async () => {
   const topic = 'homeassistant/camera/camqtt_camqtt/cam1/config';
   const before = received.get(topic)?.length ?? 0;
   await homeAssistant.publishAsync('homeassistant/status', 'online', { qos: 1 });

@@ -29,10 +29,13 @@ function quickStartCommands(): string[] {
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((match) => commands(match[1]!));
 }
 
-test('each command of the README\'s Quick start is run by CI as typed', () => {
+test("each command of the README's Quick start is run by CI as typed", () => {
   const ci = new Set(commands(readFileSync(`${repoRoot}.ci/run`, 'utf8')));
   const readme = quickStartCommands();
-  assert.ok(readme.includes('npm test') && readme.includes('npm ci && npm run build:opencv'), `the commands were read: ${readme.join(' | ')}`);
+  assert.ok(
+    readme.includes('npm test') && readme.includes('npm ci && npm run build:opencv'),
+    `the commands were read: ${readme.join(' | ')}`,
+  );
   for (const command of readme) {
     if (/^[A-Z0-9_]+=\S*$/.test(command)) continue; // a line for .env: compose.test.ts applies the "No camera?" block
     const byTest = RUN_BY_TEST[command];

@@ -20,7 +20,7 @@ const topics = new Topics('camqtt');
 function writeClip(path: string, frames: number): void {
   const writer = new cv.VideoWriter(path, cv.VideoWriter.fourcc('MJPG'), 15, new cv.Size(320, 240));
   for (let i = 0; i < frames; i += 1) {
-    const frame = new cv.Mat(240, 320, cv.CV_8UC3, [i * 10 % 255, 80, 160]);
+    const frame = new cv.Mat(240, 320, cv.CV_8UC3, [(i * 10) % 255, 80, 160]);
     frame.drawRectangle(new cv.Point2(i * 12, 60), new cv.Point2(i * 12 + 40, 180), new cv.Vec3(255, 255, 255), -1);
     writer.write(frame);
   }
@@ -62,7 +62,10 @@ async function mqttFrames(client: MqttClient, camera: string, count: number): Pr
 
 function assertIncreasing(frames: ReceivedFrame[]): void {
   for (let i = 1; i < frames.length; i += 1) {
-    assert.ok(frames[i]!.meta.seq > frames[i - 1]!.meta.seq, `sequence numbers increase (${frames[i - 1]!.meta.seq} then ${frames[i]!.meta.seq})`);
+    assert.ok(
+      frames[i]!.meta.seq > frames[i - 1]!.meta.seq,
+      `sequence numbers increase (${frames[i - 1]!.meta.seq} then ${frames[i]!.meta.seq})`,
+    );
   }
 }
 
@@ -105,18 +108,35 @@ describe('the whole stack on loopback', () => {
     await stack.publishers[0]!.waitForLog((line) => line.msg === 'pipeline stats' && Number(line.time) > Number(first.time) + 2000, 20_000);
     for (const service of [stack.web, ...stack.publishers]) {
       const connects = service.lines.filter((line) => /^connected/.test(String(line.msg)));
-      assert.deepEqual(connects.map((line) => line.protocolVersion), [5], `${service.name} connected once, with MQTT 5`);
+      assert.deepEqual(
+        connects.map((line) => line.protocolVersion),
+        [5],
+        `${service.name} connected once, with MQTT 5`,
+      );
       const fallbacks = service.lines.filter((line) => line.msg === 'the broker does not speak MQTT 5: using MQTT 3.1.1');
       assert.deepEqual(fallbacks, [], `${service.name} did not fall back`);
-      assert.equal(service.lines.some((line) => Number(line.level) >= 40 && /MQTT|mqtt/.test(String(line.msg))), false, `${service.name} warned about nothing MQTT`);
+      assert.equal(
+        service.lines.some((line) => Number(line.level) >= 40 && /MQTT|mqtt/.test(String(line.msg))),
+        false,
+        `${service.name} warned about nothing MQTT`,
+      );
     }
   });
 
   test('over MQTT 5 each control command sent through the relay gets its own answer from the camera', async () => {
     const base = `http://127.0.0.1:${stack.ports.web}`;
-    const send = async (command: object): Promise<{ status: number; body: { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } } }> => {
-      const response = await fetch(`${base}/api/cameras/cam1/control`, { method: 'POST', headers: { 'content-type': 'application/json', origin: base }, body: JSON.stringify(command) });
-      return { status: response.status, body: (await response.json()) as { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } } };
+    const send = async (
+      command: object,
+    ): Promise<{ status: number; body: { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } } }> => {
+      const response = await fetch(`${base}/api/cameras/cam1/control`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: base },
+        body: JSON.stringify(command),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { answer?: { id?: string; ok: boolean; changed?: Record<string, unknown> } },
+      };
     };
     // At once: answers in the status would overwrite each other; these come back each to its sender.
     const [fps, quality] = await Promise.all([send({ fps: 12, id: 'fps-12' }), send({ quality: 33, id: 'quality-33' })]);

@@ -61,7 +61,15 @@ test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm sto
   const dotenv = parse(readFileSync(`${repoRoot}.env.example`, 'utf8'));
   const npm = spawn('npm', ['start'], {
     cwd: repoRoot,
-    env: { ...process.env, ...dotenv, LOG_LEVEL: 'warn', WEB_PORT: '0', BROKER_MQTT_PORT: '0', BROKER_MQTTS_PORT: '0', BROKER_HTTP_PORT: '0' },
+    env: {
+      ...process.env,
+      ...dotenv,
+      LOG_LEVEL: 'warn',
+      WEB_PORT: '0',
+      BROKER_MQTT_PORT: '0',
+      BROKER_MQTTS_PORT: '0',
+      BROKER_HTTP_PORT: '0',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -86,12 +94,15 @@ test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm sto
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   if (!existsSync('/dev/video0')) assert.match(upLine, /camera cam1: testsrc/, 'no camera here: the test pattern, as the README says');
-  assert.ok(!output.some((line) => / INFO /.test(line)), 'LOG_LEVEL=warn holds back the services\' info lines');
+  assert.ok(!output.some((line) => / INFO /.test(line)), "LOG_LEVEL=warn holds back the services' info lines");
 
   const services = descendants(npm.pid!);
   const commands = services.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
   for (const entry of ['broker/dist/main.js', 'services/publisher/dist/main.js', 'web/dist/main.js']) {
-    assert.ok(commands.some((command) => command.includes(entry)), `${entry} runs under npm start`);
+    assert.ok(
+      commands.some((command) => command.includes(entry)),
+      `${entry} runs under npm start`,
+    );
   }
   const exited = once(npm, 'exit');
   npm.kill('SIGTERM');

@@ -11,7 +11,9 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const require = createRequire(import.meta.url);
 const outDir = here('./dist/public/');
 
-const typecheck = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', here('./page/tsconfig.json')], { stdio: 'inherit' });
+const typecheck = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', here('./page/tsconfig.json')], {
+  stdio: 'inherit',
+});
 if (typecheck.status !== 0) {
   console.error('build-page: the page does not type-check');
   process.exit(1);

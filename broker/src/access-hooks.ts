@@ -12,7 +12,16 @@
  * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
  * a will, which makes the mark reliable.
  */
-import type { AedesOptions, AedesPublishPacket, AuthenticateError, AuthErrorCode, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
+import type {
+  AedesOptions,
+  AedesPublishPacket,
+  AuthenticateError,
+  AuthErrorCode,
+  Client,
+  ConnectPacket,
+  PublishPacket,
+  Subscription,
+} from 'aedes';
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
@@ -34,7 +43,10 @@ const NOT_AUTHORIZED = 5 as AuthErrorCode;
 /** Our refusals, so the client-error log can tell them from protocol errors it must report. */
 export class LoginRefusedError extends Error implements AuthenticateError {
   override name = 'LoginRefusedError';
-  constructor(message: string, readonly returnCode: AuthErrorCode) {
+  constructor(
+    message: string,
+    readonly returnCode: AuthErrorCode,
+  ) {
     super(message);
   }
 }
@@ -56,7 +68,9 @@ export interface AccessHookDeps {
   log: Logger;
 }
 
-export type AccessHooks = Required<Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward' | 'published'>> & {
+export type AccessHooks = Required<
+  Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward' | 'published'>
+> & {
   /** PUBLISH packets (and wills) the rules refused; `MqttBroker` must not publish them. */
   refusedPublishes: WeakSet<PublishPacket>;
 };
@@ -75,8 +89,7 @@ function payloadBytes(payload: Buffer | string): number {
 
 type RefusalReason = 'anonymous' | 'bad_credentials' | 'throttled' | 'identifier_rejected' | 'client_id_taken';
 type LoginVerdict =
-  | { ok: true; username: string | undefined }
-  | { ok: false; error: LoginRefusedError; reason: RefusalReason; blocks?: FailureOutcome };
+  { ok: true; username: string | undefined } | { ok: false; error: LoginRefusedError; reason: RefusalReason; blocks?: FailureOutcome };
 
 export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   const { accounts, acl, allowAnonymous, throttle, sessions, maxClientBacklogBytes, metrics, log } = deps;
@@ -91,7 +104,11 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
 
   async function checkLogin(client: Client, username: string | undefined, password: Buffer | undefined): Promise<LoginVerdict> {
     if (emptyIdRefused.has(client)) {
-      return { ok: false, reason: 'identifier_rejected', error: new LoginRefusedError('a persistent session needs a client id', IDENTIFIER_REJECTED) };
+      return {
+        ok: false,
+        reason: 'identifier_rejected',
+        error: new LoginRefusedError('a persistent session needs a client id', IDENTIFIER_REJECTED),
+      };
     }
     if (username === undefined || username === '') {
       if (allowAnonymous) return { ok: true, username: undefined };
@@ -102,7 +119,11 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     if (throttled.blocked) {
       // Refused without looking at the password, so a guess made now tells the guesser nothing.
       const why = throttled.by === 'in_flight' ? 'too many logins in progress' : `too many failed logins for this ${throttled.by}`;
-      return { ok: false, reason: 'throttled', error: new LoginRefusedError(`${why}; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED) };
+      return {
+        ok: false,
+        reason: 'throttled',
+        error: new LoginRefusedError(`${why}; retry in ${Math.ceil(throttled.retryInMs / 1000)} s`, NOT_AUTHORIZED),
+      };
     }
     let right: boolean;
     try {
@@ -116,7 +137,12 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       return { ok: true, username };
     }
     const blocks = throttled.attempt.failed();
-    return { ok: false, reason: 'bad_credentials', error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD), blocks };
+    return {
+      ok: false,
+      reason: 'bad_credentials',
+      error: new LoginRefusedError('bad username or password', BAD_USERNAME_OR_PASSWORD),
+      blocks,
+    };
   }
 
   /** After the credentials: the client id must be free or this account's (see client-sessions.ts). */
@@ -148,15 +174,18 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       return;
     }
     log.warn({ ...who, reason: verdict.error.message }, 'login refused');
-    if (verdict.blocks?.addressBlockMs) log.warn({ remoteAddress, blockMs: verdict.blocks.addressBlockMs }, 'too many failed logins; address blocked');
-    if (verdict.blocks?.userBlockMs) log.warn({ username, blockMs: verdict.blocks.userBlockMs }, 'too many failed logins; user blocked for addresses that failed');
+    if (verdict.blocks?.addressBlockMs)
+      log.warn({ remoteAddress, blockMs: verdict.blocks.addressBlockMs }, 'too many failed logins; address blocked');
+    if (verdict.blocks?.userBlockMs)
+      log.warn({ username, blockMs: verdict.blocks.userBlockMs }, 'too many failed logins; user blocked for addresses that failed');
   }
 
   const preConnect: AccessHooks['preConnect'] = function preConnect(client, packet: ConnectPacket, done) {
     // [MQTT-3.1.3-8]: an empty client id with CleanSession=0 gets CONNACK 0x02; Aedes would invent
     // an id instead. MQTT 3.1 (level 3) allows no empty id at all. authenticate() answers it.
     // MQTT 5 allows an empty id with any Clean Start: Aedes assigns one and reports it [MQTT-3.2.2-16].
-    if (packet.clientId === '' && packet.protocolVersion !== 5 && (!packet.clean || packet.protocolVersion === 3)) emptyIdRefused.add(client);
+    if (packet.clientId === '' && packet.protocolVersion !== 5 && (!packet.clean || packet.protocolVersion === 3))
+      emptyIdRefused.add(client);
     done(null, true);
   };
 
@@ -168,7 +197,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
         recordLogin(client, verdict, username);
         if (verdict.ok) return done(null, true);
         // MQTT 5 has a reason code for a throttled login, which Aedes cannot send (see refuseConnect).
-        if (verdict.reason === 'throttled' && client.version === 5 && client.conn instanceof PacketSizeGuard) client.conn.refuseConnect(QUOTA_EXCEEDED);
+        if (verdict.reason === 'throttled' && client.version === 5 && client.conn instanceof PacketSizeGuard)
+          client.conn.refuseConnect(QUOTA_EXCEEDED);
         done(verdict.error, false);
       },
       (error: unknown) => {
@@ -185,7 +215,15 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       return;
     }
     metrics.refusedPublishes.inc();
-    log.warn({ username: identity?.username, clientId: client?.id, topic: packet.topic, remoteAddress: client ? remoteAddressOf(client) : undefined }, 'publish refused');
+    log.warn(
+      {
+        username: identity?.username,
+        clientId: client?.id,
+        topic: packet.topic,
+        remoteAddress: client ? remoteAddressOf(client) : undefined,
+      },
+      'publish refused',
+    );
     // MQTT 5: Aedes answers PUBACK/PUBREC 0x87 (Not authorized) and drops it; a refused will is dropped too.
     if (client?.version === 5) return done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
     // MQTT 3.1.1: not an error, that would close the connection. The mark makes MqttBroker drop it.
@@ -231,7 +269,11 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
     const dropped = dropping.get(client);
     if (packet.qos === 0 && backlog > maxClientBacklogBytes) {
       metrics.droppedMessages.inc({ reason: 'slow_subscriber' });
-      if (dropped === undefined) log.warn({ clientId: client.id, remoteAddress: remoteAddressOf(client), backlogBytes: backlog }, 'subscriber backed up; dropping QoS 0 messages to it');
+      if (dropped === undefined)
+        log.warn(
+          { clientId: client.id, remoteAddress: remoteAddressOf(client), backlogBytes: backlog },
+          'subscriber backed up; dropping QoS 0 messages to it',
+        );
       dropping.set(client, (dropped ?? 0) + 1);
       return false;
     }

@@ -33,9 +33,13 @@ abstract class ReloadingFile<T> {
     if (this.path === undefined) return;
     this.current = this.parse(await readFile(this.path, 'utf8'));
     this.log.info({ file: this.path, ...this.describe(this.current) }, 'loaded');
-    this.watched = new WatchedFile(this.path, () => void this.reload(), (error) => {
-      this.log.warn({ file: this.path, err: error }, 'cannot watch file; use SIGHUP to reload');
-    });
+    this.watched = new WatchedFile(
+      this.path,
+      () => void this.reload(),
+      (error) => {
+        this.log.warn({ file: this.path, err: error }, 'cannot watch file; use SIGHUP to reload');
+      },
+    );
     this.watched.start();
   }
 

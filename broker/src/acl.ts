@@ -37,9 +37,10 @@ function parseRule(rest: string, lineNumber: number): AclRule {
   const first = match[1]!;
   const remainder = match[2]?.trim();
   // Like Mosquitto, the filter is the rest of the line (it may contain spaces).
-  const rule: AclRule = ACCESS_WORDS.includes(first) && remainder
-    ? { access: first as Access, filter: remainder }
-    : { access: 'readwrite', filter: rest.trim() };
+  const rule: AclRule =
+    ACCESS_WORDS.includes(first) && remainder
+      ? { access: first as Access, filter: remainder }
+      : { access: 'readwrite', filter: rest.trim() };
   if (ACCESS_WORDS.includes(rule.filter)) throw new AclParseError(`line ${lineNumber}: a topic filter is missing after "${rule.filter}"`);
   return rule;
 }

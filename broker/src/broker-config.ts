@@ -73,7 +73,9 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
   const provisioned = provisionDir
     ? await provision({
         dir: provisionDir,
-        accounts: parseProvisionAccounts(config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,homeassistant:homeassistant`),
+        accounts: parseProvisionAccounts(
+          config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,homeassistant:homeassistant`,
+        ),
         hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
         prefixes: { topicPrefix: config.TOPIC_PREFIX, discoveryPrefix: config.HA_DISCOVERY_PREFIX },
         parts: { tls: explicitCert === undefined, users: !config.BROKER_USERS_FILE, acl: !config.BROKER_ACL_FILE },
@@ -91,9 +93,15 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
   const files: BrokerFiles = {
     usersFile: config.BROKER_USERS_FILE || provisioned?.usersFile,
     aclFile: config.BROKER_ACL_FILE || provisioned?.aclFile,
-    tls: certFile && keyFile
-      ? { certFile, keyFile, cert: await readNamed('BROKER_TLS_CERT_FILE', certFile), key: await readNamed('BROKER_TLS_KEY_FILE', keyFile) }
-      : undefined,
+    tls:
+      certFile && keyFile
+        ? {
+            certFile,
+            keyFile,
+            cert: await readNamed('BROKER_TLS_CERT_FILE', certFile),
+            key: await readNamed('BROKER_TLS_KEY_FILE', keyFile),
+          }
+        : undefined,
     caCertFile: explicitCert === undefined ? provisioned?.caCertFile : undefined,
   };
   await checkReadable('BROKER_USERS_FILE', files.usersFile);

@@ -78,7 +78,12 @@ function nameConstraints(names: readonly string[]): { id: string; critical: bool
   const { asn1 } = forge;
   const subtrees = names.map((name) => {
     const base = isIP(name)
-      ? asn1.create(asn1.Class.CONTEXT_SPECIFIC, 7, false, String.fromCharCode(...addressBytes(name), ...addressBytes(name).map(() => 0xff)))
+      ? asn1.create(
+          asn1.Class.CONTEXT_SPECIFIC,
+          7,
+          false,
+          String.fromCharCode(...addressBytes(name), ...addressBytes(name).map(() => 0xff)),
+        )
       : asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, name);
     return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [base]);
   });
@@ -109,7 +114,14 @@ export async function createCertificateAuthority(options: CertificateAuthorityOp
 
 /** Splits `broker,localhost,127.0.0.1` into trimmed, non-empty, unique entries. */
 export function parseHostnames(list: string): string[] {
-  return [...new Set(list.split(',').map((name) => name.trim()).filter((name) => name.length > 0))];
+  return [
+    ...new Set(
+      list
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name.length > 0),
+    ),
+  ];
 }
 
 function subjectAltNames(hostnames: readonly string[]): Array<{ type: number; value?: string; ip?: string }> {
@@ -118,7 +130,11 @@ function subjectAltNames(hostnames: readonly string[]): Array<{ type: number; va
 }
 
 /** Creates a server certificate for `hostnames` (names and IP addresses), signed by `ca`. */
-export async function createServerCertificate(ca: PemPair, hostnames: readonly string[], options: CertificateOptions = {}): Promise<PemPair> {
+export async function createServerCertificate(
+  ca: PemPair,
+  hostnames: readonly string[],
+  options: CertificateOptions = {},
+): Promise<PemPair> {
   if (hostnames.length === 0) throw new Error('a server certificate needs at least one host name or address');
   const caCert = forge.pki.certificateFromPem(ca.cert);
   const caKey = forge.pki.privateKeyFromPem(ca.key);

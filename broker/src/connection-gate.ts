@@ -24,9 +24,7 @@ export interface ConnectionGateOptions {
 
 export type GateRefusal = 'connection_rate' | 'address_limit' | 'connection_limit';
 
-export type Admission =
-  | { admitted: true; evicted: { remoteAddress: string } | undefined }
-  | { admitted: false; reason: GateRefusal };
+export type Admission = { admitted: true; evicted: { remoteAddress: string } | undefined } | { admitted: false; reason: GateRefusal };
 
 interface Entry {
   socket: Socket;

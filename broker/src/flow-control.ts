@@ -97,7 +97,7 @@ export class FlowControl {
   /** Bytes received from the client, in order, as passed on to Aedes. */
   received(chunk: Buffer): void {
     const input = this.input;
-    for (let i = 0; i < chunk.length; ) {
+    for (let i = 0; i < chunk.length;) {
       if (input.state !== 'body') {
         i = input.header(chunk, i);
         this.reasonCode = 0;
@@ -136,7 +136,7 @@ export class FlowControl {
   write(chunk: Buffer): void {
     const output = this.output;
     let start = 0;
-    for (let i = 0; i < chunk.length; ) {
+    for (let i = 0; i < chunk.length;) {
       if (output.state !== 'body') {
         i = output.header(chunk, i);
       } else {

@@ -103,7 +103,10 @@ export function deliverAtGrantedQoS(client: Client): void {
   const internals = client as unknown as AedesDeliveryInternals;
   const sendAtQoS0 = internals.deliver0;
   const sendAtQoS = internals.deliverQoS;
-  const filters: Record<string, SubscriptionEntry> = Object.assign(Object.create(null) as Record<string, SubscriptionEntry>, internals.subscriptions);
+  const filters: Record<string, SubscriptionEntry> = Object.assign(
+    Object.create(null) as Record<string, SubscriptionEntry>,
+    internals.subscriptions,
+  );
   const granted = new GrantedQoS(filters);
 
   // Every write to the filter map is a SUBSCRIBE or UNSUBSCRIBE: that is when cached matches go stale.
@@ -138,7 +141,8 @@ export function deliverAtGrantedQoS(client: Client): void {
       const ids = granted.identifiers(packet.topic);
       // Also for one: the copy may have come through a matching filter without an identifier.
       // A new properties object: Aedes shares one between the copies for all subscribers.
-      if (ids.length > 0) out = { ...packet, properties: { ...packet.properties, subscriptionIdentifier: ids.length === 1 ? ids[0] : ids } };
+      if (ids.length > 0)
+        out = { ...packet, properties: { ...packet.properties, subscriptionIdentifier: ids.length === 1 ? ids[0] : ids } };
     }
     if (qos === 0) return sendAtQoS0(out, done);
     // A copy: a persistent session's queued packet must keep the QoS it was stored with.
@@ -150,7 +154,9 @@ export function deliverAtGrantedQoS(client: Client): void {
 
 /** The part of an Aedes client's packet parser `refuseProtoBatches` uses. */
 interface AedesParserInternals {
-  _parser: { prependListener: (event: 'packet', listener: (packet: { cmd: string; subscriptions?: Array<{ topic: string }> }) => void) => void };
+  _parser: {
+    prependListener: (event: 'packet', listener: (packet: { cmd: string; subscriptions?: Array<{ topic: string }> }) => void) => void;
+  };
 }
 
 /**

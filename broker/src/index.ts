@@ -4,7 +4,14 @@ export * from './acl.js';
 export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';
-export { PacketSizeGuard, MalformedPacketError, SlowClientError, unsupportedProtocolLevel, type OversizePacket, type PacketSizeGuardOptions } from './packet-size-guard.js';
+export {
+  PacketSizeGuard,
+  MalformedPacketError,
+  SlowClientError,
+  unsupportedProtocolLevel,
+  type OversizePacket,
+  type PacketSizeGuardOptions,
+} from './packet-size-guard.js';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
 export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
 export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';

@@ -59,7 +59,9 @@ runService('broker', async () => {
   const log = pino({ name: 'broker', level: config.LOG_LEVEL });
   const files = await prepareBrokerFiles(config, log);
   if (config.BROKER_MQTT_PORT === 'off' && !files.tls) {
-    throw new ConfigError('BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left');
+    throw new ConfigError(
+      'BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left',
+    );
   }
 
   const accounts = new AccountStore(files.usersFile, log);
@@ -103,7 +105,13 @@ runService('broker', async () => {
       log.warn({ username, clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'account revoked; client disconnected');
     }
   });
-  const http = new HealthServer({ host: config.BROKER_HOST, port: config.BROKER_HTTP_PORT, metrics, countClients: () => mqtt.connectedClients, log });
+  const http = new HealthServer({
+    host: config.BROKER_HOST,
+    port: config.BROKER_HTTP_PORT,
+    metrics,
+    countClients: () => mqtt.connectedClients,
+    log,
+  });
 
   handleSignals(
     log,
@@ -118,6 +126,9 @@ runService('broker', async () => {
   );
   await mqtt.start();
   await http.start();
-  log.info({ tls: files.tls !== undefined, caCertFile: files.caCertFile, usersFile: files.usersFile, aclFile: files.aclFile }, 'broker ready');
+  log.info(
+    { tls: files.tls !== undefined, caCertFile: files.caCertFile, usersFile: files.usersFile, aclFile: files.aclFile },
+    'broker ready',
+  );
   return { ports: { ...mqtt.ports, http: http.port } };
 });

@@ -36,7 +36,7 @@ export function messageExpiryOffset(frame: Buffer): number {
   pos += 2 + frame.readUInt16BE(pos);
   if ((frame[0]! >> 1) & 3) pos += 2;
   const [length, start] = readVarInt(frame, pos);
-  for (pos = start; pos < start + length; ) {
+  for (pos = start; pos < start + length;) {
     const id = frame[pos++]!;
     if (id === MESSAGE_EXPIRY_INTERVAL) return pos;
     if (id === USER_PROPERTY) {

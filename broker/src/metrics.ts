@@ -42,13 +42,25 @@ export class BrokerMetrics {
     this.payloadBytesSent = counter('payload_bytes_sent_total', 'Payload bytes delivered to subscribers.');
     this.networkBytesReceived = counter('network_bytes_received_total', 'Bytes read from client connections (all packets).');
     this.networkBytesSent = counter('network_bytes_sent_total', 'Bytes written to client connections (all packets).');
-    this.refusedLogins = counter('refused_logins_total', 'CONNECTs refused: bad_credentials, anonymous (not allowed), throttled (too many failed logins), client_id_taken (held by another account, or a camera\'s), identifier_rejected.', ['reason']);
+    this.refusedLogins = counter(
+      'refused_logins_total',
+      "CONNECTs refused: bad_credentials, anonymous (not allowed), throttled (too many failed logins), client_id_taken (held by another account, or a camera's), identifier_rejected.",
+      ['reason'],
+    );
     this.refusedPublishes = counter('refused_publishes_total', 'PUBLISH packets refused by the access rules.');
     this.refusedSubscribes = counter('refused_subscribes_total', 'Subscriptions refused by the access rules (SUBACK 0x80).');
     this.oversizePackets = counter('oversize_packets_total', 'Connections closed for a packet over BROKER_MAX_PACKET_BYTES.');
     this.malformedPackets = counter('malformed_packets_total', 'Connections closed for a malformed packet or protocol violation.');
-    this.droppedMessages = counter('dropped_messages_total', 'Messages not delivered to a subscriber: slow_subscriber = QoS 0 dropped while its backlog is over BROKER_MAX_CLIENT_BACKLOG_BYTES; client_maximum_packet_size = larger than the MQTT 5 client accepts.', ['reason']);
-    this.refusedConnections = counter('refused_connections_total', 'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS, all logged in), evicted_unauthenticated (not logged in yet, closed to make room), address_limit (BROKER_MAX_CONNECTIONS_PER_ADDRESS), connection_rate (BROKER_MAX_CONNECTION_RATE_PER_ADDRESS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES), unreleased_qos2 (over 1000 inbound QoS 2 messages without PUBREL), account_revoked (account removed or password changed).', ['reason']);
+    this.droppedMessages = counter(
+      'dropped_messages_total',
+      'Messages not delivered to a subscriber: slow_subscriber = QoS 0 dropped while its backlog is over BROKER_MAX_CLIENT_BACKLOG_BYTES; client_maximum_packet_size = larger than the MQTT 5 client accepts.',
+      ['reason'],
+    );
+    this.refusedConnections = counter(
+      'refused_connections_total',
+      'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS, all logged in), evicted_unauthenticated (not logged in yet, closed to make room), address_limit (BROKER_MAX_CONNECTIONS_PER_ADDRESS), connection_rate (BROKER_MAX_CONNECTION_RATE_PER_ADDRESS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES), unreleased_qos2 (over 1000 inbound QoS 2 messages without PUBREL), account_revoked (account removed or password changed).',
+      ['reason'],
+    );
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 

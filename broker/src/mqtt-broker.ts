@@ -79,7 +79,12 @@ class DroppingAedes extends Aedes {
       return;
     }
     // Aedes's real signature is (packet, client, done); its typings only declare (packet, done).
-    (Aedes.prototype.publish as unknown as PublishWithClient).call(this, packet, typeof clientOrDone === 'function' ? null : clientOrDone, callback);
+    (Aedes.prototype.publish as unknown as PublishWithClient).call(
+      this,
+      packet,
+      typeof clientOrDone === 'function' ? null : clientOrDone,
+      callback,
+    );
   }
 }
 
@@ -125,18 +130,21 @@ export class MqttBroker {
   async start(): Promise<void> {
     const { log } = this.options;
     const { refusedPublishes, ...hooks } = this.options.hooks;
-    const aedes = new DroppingAedes({
-      ...hooks,
-      // Writes never wait for drain any more (PacketSizeGuard); this only backs that up.
-      drainTimeout: 10_000,
-      connectTimeout: this.options.connectTimeoutMs,
-      // MQTT 5 CONNACK: the cap PacketSizeGuard enforces, as a whole-packet size [MQTT-3.2.2-15].
-      maximumPacketSize: wholePacketBytes(this.options.maxPacketBytes),
-      // Inbound topic aliases: 10 per connection is what a publisher of a few topics needs.
-      topicAliasMaximum: 10,
-      // Enforced by PacketSizeGuard (flow-control.ts) for QoS 2; QoS 1 is acknowledged at once.
-      receiveMaximum: MAX_INBOUND_QOS2,
-    }, refusedPublishes);
+    const aedes = new DroppingAedes(
+      {
+        ...hooks,
+        // Writes never wait for drain any more (PacketSizeGuard); this only backs that up.
+        drainTimeout: 10_000,
+        connectTimeout: this.options.connectTimeoutMs,
+        // MQTT 5 CONNACK: the cap PacketSizeGuard enforces, as a whole-packet size [MQTT-3.2.2-15].
+        maximumPacketSize: wholePacketBytes(this.options.maxPacketBytes),
+        // Inbound topic aliases: 10 per connection is what a publisher of a few topics needs.
+        topicAliasMaximum: 10,
+        // Enforced by PacketSizeGuard (flow-control.ts) for QoS 2; QoS 1 is acknowledged at once.
+        receiveMaximum: MAX_INBOUND_QOS2,
+      },
+      refusedPublishes,
+    );
     await aedes.listen();
     this.aedes = aedes;
     aedes.on('clientError', (client, error) => reportClientError(client, error, this.options));
@@ -199,9 +207,12 @@ export class MqttBroker {
     // [MQTT-3.1.2-4] / 3.1.1 [MQTT-3.1.2-6]: a session that ends also ends the client's unreleased
     // inbound QoS 2 packets, else the next session's first QoS 2 message with a reused packet id
     // is taken for a duplicate and dropped, and clients that vanish mid-handshake grow the store.
-    if (typeof persistenceOf(aedes).persistence.cleanIncoming !== 'function') throw new Error('aedes-persistence without cleanIncoming: the root package.json override to 11.0.0 is missing');
+    if (typeof persistenceOf(aedes).persistence.cleanIncoming !== 'function')
+      throw new Error('aedes-persistence without cleanIncoming: the root package.json override to 11.0.0 is missing');
     const cleanIncoming = (client: Client): void => {
-      view(client).broker.persistence.cleanIncoming(client).catch((error: unknown) => log.error({ err: error, clientId: client.id }, 'dropping QoS 2 state failed'));
+      view(client)
+        .broker.persistence.cleanIncoming(client)
+        .catch((error: unknown) => log.error({ err: error, clientId: client.id }, 'dropping QoS 2 state failed'));
     };
     aedes.on('clientReady', (client) => {
       if (view(client)._cleanStart ?? client.clean) cleanIncoming(client);
@@ -243,13 +254,17 @@ export class MqttBroker {
     metrics.refusedConnections.inc({ reason });
     const { allowed, suppressed: skipped } = this.refusalLog.take(reason);
     if (!allowed) return;
-    const message = {
-      connection_rate: 'too many new connections from one address; connection closed',
-      address_limit: 'too many connections from one address; connection closed',
-      connection_limit: 'connection limit reached; connection closed',
-      evicted_unauthenticated: 'connection limit reached; a connection not logged in yet was closed to make room',
-    }[reason] ?? 'connection closed';
-    log.warn({ listener, remoteAddress, reason, maxConnections, maxConnectionsPerAddress, connectionRatePerAddress, sameLinesLeftOut: skipped }, message);
+    const message =
+      {
+        connection_rate: 'too many new connections from one address; connection closed',
+        address_limit: 'too many connections from one address; connection closed',
+        connection_limit: 'connection limit reached; connection closed',
+        evicted_unauthenticated: 'connection limit reached; a connection not logged in yet was closed to make room',
+      }[reason] ?? 'connection closed';
+    log.warn(
+      { listener, remoteAddress, reason, maxConnections, maxConnectionsPerAddress, connectionRatePerAddress, sameLinesLeftOut: skipped },
+      message,
+    );
   }
 
   /** `raw` is the TCP socket the gate counts (for TLS, the one under `socket`). */

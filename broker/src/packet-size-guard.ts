@@ -63,7 +63,6 @@ export const QUOTA_EXCEEDED = 0x97;
 const DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
 const DISCONNECT_PACKET_TOO_LARGE = 0x95;
 
-
 export class MalformedPacketError extends Error {
   override name = 'MalformedPacketError';
 }
@@ -212,7 +211,6 @@ export class PacketSizeGuard extends Duplex {
   get backlogBytes(): number {
     return this.socket.writableLength + this.writableLength + this.flow.heldBytes;
   }
-
 
   override _read(): void {
     this.socket.resume();

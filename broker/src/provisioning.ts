@@ -31,12 +31,17 @@ export interface ProvisionAccount {
 /** Parses BROKER_PROVISION_ACCOUNTS: `cam1:camera,relay:relay`. */
 export function parseProvisionAccounts(list: string): ProvisionAccount[] {
   const accounts: ProvisionAccount[] = [];
-  for (const item of list.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
+  for (const item of list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')) {
     const [username = '', role = '', ...extra] = item.split(':');
     const where = `BROKER_PROVISION_ACCOUNTS entry ${JSON.stringify(item)}`;
-    if (extra.length > 0 || !isValidUsername(username)) throw new ConfigError(`${where} must be user:role with a user name of no spaces or colons`);
+    if (extra.length > 0 || !isValidUsername(username))
+      throw new ConfigError(`${where} must be user:role with a user name of no spaces or colons`);
     if (!(ROLES as readonly string[]).includes(role)) throw new ConfigError(`${where} has an unknown role (roles: ${ROLES.join(', ')})`);
-    if (role === 'camera' && !isCameraId(username)) throw new ConfigError(`${where}: a camera account's name is its camera id (letters, digits, _ and -)`);
+    if (role === 'camera' && !isCameraId(username))
+      throw new ConfigError(`${where}: a camera account's name is its camera id (letters, digits, _ and -)`);
     if (accounts.some((account) => account.username === username)) throw new ConfigError(`${where} names the user twice`);
     accounts.push({ username, role: role as Role });
   }
@@ -157,7 +162,9 @@ async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[
     await writeNew(paths.caKeyFile, ca.key, 0o600, log);
     await writeNew(paths.caCertFile, ca.cert, 0o644, log);
   } else {
-    throw new ConfigError(`BROKER_PROVISION_DIR has only one of ${paths.caCertFile} and ${paths.caKeyFile}, so no server certificate can be signed`);
+    throw new ConfigError(
+      `BROKER_PROVISION_DIR has only one of ${paths.caCertFile} and ${paths.caKeyFile}, so no server certificate can be signed`,
+    );
   }
   const server = await createServerCertificate(ca, hostnames);
   await writeNew(paths.keyFile, server.key, 0o600, log);
@@ -170,10 +177,15 @@ async function provisionTls(paths: ProvisionedFiles, hostnames: readonly string[
  */
 async function checkCertificateNames(paths: ProvisionedFiles, hostnames: readonly string[]): Promise<void> {
   const certificate = new X509Certificate(await readFile(paths.certFile));
-  const names = (certificate.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^(DNS|IP Address):/, '')).filter(Boolean);
+  const names = (certificate.subjectAltName ?? '')
+    .split(', ')
+    .map((entry) => entry.replace(/^(DNS|IP Address):/, ''))
+    .filter(Boolean);
   const same = names.length === hostnames.length && hostnames.every((name) => names.includes(name));
   if (!same) {
-    throw new ConfigError(`BROKER_TLS_HOSTNAMES (${hostnames.join(',')}) differs from the names of the provisioned certificate (${names.join(',')}): remove ${dirname(paths.certFile)} to have a new CA and certificate made, then give clients the new ca.crt`);
+    throw new ConfigError(
+      `BROKER_TLS_HOSTNAMES (${hostnames.join(',')}) differs from the names of the provisioned certificate (${names.join(',')}): remove ${dirname(paths.certFile)} to have a new CA and certificate made, then give clients the new ca.crt`,
+    );
   }
 }
 
@@ -205,7 +217,12 @@ async function provisionUsers(paths: ProvisionedFiles, accounts: readonly Provis
  * Home Assistant and answer topics), in a block of its own, so an upgrade keeps working. Accounts
  * not in the list, and rules beyond a role's, are left as they are.
  */
-async function provisionAcl(paths: ProvisionedFiles, accounts: readonly ProvisionAccount[], prefixes: RolePrefixes, log: Logger): Promise<void> {
+async function provisionAcl(
+  paths: ProvisionedFiles,
+  accounts: readonly ProvisionAccount[],
+  prefixes: RolePrefixes,
+  log: Logger,
+): Promise<void> {
   const hadFile = await exists(paths.aclFile);
   const existing = hadFile ? AccessRules.parse(await readFile(paths.aclFile, 'utf8')).userRules : new Map<string, readonly AclRule[]>();
   const blocks = accounts.flatMap((account) => {
@@ -213,7 +230,9 @@ async function provisionAcl(paths: ProvisionedFiles, accounts: readonly Provisio
     const have = existing.get(account.username);
     if (!have) return [`# role: ${account.role}\n${formatUserBlock(account.username, wanted)}`];
     const missing = wanted.filter((rule) => !have.some((own) => own.access === rule.access && own.filter === rule.filter));
-    return missing.length === 0 ? [] : [`# role: ${account.role} (rules the role gained in a later camqtt)\n${formatUserBlock(account.username, missing)}`];
+    return missing.length === 0
+      ? []
+      : [`# role: ${account.role} (rules the role gained in a later camqtt)\n${formatUserBlock(account.username, missing)}`];
   });
   if (!hadFile) {
     const header = '# camqtt broker access rules (Mosquitto ACL format). Nothing is allowed unless a rule allows it.\n\n';

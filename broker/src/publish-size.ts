@@ -17,7 +17,16 @@ export function wholePacketBytes(remaining: number): number {
  */
 export function publishPacketBytes(packet: AedesPublishPacket): number {
   const header = mqttPacket.generate(
-    { cmd: 'publish', topic: packet.topic, payload: Buffer.alloc(0), qos: 1, messageId: 1, retain: false, dup: false, properties: packet.properties },
+    {
+      cmd: 'publish',
+      topic: packet.topic,
+      payload: Buffer.alloc(0),
+      qos: 1,
+      messageId: 1,
+      retain: false,
+      dup: false,
+      properties: packet.properties,
+    },
     { protocolVersion: 5 },
   );
   let end = 1;

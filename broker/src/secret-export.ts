@@ -19,7 +19,10 @@ export interface SecretExport {
 /** Parses BROKER_PROVISION_EXPORT: `cam1:/export/publisher,relay:/export/web`. */
 export function parseSecretExports(list: string): SecretExport[] {
   const exports: SecretExport[] = [];
-  for (const item of list.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')) {
+  for (const item of list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')) {
     const colon = item.indexOf(':');
     const username = item.slice(0, colon);
     const folder = item.slice(colon + 1);
@@ -38,7 +41,11 @@ async function replaceFile(path: string, data: string, mode: number): Promise<vo
   await rename(temporary, path);
 }
 
-export async function exportSecrets(exports: readonly SecretExport[], files: { passwordsDir: string; caCertFile: string }, log: Logger): Promise<void> {
+export async function exportSecrets(
+  exports: readonly SecretExport[],
+  files: { passwordsDir: string; caCertFile: string },
+  log: Logger,
+): Promise<void> {
   if (exports.length === 0) return;
   const ca = await readFile(files.caCertFile, 'utf8');
   for (const { username, folder } of exports) {
@@ -46,14 +53,18 @@ export async function exportSecrets(exports: readonly SecretExport[], files: { p
     try {
       password = await readFile(join(files.passwordsDir, username), 'utf8');
     } catch {
-      throw new ConfigError(`BROKER_PROVISION_EXPORT names ${username}, which has no provisioned password (add it to BROKER_PROVISION_ACCOUNTS)`);
+      throw new ConfigError(
+        `BROKER_PROVISION_EXPORT names ${username}, which has no provisioned password (add it to BROKER_PROVISION_ACCOUNTS)`,
+      );
     }
     try {
       await replaceFile(join(folder, 'password'), password, 0o600);
       await replaceFile(join(folder, 'ca.crt'), ca, 0o644);
     } catch (error) {
-      throw new ConfigError(`BROKER_PROVISION_EXPORT: cannot write ${username}'s secrets to ${folder} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new ConfigError(
+        `BROKER_PROVISION_EXPORT: cannot write ${username}'s secrets to ${folder} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
-    log.info({ user: username, folder }, 'exported the account\'s password and the CA certificate');
+    log.info({ user: username, folder }, "exported the account's password and the CA certificate");
   }
 }

@@ -5,13 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import {
-  BrokerSuite,
-  metricValue,
-  nextMessage,
-  passwordOf,
-  RawConnection,
-} from './helpers.js';
+import { BrokerSuite, metricValue, nextMessage, passwordOf, RawConnection } from './helpers.js';
 
 describe('broker access control', () => {
   const suite = new BrokerSuite();
@@ -47,7 +41,10 @@ describe('broker access control', () => {
     await cam1.publishAsync('camqtt/cam1/status', Buffer.from('still here'), { qos: 1 });
     assert.equal((await status).toString(), 'still here');
     assert.equal(cam1.connected, true);
-    assert.equal(b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === clientId), false);
+    assert.equal(
+      b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === clientId),
+      false,
+    );
     assert.ok((await metricValue(b, 'camqtt_broker_refused_publishes_total')) >= 3);
   });
 
@@ -72,15 +69,19 @@ describe('broker access control', () => {
     assert.equal(await elsewhere.login('elsewhere', 'cam1', password), 0);
   });
 
-  it('does not forget an address\'s failed logins when it logs in successfully as another account', async () => {
+  it("does not forget an address's failed logins when it logs in successfully as another account", async () => {
     const b = suite.broker;
     // Another user than the other tests guess at: a user's failures add up over addresses.
     const admin = await passwordOf(b.dir, 'admin');
     const cam2 = await passwordOf(b.dir, 'cam2');
     // Guess twice at admin, log in as "yourself" (cam2), twice more, yourself again, a fifth guess.
     for (const [clientId, username, password, code] of [
-      ['g1', 'admin', 'guess-1', 4], ['g2', 'admin', 'guess-2', 4], ['own-1', 'cam2', cam2, 0],
-      ['g3', 'admin', 'guess-3', 4], ['g4', 'admin', 'guess-4', 4], ['own-2', 'cam2', cam2, 0],
+      ['g1', 'admin', 'guess-1', 4],
+      ['g2', 'admin', 'guess-2', 4],
+      ['own-1', 'cam2', cam2, 0],
+      ['g3', 'admin', 'guess-3', 4],
+      ['g4', 'admin', 'guess-4', 4],
+      ['own-2', 'cam2', cam2, 0],
       ['g5', 'admin', 'guess-5', 4],
     ] as const) {
       const connection = await raw('127.0.0.5');
@@ -101,6 +102,8 @@ describe('broker access control', () => {
     const checked = codes.filter((code) => code === 4).length;
     assert.equal(checked + codes.filter((code) => code === 5).length, 40, `CONNACK codes: ${codes.join(',')}`);
     assert.equal(checked, 5, `${checked} guesses had their password checked`);
-    assert.ok(b.process.lines.some((l) => l.msg === 'login refused' && l.remoteAddress === '127.0.0.6' && /in progress/.test(String(l.reason))));
+    assert.ok(
+      b.process.lines.some((l) => l.msg === 'login refused' && l.remoteAddress === '127.0.0.6' && /in progress/.test(String(l.reason))),
+    );
   });
 });

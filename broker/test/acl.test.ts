@@ -121,12 +121,16 @@ describe('access rules', () => {
   });
 
   it('reports a bad line with its number', () => {
-    assert.throws(() => AccessRules.parse('user a\nallow everything\n'), (error: unknown) => error instanceof AclParseError && /line 2/.test(error.message));
+    assert.throws(
+      () => AccessRules.parse('user a\nallow everything\n'),
+      (error: unknown) => error instanceof AclParseError && /line 2/.test(error.message),
+    );
     assert.throws(() => AccessRules.parse('topic read\n'), AclParseError);
   });
 
   it('writes role blocks the parser reads back', () => {
-    const text = formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) + formatUserBlock('boss', roleRules('admin', 'boss', PREFIXES));
+    const text =
+      formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) + formatUserBlock('boss', roleRules('admin', 'boss', PREFIXES));
     const parsed = AccessRules.parse(text);
     assert.equal(parsed.canPublish({ username: 'cam7', clientId: 'x' }, 'camqtt/cam7/status'), true);
     assert.equal(parsed.canSubscribe({ username: 'cam7', clientId: 'x' }, 'camqtt/cam7/control'), true);
@@ -135,11 +139,14 @@ describe('access rules', () => {
   });
 
   it('gives Home Assistant the discovery, stills and statuses to read and its birth topic to write, and nothing else', () => {
-    const text = formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) + formatUserBlock('homeassistant', roleRules('homeassistant', 'homeassistant', PREFIXES));
+    const text =
+      formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) +
+      formatUserBlock('homeassistant', roleRules('homeassistant', 'homeassistant', PREFIXES));
     const parsed = AccessRules.parse(text);
     const ha = { username: 'homeassistant', clientId: 'x' };
     const cam = { username: 'cam7', clientId: 'y' };
-    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status']) assert.equal(parsed.canSubscribe(ha, filter), true, filter);
+    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status'])
+      assert.equal(parsed.canSubscribe(ha, filter), true, filter);
     for (const filter of ['camqtt/+/frame', 'camqtt/cam7/control', '#']) assert.equal(parsed.canSubscribe(ha, filter), false, filter);
     assert.equal(parsed.canPublish(ha, 'homeassistant/status'), true);
     assert.equal(parsed.canPublish(ha, 'camqtt/cam7/control'), false);

@@ -11,14 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { repoRoot } from '@camqtt/test-support';
-import {
-  BrokerSuite,
-  connectPacket,
-  nextMessage,
-  passwordOf,
-  publishHeader,
-  RawConnection,
-} from './helpers.js';
+import { BrokerSuite, connectPacket, nextMessage, passwordOf, publishHeader, RawConnection } from './helpers.js';
 
 describe('broker service', () => {
   const suite = new BrokerSuite();
@@ -48,7 +41,12 @@ describe('broker service', () => {
   it('refuses a wrong password, logs it, and keeps serving others', async () => {
     const b = suite.broker;
     await assert.rejects(
-      connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { username: 'cam1', password: 'not-the-password', clientId: 'intruder', reconnectPeriod: 0 }),
+      connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, {
+        username: 'cam1',
+        password: 'not-the-password',
+        clientId: 'intruder',
+        reconnectPeriod: 0,
+      }),
       /bad user ?name or password/i,
     );
     const line = await b.process.waitForLog((l) => l.msg === 'login refused' && l.username === 'cam1');
@@ -65,7 +63,11 @@ describe('broker service', () => {
     await writeFile(passwordFile, 'dave-s3cret\n', { mode: 0o600 });
     const usersFile = join(b.dir, 'users');
     const reloads = b.process.lines.filter((l) => l.msg === 'reloaded' && l.component === 'users').length;
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/mqtt-user.ts', 'add', usersFile, 'dave', '--password-file', passwordFile], { cwd: repoRoot });
+    await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/mqtt-user.ts', 'add', usersFile, 'dave', '--password-file', passwordFile],
+      { cwd: repoRoot },
+    );
     await b.process.waitForLog(() => b.process.lines.filter((l) => l.msg === 'reloaded' && l.component === 'users').length > reloads);
     const dave = await connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { username: 'dave', password: 'dave-s3cret', reconnectPeriod: 0 });
     suite.keep(dave);

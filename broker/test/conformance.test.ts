@@ -41,9 +41,11 @@ function rawConnect(options: { name?: string; level?: number; flags?: number; ke
   const name = Buffer.from(options.name ?? 'MQTT');
   const id = Buffer.from(options.clientId);
   const body = Buffer.concat([
-    Buffer.from([0, name.length]), name,
+    Buffer.from([0, name.length]),
+    name,
     Buffer.from([options.level ?? 4, options.flags ?? 0x02, 0, options.keepalive ?? 60]),
-    Buffer.from([id.length >> 8, id.length & 0xff]), id,
+    Buffer.from([id.length >> 8, id.length & 0xff]),
+    id,
   ]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
 }
@@ -56,7 +58,11 @@ describe('MQTT 3.1.1 conformance (conformance configuration)', () => {
   const raws: RawConnection[] = [];
 
   async function client(options: IClientOptions = {}): Promise<MqttClient> {
-    const connected = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clientId: `c-${Math.random().toString(16).slice(2, 10)}`, ...options });
+    const connected = await connectAsync(`mqtt://127.0.0.1:${port}`, {
+      reconnectPeriod: 0,
+      clientId: `c-${Math.random().toString(16).slice(2, 10)}`,
+      ...options,
+    });
     clients.push(connected);
     return connected;
   }
@@ -130,7 +136,9 @@ describe('MQTT 3.1.1 conformance (conformance configuration)', () => {
     { filters: { 'test/overlap/#': 2, 'test/overlap/a': 0 }, published: 0, expected: 0 },
   ];
   for (const { filters, published, expected } of overlaps) {
-    it(`delivers a QoS ${published} message matching ${Object.entries(filters).map(([f, q]) => `${f}@${q}`).join(' + ')} once, at QoS ${expected}`, async () => {
+    it(`delivers a QoS ${published} message matching ${Object.entries(filters)
+      .map(([f, q]) => `${f}@${q}`)
+      .join(' + ')} once, at QoS ${expected}`, async () => {
       const subscriber = await client();
       const inbox = new Inbox(subscriber);
       await subscriber.subscribeAsync(Object.fromEntries(Object.entries(filters).map(([filter, qos]) => [filter, { qos }])));
@@ -141,18 +149,24 @@ describe('MQTT 3.1.1 conformance (conformance configuration)', () => {
       await inbox.atLeast(2);
       await new Promise((resolve) => setTimeout(resolve, 50));
       const copies = inbox.messages.filter((m) => m.topic === 'test/overlap/a');
-      assert.deepEqual(copies.map((m) => m.qos), [expected]);
+      assert.deepEqual(
+        copies.map((m) => m.qos),
+        [expected],
+      );
     });
   }
 
-  it('sends a retained message to a wildcard filter at the filter\'s granted QoS', async () => {
+  it("sends a retained message to a wildcard filter at the filter's granted QoS", async () => {
     const publisher = await client();
     await publisher.publishAsync('test/granted/retained', 'kept', { qos: 2, retain: true });
     const subscriber = await client();
     const inbox = new Inbox(subscriber);
     await subscriber.subscribeAsync({ 'test/granted/+': { qos: 1 } });
     const [retained] = await inbox.atLeast(1);
-    assert.deepEqual({ payload: retained!.payload, qos: retained!.qos, retain: retained!.retain }, { payload: 'kept', qos: 1, retain: true });
+    assert.deepEqual(
+      { payload: retained!.payload, qos: retained!.qos, retain: retained!.retain },
+      { payload: 'kept', qos: 1, retain: true },
+    );
     await publisher.publishAsync('test/granted/retained', '', { qos: 1, retain: true });
   });
 
@@ -183,7 +197,12 @@ describe('MQTT 3.1.1 conformance (conformance configuration)', () => {
     await publisher.publishAsync('test/qos/1', 'q2-down', { qos: 2 });
     const messages = await inbox.atLeast(4);
     // Order is only kept per QoS level (section 4.6), so compare as a set.
-    assert.deepEqual(messages.map((m) => [m.payload, m.qos]).sort(), [['q0', 0], ['q1', 1], ['q2', 2], ['q2-down', 1]]);
+    assert.deepEqual(messages.map((m) => [m.payload, m.qos]).sort(), [
+      ['q0', 0],
+      ['q1', 1],
+      ['q2', 2],
+      ['q2-down', 1],
+    ]);
   });
 
   it('closes a connection silent for 1.5 times its keepalive', async () => {
@@ -209,7 +228,14 @@ describe('MQTT 3.1.1 conformance (conformance configuration)', () => {
     again.once('connect', (connack) => (sessionPresent = connack.sessionPresent));
     const messages = await inbox.atLeast(3);
     assert.equal(sessionPresent, true);
-    assert.deepEqual(messages.map((m) => [m.payload, m.qos]), [['queued 1', 1], ['queued 2', 1], ['queued 3', 1]]);
+    assert.deepEqual(
+      messages.map((m) => [m.payload, m.qos]),
+      [
+        ['queued 1', 1],
+        ['queued 2', 1],
+        ['queued 3', 1],
+      ],
+    );
     await again.endAsync();
     // A clean connect drops the session: no session present, and no subscription left behind.
     const clean = await client({ clientId: id, clean: true });

@@ -23,7 +23,11 @@ class StandInSocket extends EventEmitter {
   }
 }
 
-function gateAt(options: Partial<ConnectionGateOptions> = {}): { gate: ConnectionGate; clock: { now: number }; open: (address: string) => { socket: StandInSocket; admitted: boolean; reason?: string; evicted?: string } } {
+function gateAt(options: Partial<ConnectionGateOptions> = {}): {
+  gate: ConnectionGate;
+  clock: { now: number };
+  open: (address: string) => { socket: StandInSocket; admitted: boolean; reason?: string; evicted?: string };
+} {
   const clock = { now: 0 };
   const gate = new ConnectionGate({ maxConnections: 10, maxPerAddress: 4, ratePerAddress: 5, now: () => clock.now, ...options });
   const open = (address: string) => {
@@ -40,7 +44,10 @@ describe('connection gate', () => {
   it('lets an address open `rate` connections at once, then `rate` a second', () => {
     const { clock, open } = gateAt({ maxPerAddress: 100 });
     const burst = Array.from({ length: 8 }, () => open('10.0.0.1'));
-    assert.deepEqual(burst.map((r) => r.admitted), [true, true, true, true, true, false, false, false]);
+    assert.deepEqual(
+      burst.map((r) => r.admitted),
+      [true, true, true, true, true, false, false, false],
+    );
     assert.equal(burst[5]!.reason, 'connection_rate');
     assert.equal(open('10.0.0.2').admitted, true, 'other addresses have their own bucket');
     clock.now += 200; // one token back

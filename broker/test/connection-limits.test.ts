@@ -29,7 +29,10 @@ describe('broker connection limits per address', () => {
     const line = await b.process.waitForLog((l) => l.msg === 'too many connections from one address; connection closed');
     assert.equal(line.remoteAddress, '127.0.0.8');
     assert.equal(line.maxConnectionsPerAddress, PER_ADDRESS);
-    assert.ok(held.every((connection) => !connection.socket.destroyed), 'the ones under the cap stay open');
+    assert.ok(
+      held.every((connection) => !connection.socket.destroyed),
+      'the ones under the cap stay open',
+    );
     const relay = await suite.client('relay');
     assert.equal(relay.connected, true);
     assert.equal(await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="address_limit"'), 1);
@@ -40,11 +43,13 @@ describe('broker connection limits per address', () => {
     // 60 connect-and-close attempts as fast as they go: at most a burst of RATE (plus what a
     // second refills) get in.
     const attempts = 60;
-    await Promise.all(Array.from({ length: attempts }, async () => {
-      const socket = connect({ port: b.ports.mqtt, host: '127.0.0.1', localAddress: '127.0.0.9' });
-      socket.on('error', () => {});
-      await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('connect', () => socket.end()));
-    }));
+    await Promise.all(
+      Array.from({ length: attempts }, async () => {
+        const socket = connect({ port: b.ports.mqtt, host: '127.0.0.1', localAddress: '127.0.0.9' });
+        socket.on('error', () => {});
+        await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('connect', () => socket.end()));
+      }),
+    );
     await b.process.waitForLog((l) => l.msg === 'too many new connections from one address; connection closed');
     let refused = 0;
     // The metric is counted as each refusal is handled; the broker may still be handling some.

@@ -91,7 +91,13 @@ function mqttString(value: string): Buffer {
 
 /** A raw MQTT 3.1.1 CONNECT with a username and password (clean session, keepalive 60 s). */
 export function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, 0xc2, 0, 60]), mqttString(clientId), mqttString(username), mqttString(password)]);
+  const body = Buffer.concat([
+    mqttString('MQTT'),
+    Buffer.from([4, 0xc2, 0, 60]),
+    mqttString(clientId),
+    mqttString(username),
+    mqttString(password),
+  ]);
   return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }
 
@@ -177,7 +183,7 @@ export class BrokerSuite {
   constructor(private readonly env: Record<string, string> = {}) {}
 
   get broker(): BrokerUnderTest {
-    if (!this.running) throw new Error('the suite\'s broker has not started');
+    if (!this.running) throw new Error("the suite's broker has not started");
     return this.running;
   }
 

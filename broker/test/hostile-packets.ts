@@ -70,7 +70,16 @@ export type HostileKind = 'random' | 'random-type' | 'truncated' | 'oversize' | 
 
 /** One bad packet of a random kind; `maxPacketBytes` is the broker's cap. */
 export function hostilePacket(random: SeededRandom, maxPacketBytes: number): { kind: HostileKind; bytes: Buffer } {
-  const kind = random.pick<HostileKind>(['random', 'random-type', 'truncated', 'oversize', 'flipped', 'bad-flags', 'bad-level', 'bad-topic']);
+  const kind = random.pick<HostileKind>([
+    'random',
+    'random-type',
+    'truncated',
+    'oversize',
+    'flipped',
+    'bad-flags',
+    'bad-level',
+    'bad-topic',
+  ]);
   switch (kind) {
     case 'random':
       return { kind, bytes: random.bytes(1 + random.int(512)) };

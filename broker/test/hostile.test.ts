@@ -12,16 +12,7 @@ import { connect as connectTls } from 'node:tls';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import {
-  brokerRss,
-  BrokerSuite,
-  connectAs,
-  connectPacket,
-  metricValue,
-  MiB,
-  passwordOf,
-  RawConnection,
-} from './helpers.js';
+import { brokerRss, BrokerSuite, connectAs, connectPacket, metricValue, MiB, passwordOf, RawConnection } from './helpers.js';
 import { hostilePacket, SeededRandom } from './hostile-packets.js';
 
 const MAX_PACKET_BYTES = 1024 * 1024;
@@ -73,7 +64,11 @@ class EchoLoop {
 
 describe('hostile input', () => {
   // No per-address connection rate: the bad packets must reach the parser, not be refused at accept.
-  const suite = new BrokerSuite({ BROKER_MAX_PACKET_BYTES: String(MAX_PACKET_BYTES), LOG_LEVEL: 'info', BROKER_MAX_CONNECTION_RATE_PER_ADDRESS: '0' });
+  const suite = new BrokerSuite({
+    BROKER_MAX_PACKET_BYTES: String(MAX_PACKET_BYTES),
+    LOG_LEVEL: 'info',
+    BROKER_MAX_CONNECTION_RATE_PER_ADDRESS: '0',
+  });
 
   before(() => suite.start());
   after(() => suite.stop());
@@ -141,9 +136,11 @@ describe('hostile input', () => {
     await echo.stop();
     rssPeak = Math.max(rssPeak, await brokerRss(b));
     const rssAfter = await brokerRss(b);
-    t.diagnostic(`${packets} bad packets on ${CONNECTIONS} plain connections, ${tlsPackets} on 120 TLS ones; ` +
-      `RSS ${(rssBefore / MiB).toFixed(1)} MiB before, peak ${(rssPeak / MiB).toFixed(1)}, after ${(rssAfter / MiB).toFixed(1)}; ` +
-      `${echo.received} normal messages exchanged meanwhile`);
+    t.diagnostic(
+      `${packets} bad packets on ${CONNECTIONS} plain connections, ${tlsPackets} on 120 TLS ones; ` +
+        `RSS ${(rssBefore / MiB).toFixed(1)} MiB before, peak ${(rssPeak / MiB).toFixed(1)}, after ${(rssAfter / MiB).toFixed(1)}; ` +
+        `${echo.received} normal messages exchanged meanwhile`,
+    );
 
     assert.ok(packets >= 10_000, `sent ${packets} bad packets`);
     assert.equal(b.process.exitCode, null, 'the broker is still running');

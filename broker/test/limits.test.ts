@@ -7,16 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import {
-  brokerRss,
-  BrokerSuite,
-  metricValue,
-  MiB,
-  passwordOf,
-  publishHeader,
-  RawConnection,
-  subscribePacket,
-} from './helpers.js';
+import { brokerRss, BrokerSuite, metricValue, MiB, passwordOf, publishHeader, RawConnection, subscribePacket } from './helpers.js';
 
 const MAX_CONNECTIONS = 12;
 
@@ -57,7 +48,9 @@ describe('broker limits', () => {
     const relay = await client('relay');
     assert.equal(relay.connected, true);
     await idle[0]!.closed;
-    const line = await b.process.waitForLog((l) => l.msg === 'connection limit reached; a connection not logged in yet was closed to make room');
+    const line = await b.process.waitForLog(
+      (l) => l.msg === 'connection limit reached; a connection not logged in yet was closed to make room',
+    );
     assert.equal(line.remoteAddress, '127.0.0.7');
     assert.equal(line.maxConnections, MAX_CONNECTIONS);
     // Logged-in clients take the remaining slots, each pushing an idle one out.
@@ -92,7 +85,9 @@ describe('broker limits', () => {
     const sentAfter = await trickle(loggedIn, chunk, 200 * MiB);
     await loggedIn.closed;
     const after = await brokerRss(b);
-    t.diagnostic(`200 MB senders: RSS ${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB; bytes written before the close: ${sentBefore}, ${sentAfter}`);
+    t.diagnostic(
+      `200 MB senders: RSS ${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB; bytes written before the close: ${sentBefore}, ${sentAfter}`,
+    );
     assert.ok(after - before < 32 * MiB, `RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`);
     assert.ok(sentBefore < 200 * MiB && sentAfter < 200 * MiB, 'closed long before the declared length');
     assert.ok((await metricValue(b, 'camqtt_broker_oversize_packets_total')) >= 2);
@@ -138,11 +133,16 @@ describe('broker limits', () => {
     assert.equal(received, batches * perBatch, 'the live subscriber got every frame');
     // Had delivery waited for the frozen subscriber, it would have been cut off (drain timeout) before this.
     assert.equal(frozen.socket.destroyed, false, 'the frozen subscriber is still connected');
-    assert.equal(b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === 'frozen-relay'), false);
+    assert.equal(
+      b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === 'frozen-relay'),
+      false,
+    );
     const dropped = await metricValue(b, 'camqtt_broker_dropped_messages_total', 'reason="slow_subscriber"');
     assert.ok(dropped > 0, 'frames to the frozen subscriber were dropped, not buffered');
     await b.process.waitForLog((l) => l.msg === 'subscriber backed up; dropping QoS 0 messages to it' && l.clientId === 'frozen-relay');
-    t.diagnostic(`frozen subscriber: RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB; ${dropped} of ${batches * perBatch} frames dropped for it`);
+    t.diagnostic(
+      `frozen subscriber: RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB; ${dropped} of ${batches * perBatch} frames dropped for it`,
+    );
     assert.ok(peak - before < 64 * MiB, `RSS grew by ${((peak - before) / MiB).toFixed(1)} MiB for a 120 MB stream`);
   });
 });

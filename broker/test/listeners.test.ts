@@ -31,7 +31,10 @@ describe('broker listeners', () => {
     const { broker, dir } = await start({ BROKER_MQTT_PORT: 'off' });
     const mqtts = await broker.port('mqtts');
     await broker.waitForLog((l) => l.msg === 'broker ready');
-    assert.equal(broker.lines.some((l) => l.msg === 'listening' && l.listener === 'mqtt'), false);
+    assert.equal(
+      broker.lines.some((l) => l.msg === 'listening' && l.listener === 'mqtt'),
+      false,
+    );
     assert.ok(broker.lines.some((l) => l.msg === 'plain listener off (BROKER_MQTT_PORT=off)'));
     const camera = await connectAsync(`mqtts://localhost:${mqtts}`, {
       username: 'cam1',
@@ -47,15 +50,21 @@ describe('broker listeners', () => {
     const { broker } = await start({ BROKER_MQTT_PORT: 'off', BROKER_PROVISION_DIR: '', BROKER_ALLOW_ANONYMOUS: 'true' });
     const [code] = (await once(broker.child, 'close')) as [number | null];
     assert.equal(code, 2);
-    assert.deepEqual(broker.rawOutput.filter((line) => line.includes('configuration error')), [
-      'broker: configuration error: BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left',
-    ]);
+    assert.deepEqual(
+      broker.rawOutput.filter((line) => line.includes('configuration error')),
+      [
+        'broker: configuration error: BROKER_MQTT_PORT is off but there is no TLS certificate (BROKER_TLS_CERT_FILE or BROKER_PROVISION_DIR): no listener would be left',
+      ],
+    );
   });
 
   it('a wrong BROKER_MQTT_PORT stops the broker with one line naming it', { timeout: 30_000 }, async () => {
     const { broker } = await start({ BROKER_MQTT_PORT: 'of' });
     const [code] = (await once(broker.child, 'close')) as [number | null];
     assert.equal(code, 2);
-    assert.ok(broker.rawOutput.includes('broker: configuration error: BROKER_MQTT_PORT must be a port number (0-65535) or off (got "of")'), broker.rawOutput.join('\n'));
+    assert.ok(
+      broker.rawOutput.includes('broker: configuration error: BROKER_MQTT_PORT must be a port number (0-65535) or off (got "of")'),
+      broker.rawOutput.join('\n'),
+    );
   });
 });

@@ -36,7 +36,20 @@ describe('mosquitto_pub / mosquitto_sub against the broker', () => {
   /** Connection arguments: TLS with the provisioned CA, the given account, 127.0.0.1. */
   async function tls(username: string, password?: string): Promise<string[]> {
     const b = broker!;
-    return ['-h', 'localhost', '-p', String(b.ports.mqtts), '--cafile', join(b.dir, 'tls', 'ca.crt'), '-u', username, '-P', password ?? (await passwordOf(b.dir, username)), '-V', 'mqttv311'];
+    return [
+      '-h',
+      'localhost',
+      '-p',
+      String(b.ports.mqtts),
+      '--cafile',
+      join(b.dir, 'tls', 'ca.crt'),
+      '-u',
+      username,
+      '-P',
+      password ?? (await passwordOf(b.dir, username)),
+      '-V',
+      'mqttv311',
+    ];
   }
 
   function plain(username: string, password: string): string[] {
@@ -52,7 +65,16 @@ describe('mosquitto_pub / mosquitto_sub against the broker', () => {
   });
 
   it('publishes a retained status over TLS that mosquitto_sub receives, then clears it', async () => {
-    const published = await outcome('mosquitto_pub', [...(await tls('cam1')), '-t', 'camqtt/cam1/status', '-m', '{"online":true}', '-r', '-q', '1']);
+    const published = await outcome('mosquitto_pub', [
+      ...(await tls('cam1')),
+      '-t',
+      'camqtt/cam1/status',
+      '-m',
+      '{"online":true}',
+      '-r',
+      '-q',
+      '1',
+    ]);
     assert.equal(published.code, 0, published.stderr);
     const received = await outcome('mosquitto_sub', [...(await tls('relay')), '-t', 'camqtt/+/status', '-C', '1', '-v']);
     assert.equal(received.code, 0, received.stderr);
@@ -72,7 +94,17 @@ describe('mosquitto_pub / mosquitto_sub against the broker', () => {
 
   it('acknowledges a refused QoS 1 publish without disconnecting (mosquitto_pub exits 0)', async () => {
     const b = broker!;
-    const forged = await outcome('mosquitto_pub', [...(await tls('cam1')), '-t', 'camqtt/cam2/frame', '-m', 'forged', '-q', '1', '-i', 'mosq-forger']);
+    const forged = await outcome('mosquitto_pub', [
+      ...(await tls('cam1')),
+      '-t',
+      'camqtt/cam2/frame',
+      '-m',
+      'forged',
+      '-q',
+      '1',
+      '-i',
+      'mosq-forger',
+    ]);
     assert.equal(forged.code, 0, forged.stderr);
     await b.process.waitForLog((l) => l.msg === 'publish refused' && l.clientId === 'mosq-forger');
   });

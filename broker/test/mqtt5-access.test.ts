@@ -22,7 +22,10 @@ describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { 
   });
 
   it('[MQTT-3.2.2-8] [MQTT-3.2.2-7] a wrong password gets CONNACK 0x86 on 5 (return code 4 on 3.1.1) and the connection closed', async () => {
-    for (const [version, expected] of [[5, 0x86], [4, 4]] as const) {
+    for (const [version, expected] of [
+      [5, 0x86],
+      [4, 4],
+    ] as const) {
       const raw = await open(version, '127.0.0.41');
       const connack = await raw.connect({ username: 'cam1', password: Buffer.from('wrong') });
       assert.equal(version === 5 ? connack.reasonCode : connack.returnCode, expected, `protocol ${version}`);
@@ -31,7 +34,10 @@ describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { 
   });
 
   it('[MQTT-3.2.2-8] an anonymous client gets CONNACK 0x87 Not authorized on 5 (return code 5 on 3.1.1)', async () => {
-    for (const [version, expected] of [[5, 0x87], [4, 5]] as const) {
+    for (const [version, expected] of [
+      [5, 0x87],
+      [4, 5],
+    ] as const) {
       const raw = await open(version, '127.0.0.42');
       const connack = await raw.connect();
       assert.equal(version === 5 ? connack.reasonCode : connack.returnCode, expected, `protocol ${version}`);
@@ -56,10 +62,20 @@ describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { 
   });
 
   it('[MQTT-3.9.3-2] a filter the access rules refuse gets SUBACK 0x87 on 5 (0x80 on 3.1.1), the connection stays', async () => {
-    for (const [version, expected] of [[5, 0x87], [4, 0x80]] as const) {
+    for (const [version, expected] of [
+      [5, 0x87],
+      [4, 0x80],
+    ] as const) {
       const raw = await open(version, '127.0.0.44');
       assert.equal((await raw.connect({ ...(await login('cam1')), clientId: unique('camqtt-acl') })).sessionPresent, false);
-      raw.send({ cmd: 'subscribe', messageId: 7, subscriptions: [{ topic: 'camqtt/cam1/control', qos: 1 }, { topic: 'camqtt/cam2/control', qos: 1 }] });
+      raw.send({
+        cmd: 'subscribe',
+        messageId: 7,
+        subscriptions: [
+          { topic: 'camqtt/cam1/control', qos: 1 },
+          { topic: 'camqtt/cam2/control', qos: 1 },
+        ],
+      });
       const suback = await raw.next('suback');
       assert.deepEqual(suback.granted, [1, expected], `protocol ${version}`);
       raw.send({ cmd: 'pingreq' });
@@ -75,7 +91,15 @@ describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { 
     for (const version of [5, 4] as const) {
       const raw = await open(version, '127.0.0.45');
       await raw.connect({ ...(await login('cam1')), clientId: unique('forger') });
-      raw.send({ cmd: 'publish', topic: 'camqtt/cam2/frame', payload: Buffer.from('forged'), qos: 1, messageId: 3, retain: false, dup: false });
+      raw.send({
+        cmd: 'publish',
+        topic: 'camqtt/cam2/frame',
+        payload: Buffer.from('forged'),
+        qos: 1,
+        messageId: 3,
+        retain: false,
+        dup: false,
+      });
       const puback = await raw.next('puback');
       assert.equal(puback.reasonCode ?? 0, version === 5 ? 0x87 : 0, `protocol ${version}`);
       raw.send({ cmd: 'pingreq' });
@@ -84,7 +108,15 @@ describe('MQTT 5 refusals with reason codes (accounts, no anonymous access)', { 
     // A message that is allowed arrives, and it is the first one: the forged ones never did.
     const admin = await open(5, '127.0.0.45');
     await admin.connect({ ...(await login('admin')), clientId: unique('admin') });
-    admin.send({ cmd: 'publish', topic: 'camqtt/cam2/status', payload: Buffer.from('real'), qos: 1, messageId: 4, retain: false, dup: false });
+    admin.send({
+      cmd: 'publish',
+      topic: 'camqtt/cam2/status',
+      payload: Buffer.from('real'),
+      qos: 1,
+      messageId: 4,
+      retain: false,
+      dup: false,
+    });
     const first = await watcher.next('publish');
     assert.equal(first.topic, 'camqtt/cam2/status');
   });

@@ -40,14 +40,18 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
       raw.writeRaw(publishHeader(MAX_PACKET_BYTES + 1));
       await raw.closed;
       const disconnects = raw.inbox.items.filter((p) => p.cmd === 'disconnect');
-      if (version === 5) assert.deepEqual(disconnects.map((p) => p.reasonCode), [0x95]);
+      if (version === 5)
+        assert.deepEqual(
+          disconnects.map((p) => p.reasonCode),
+          [0x95],
+        );
       else assert.equal(disconnects.length, 0);
     }
     const metrics = await (await fetch(`http://127.0.0.1:${suite.broker.ports.http}/metrics`)).text();
     assert.match(metrics, /camqtt_broker_oversize_packets_total [2-9]/);
   });
 
-  it('[MQTT-3.2.2-22] [MQTT-3.1.2-22] without a Server Keep Alive the client\'s own is used: silent for 1.5 times it, the connection is closed', async () => {
+  it("[MQTT-3.2.2-22] [MQTT-3.1.2-22] without a Server Keep Alive the client's own is used: silent for 1.5 times it, the connection is closed", async () => {
     for (const version of [5, 4] as const) {
       const raw = await open(version);
       await raw.connect({ keepalive: 1 });
@@ -67,7 +71,11 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
       assert.equal((await second.connect({ clientId })).cmd, 'connack');
       await first.closed;
       const disconnects = first.inbox.items.filter((p) => p.cmd === 'disconnect');
-      if (version === 5) assert.deepEqual(disconnects.map((p) => p.reasonCode), [0x8e]);
+      if (version === 5)
+        assert.deepEqual(
+          disconnects.map((p) => p.reasonCode),
+          [0x8e],
+        );
       else assert.equal(disconnects.length, 0);
     }
   });
@@ -76,7 +84,14 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
     const raw = await open();
     const connack = await raw.connect();
     assert.equal(connack.properties?.sharedSubscriptionAvailable, false);
-    raw.send({ cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: '$share/group/test/shared', qos: 1 }, { topic: 'test/shared', qos: 1 }] });
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 5,
+      subscriptions: [
+        { topic: '$share/group/test/shared', qos: 1 },
+        { topic: 'test/shared', qos: 1 },
+      ],
+    });
     assert.deepEqual((await raw.next('suback')).granted, [0x9e, 1]);
     raw.send({ cmd: 'pingreq' });
     await raw.next('pingresp');
@@ -88,7 +103,14 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
       await raw.connect();
       raw.send({ cmd: 'subscribe', messageId: 8, subscriptions: [{ topic: '__proto__', qos: 1 }] });
       assert.deepEqual((await raw.next('suback')).granted, [1]);
-      raw.send({ cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 'constructor', qos: 0 }, { topic: 'toString', qos: 2 }] });
+      raw.send({
+        cmd: 'subscribe',
+        messageId: 9,
+        subscriptions: [
+          { topic: 'constructor', qos: 0 },
+          { topic: 'toString', qos: 2 },
+        ],
+      });
       assert.deepEqual((await raw.next('suback')).granted, [0, 2]);
       const { client } = await v5Client(suite, { protocolVersion: version });
       await client.publishAsync('__proto__', 'kept', { qos: 1 });
@@ -99,9 +121,19 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
       // Aedes's dedupe of several filters would crash the process on this one (see granted-qos-delivery.ts).
       const batch = await open(version);
       await batch.connect();
-      batch.send({ cmd: 'subscribe', messageId: 11, subscriptions: [{ topic: 'a', qos: 0 }, { topic: '__proto__', qos: 1 }] });
+      batch.send({
+        cmd: 'subscribe',
+        messageId: 11,
+        subscriptions: [
+          { topic: 'a', qos: 0 },
+          { topic: '__proto__', qos: 1 },
+        ],
+      });
       await batch.closed;
-      assert.deepEqual(batch.inbox.items.filter((p) => p.cmd !== 'connack').map((p) => p.cmd === 'disconnect' && p.reasonCode), version === 5 ? [0x83] : []);
+      assert.deepEqual(
+        batch.inbox.items.filter((p) => p.cmd !== 'connack').map((p) => p.cmd === 'disconnect' && p.reasonCode),
+        version === 5 ? [0x83] : [],
+      );
     }
     const after = await open();
     assert.equal((await after.connect()).reasonCode, 0);
@@ -113,7 +145,13 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
       await raw.connect();
       // One write: 1001 unreleased QoS 2 publishes with distinct packet ids.
       const burst = [];
-      for (let id = 1; id <= 1001; id++) burst.push(mqttPacket.generate({ cmd: 'publish', topic: 'test/unreleased', payload: Buffer.alloc(0), qos: 2, messageId: id, retain: false, dup: false }, { protocolVersion: version }));
+      for (let id = 1; id <= 1001; id++)
+        burst.push(
+          mqttPacket.generate(
+            { cmd: 'publish', topic: 'test/unreleased', payload: Buffer.alloc(0), qos: 2, messageId: id, retain: false, dup: false },
+            { protocolVersion: version },
+          ),
+        );
       raw.writeRaw(Buffer.concat(burst));
       await raw.closed;
       const disconnects = raw.inbox.items.filter((p) => p.cmd === 'disconnect').map((p) => p.cmd === 'disconnect' && p.reasonCode);

@@ -63,9 +63,14 @@ export interface Received {
 
 /** An MQTT.js MQTT 5 client (anonymous unless options say otherwise) with an inbox of its messages. */
 export async function v5Client(suite: BrokerSuite, options: IClientOptions = {}): Promise<{ client: MqttClient; inbox: Inbox<Received> }> {
-  const client = suite.keep(await connectAsync(`mqtt://127.0.0.1:${suite.broker.ports.mqtt}`, {
-    protocolVersion: 5, clientId: unique('c'), reconnectPeriod: 0, ...options,
-  }));
+  const client = suite.keep(
+    await connectAsync(`mqtt://127.0.0.1:${suite.broker.ports.mqtt}`, {
+      protocolVersion: 5,
+      clientId: unique('c'),
+      reconnectPeriod: 0,
+      ...options,
+    }),
+  );
   const inbox = new Inbox<Received>();
   client.on('message', (topic, payload, packet) => inbox.push({ topic, payload: payload.toString(), packet }));
   return { client, inbox };
@@ -77,7 +82,11 @@ export class RawClient {
   readonly closed: Promise<void>;
   private readonly parser;
 
-  private constructor(private readonly socket: Socket, readonly protocolVersion: 4 | 5, autoAck: boolean) {
+  private constructor(
+    private readonly socket: Socket,
+    readonly protocolVersion: 4 | 5,
+    autoAck: boolean,
+  ) {
     this.parser = mqttPacket.parser({ protocolVersion });
     this.parser.on('packet', (packet: Packet) => {
       this.inbox.push(packet);
@@ -90,7 +99,11 @@ export class RawClient {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
   }
 
-  static async open(port: number, protocolVersion: 4 | 5 = 5, { autoAck = true, localAddress }: { autoAck?: boolean; localAddress?: string } = {}): Promise<RawClient> {
+  static async open(
+    port: number,
+    protocolVersion: 4 | 5 = 5,
+    { autoAck = true, localAddress }: { autoAck?: boolean; localAddress?: string } = {},
+  ): Promise<RawClient> {
     const socket = connect({ port, host: '127.0.0.1', localAddress });
     await once(socket, 'connect');
     return new RawClient(socket, protocolVersion, autoAck);
@@ -106,11 +119,22 @@ export class RawClient {
 
   /** Sends CONNECT (clean, keep-alive 60 s unless given) and waits for the CONNACK. */
   async connect(fields: Partial<mqttPacket.IConnectPacket> = {}): Promise<mqttPacket.IConnackPacket> {
-    this.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: this.protocolVersion, clean: true, keepalive: 60, clientId: unique('raw'), ...fields });
+    this.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: this.protocolVersion,
+      clean: true,
+      keepalive: 60,
+      clientId: unique('raw'),
+      ...fields,
+    });
     return (await this.inbox.next((p) => p.cmd === 'connack')) as mqttPacket.IConnackPacket;
   }
 
-  async next<C extends Packet['cmd']>(cmd: C, match: (packet: Extract<Packet, { cmd: C }>) => boolean = () => true): Promise<Extract<Packet, { cmd: C }>> {
+  async next<C extends Packet['cmd']>(
+    cmd: C,
+    match: (packet: Extract<Packet, { cmd: C }>) => boolean = () => true,
+  ): Promise<Extract<Packet, { cmd: C }>> {
     return (await this.inbox.next((p) => p.cmd === cmd && match(p as Extract<Packet, { cmd: C }>))) as Extract<Packet, { cmd: C }>;
   }
 

@@ -8,8 +8,15 @@ import { after, before, describe, it } from 'node:test';
 import type { IPublishPacket } from 'mqtt-packet';
 import { conformanceSuite, RawClients, unique } from './mqtt5-helpers.js';
 
-const publish = (topic: string, payload: string, fields: Partial<IPublishPacket> = {}): IPublishPacket =>
-  ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false, ...fields });
+const publish = (topic: string, payload: string, fields: Partial<IPublishPacket> = {}): IPublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from(payload),
+  qos: 0,
+  retain: false,
+  dup: false,
+  ...fields,
+});
 
 /** mqtt-packet gives one Subscription Identifier as a number, several as an array. */
 const identifiers = (packet: IPublishPacket): number[] => [packet.properties?.subscriptionIdentifier ?? []].flat();
@@ -18,7 +25,11 @@ describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () 
   const suite = conformanceSuite();
   const raws = new RawClients();
   const connected = async (version: 4 | 5 = 5, fields = {}) => await raws.connected(suite.broker.ports.mqtt, version, fields);
-  const subscribed = async (subscriptions: Array<{ topic: string; qos: 0 | 1 | 2; nl?: boolean; rap?: boolean; rh?: number }>, properties?: { subscriptionIdentifier: number }, version: 4 | 5 = 5) => {
+  const subscribed = async (
+    subscriptions: Array<{ topic: string; qos: 0 | 1 | 2; nl?: boolean; rap?: boolean; rh?: number }>,
+    properties?: { subscriptionIdentifier: number },
+    version: 4 | 5 = 5,
+  ) => {
     const raw = await connected(version);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions, ...(properties ? { properties } : {}) });
     await raw.next('suback');
@@ -91,8 +102,18 @@ describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () 
   it('[MQTT-3.3.4-3] [MQTT-3.3.4-4] one copy for overlapping filters carries the Subscription Identifiers of all of them', async () => {
     const base = unique('si');
     const raw = await connected();
-    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${base}/+`, qos: 1 }], properties: { subscriptionIdentifier: 1 } });
-    raw.send({ cmd: 'subscribe', messageId: 2, subscriptions: [{ topic: `${base}/x`, qos: 0 }], properties: { subscriptionIdentifier: 2 } });
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: `${base}/+`, qos: 1 }],
+      properties: { subscriptionIdentifier: 1 },
+    });
+    raw.send({
+      cmd: 'subscribe',
+      messageId: 2,
+      subscriptions: [{ topic: `${base}/x`, qos: 0 }],
+      properties: { subscriptionIdentifier: 2 },
+    });
     raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: `${base}/#`, qos: 0 }] });
     for (let i = 0; i < 3; i++) await raw.next('suback');
     const publisher = await connected();
@@ -109,13 +130,25 @@ describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () 
   it('[MQTT-3.3.4-2] overlapping filters deliver one copy at the highest QoS granted among them (5 and 3.1.1)', async () => {
     for (const version of [5, 4] as const) {
       const base = unique('overlap');
-      const raw = await subscribed([{ topic: `${base}/#`, qos: 0 }, { topic: `${base}/x`, qos: 2 }, { topic: `${base}/+`, qos: 1 }], undefined, version);
+      const raw = await subscribed(
+        [
+          { topic: `${base}/#`, qos: 0 },
+          { topic: `${base}/x`, qos: 2 },
+          { topic: `${base}/+`, qos: 1 },
+        ],
+        undefined,
+        version,
+      );
       const publisher = await connected(version);
       publisher.send(publish(`${base}/x`, 'a', { qos: 2, messageId: 1 }));
       publisher.send(publish(`${base}/x`, 'end'));
       await raw.next('publish', (p) => p.payload.toString() === 'end');
       const copies = raw.inbox.items.filter((p) => p.cmd === 'publish' && p.payload.toString() === 'a');
-      assert.deepEqual(copies.map((p) => p.cmd === 'publish' && p.qos), [2], `protocol ${version}`);
+      assert.deepEqual(
+        copies.map((p) => p.cmd === 'publish' && p.qos),
+        [2],
+        `protocol ${version}`,
+      );
     }
   });
 
@@ -136,7 +169,7 @@ describe('MQTT 5 messages (conformance configuration)', { timeout: 60_000 }, () 
     await publisher.closed;
   });
 
-  it('[MQTT-3.1.2-24] [MQTT-3.1.2-25] a message larger than the client\'s Maximum Packet Size is not sent to it; later ones are', async () => {
+  it("[MQTT-3.1.2-24] [MQTT-3.1.2-25] a message larger than the client's Maximum Packet Size is not sent to it; later ones are", async () => {
     const topic = unique('max');
     const small = await connected(5, { properties: { maximumPacketSize: 200 } });
     small.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });

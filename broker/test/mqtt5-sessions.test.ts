@@ -10,14 +10,22 @@ import { after, before, describe, it } from 'node:test';
 import type { IPublishPacket } from 'mqtt-packet';
 import { conformanceSuite, RawClients, unique, type RawClient } from './mqtt5-helpers.js';
 
-const publish = (topic: string, payload: string, fields: Partial<IPublishPacket> = {}): IPublishPacket =>
-  ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false, ...fields });
+const publish = (topic: string, payload: string, fields: Partial<IPublishPacket> = {}): IPublishPacket => ({
+  cmd: 'publish',
+  topic,
+  payload: Buffer.from(payload),
+  qos: 0,
+  retain: false,
+  dup: false,
+  ...fields,
+});
 const payloads = (raw: RawClient): string[] => raw.inbox.items.flatMap((p) => (p.cmd === 'publish' ? [p.payload.toString()] : []));
 
 describe('MQTT 5 sessions and flow control (conformance configuration)', { timeout: 60_000 }, () => {
   const suite = conformanceSuite();
   const raws = new RawClients();
-  const connected = async (version: 4 | 5 = 5, fields = {}, autoAck = true) => await raws.connected(suite.broker.ports.mqtt, version, fields, { autoAck });
+  const connected = async (version: 4 | 5 = 5, fields = {}, autoAck = true) =>
+    await raws.connected(suite.broker.ports.mqtt, version, fields, { autoAck });
   const subscriber = async (topic: string, fields = {}, autoAck = true) => {
     const raw = await connected(5, fields, autoAck);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
@@ -34,7 +42,9 @@ describe('MQTT 5 sessions and flow control (conformance configuration)', { timeo
   it('[MQTT-3.1.2-8] [MQTT-3.14.4-3] the will goes out on a network failure and on DISCONNECT 0x04, not on DISCONNECT 0x00', async () => {
     const topic = unique('will');
     const watcher = await subscriber(topic);
-    const will = (payload: string) => ({ will: { topic, payload: Buffer.from(payload), qos: 0 as const, retain: false, properties: { userProperties: { why: payload } } } });
+    const will = (payload: string) => ({
+      will: { topic, payload: Buffer.from(payload), qos: 0 as const, retain: false, properties: { userProperties: { why: payload } } },
+    });
     (await connected(5, will('normal'))).send({ cmd: 'disconnect', reasonCode: 0 });
     (await connected(5, will('with-will'))).send({ cmd: 'disconnect', reasonCode: 4 });
     const dropped = await connected(5, will('dropped'));
@@ -49,7 +59,9 @@ describe('MQTT 5 sessions and flow control (conformance configuration)', { timeo
     const topic = unique('will-delay');
     const watcher = await subscriber(topic);
     const session = { clean: false, properties: { sessionExpiryInterval: 60 } };
-    const will = (payload: string) => ({ will: { topic, payload: Buffer.from(payload), qos: 1 as const, retain: false, properties: { willDelayInterval: 1 } } });
+    const will = (payload: string) => ({
+      will: { topic, payload: Buffer.from(payload), qos: 1 as const, retain: false, properties: { willDelayInterval: 1 } },
+    });
     const returningId = unique('returning');
     const returning = await connected(5, { clientId: returningId, ...session, ...will('returning') });
     returning.destroy();
@@ -111,7 +123,7 @@ describe('MQTT 5 sessions and flow control (conformance configuration)', { timeo
     assert.deepEqual(payloads(back), ['long', 'marker']);
   });
 
-  it('[MQTT-3.3.4-9] no more than the client\'s Receive Maximum QoS 1 messages are unacknowledged; QoS 0 is not held back', async () => {
+  it("[MQTT-3.3.4-9] no more than the client's Receive Maximum QoS 1 messages are unacknowledged; QoS 0 is not held back", async () => {
     const topic = unique('receive-max');
     const reader = await subscriber(topic, { properties: { receiveMaximum: 2 } }, false);
     const publisher = await connected();
@@ -121,14 +133,20 @@ describe('MQTT 5 sessions and flow control (conformance configuration)', { timeo
     for (let i = 1; i <= 5; i++) await publisher.next('puback');
     publisher.send(publish(topic, 'qos0'));
     await reader.next('publish', (p) => p.payload.toString() === 'qos0');
-    assert.deepEqual(payloads(reader).filter((p) => p !== 'qos0'), ['q1', 'q2']);
+    assert.deepEqual(
+      payloads(reader).filter((p) => p !== 'qos0'),
+      ['q1', 'q2'],
+    );
     const q1 = reader.inbox.items.find((p): p is IPublishPacket => p.cmd === 'publish' && p.payload.toString() === 'q1')!;
     reader.send({ cmd: 'puback', messageId: q1.messageId });
     await reader.next('publish', (p) => p.payload.toString() === 'q3');
     assert.equal(payloads(reader).filter((p) => p.startsWith('q') && p !== 'qos0').length, 3);
     for (const p of reader.inbox.items) if (p.cmd === 'publish' && p.qos === 1) reader.send({ cmd: 'puback', messageId: p.messageId });
     await reader.next('publish', (p) => p.payload.toString() === 'q5');
-    assert.deepEqual(payloads(reader).filter((p) => p !== 'qos0'), ['q1', 'q2', 'q3', 'q4', 'q5']);
+    assert.deepEqual(
+      payloads(reader).filter((p) => p !== 'qos0'),
+      ['q1', 'q2', 'q3', 'q4', 'q5'],
+    );
   });
 
   it('[MQTT-3.3.2-5] a message held for the Receive Maximum longer than its expiry is never delivered', async () => {

@@ -72,14 +72,17 @@ async function refusedStart(dir: string, env: Record<string, string>): Promise<s
 }
 
 describe('BROKER_PROVISION_EXPORT', () => {
-  it('gives each folder its own account\'s password and the CA certificate, and nothing else (never the CA key)', async (t) => {
+  it("gives each folder its own account's password and the CA certificate, and nothing else (never the CA key)", async (t) => {
     const dir = await makeTempDir();
     const publisherFolder = await makeTempDir();
     const webFolder = await makeTempDir();
     t.after(() => Promise.all([dir, publisherFolder, webFolder].map((folder) => rm(folder, { recursive: true, force: true }))));
     const broker = await startBroker(dir, { BROKER_PROVISION_EXPORT: `cam1:${publisherFolder},relay:${webFolder}` });
     t.after(() => broker.process.stop());
-    for (const [folder, user] of [[publisherFolder, 'cam1'], [webFolder, 'relay']] as const) {
+    for (const [folder, user] of [
+      [publisherFolder, 'cam1'],
+      [webFolder, 'relay'],
+    ] as const) {
       assert.deepEqual((await readdir(folder)).sort(), ['ca.crt', 'password'], `${user}'s folder holds only its own secrets`);
       assert.equal(await readFile(join(folder, 'password'), 'utf8'), await readFile(join(dir, 'passwords', user), 'utf8'));
       assert.equal((await stat(join(folder, 'password'))).mode & 0o777, 0o600);
@@ -91,7 +94,10 @@ describe('BROKER_PROVISION_EXPORT', () => {
 
   it('refuses an entry that is not user:/absolute/folder, naming the setting', async () => {
     const dir = await makeTempDir();
-    assert.match(await refusedStart(dir, { BROKER_PROVISION_EXPORT: 'cam1:relative/folder' }), /^broker: configuration error: BROKER_PROVISION_EXPORT entry "cam1:relative\/folder" must be user:\/absolute\/folder$/m);
+    assert.match(
+      await refusedStart(dir, { BROKER_PROVISION_EXPORT: 'cam1:relative/folder' }),
+      /^broker: configuration error: BROKER_PROVISION_EXPORT entry "cam1:relative\/folder" must be user:\/absolute\/folder$/m,
+    );
     await rm(dir, { recursive: true, force: true });
   });
 });
@@ -104,20 +110,31 @@ describe('BROKER_TLS_HOSTNAMES after the first start', () => {
     await first.process.stop();
     const again = await startBroker(dir, { BROKER_TLS_HOSTNAMES: 'broker,localhost,127.0.0.1' });
     await again.process.stop();
-    assert.match(await refusedStart(dir, { BROKER_TLS_HOSTNAMES: 'broker,cams.example' }), /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m);
+    assert.match(
+      await refusedStart(dir, { BROKER_TLS_HOSTNAMES: 'broker,cams.example' }),
+      /^broker: configuration error: BROKER_TLS_HOSTNAMES \(broker,cams\.example\) differs from the names of the provisioned certificate \(broker,localhost,127\.0\.0\.1\): remove .*\/tls to have a new CA/m,
+    );
   });
 });
 
 describe('an ACL file made by an older camqtt', () => {
-  it('gets the rules a provisioned account\'s role gained since, and keeps everything it had', async (t) => {
+  it("gets the rules a provisioned account's role gained since, and keeps everything it had", async (t) => {
     const dir = await makeTempDir();
     t.after(() => rm(dir, { recursive: true, force: true }));
     const first = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
     await first.process.stop();
     // What session 2 wrote: no image, answer or Home Assistant rules; plus a rule of the user's own.
     const old = [
-      'user cam1', 'topic write camqtt/cam1/frame', 'topic write camqtt/cam1/status', 'topic read camqtt/cam1/control',
-      'user relay', 'topic read camqtt/+/frame', 'topic read camqtt/+/status', 'topic write camqtt/+/control', 'topic read private/relay/#', '',
+      'user cam1',
+      'topic write camqtt/cam1/frame',
+      'topic write camqtt/cam1/status',
+      'topic read camqtt/cam1/control',
+      'user relay',
+      'topic read camqtt/+/frame',
+      'topic read camqtt/+/status',
+      'topic write camqtt/+/control',
+      'topic read private/relay/#',
+      '',
     ].join('\n');
     await writeFile(join(dir, 'acl'), old);
     const again = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });

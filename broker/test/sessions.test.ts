@@ -29,7 +29,10 @@ describe('broker sessions', () => {
   async function refused(username: string, clientId: string): Promise<string> {
     const b = suite.broker;
     const error: unknown = await connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, {
-      username, password: await passwordOf(b.dir, username), clientId, reconnectPeriod: 0,
+      username,
+      password: await passwordOf(b.dir, username),
+      clientId,
+      reconnectPeriod: 0,
     }).then(
       (intruder) => {
         suite.keep(intruder);
@@ -40,7 +43,7 @@ describe('broker sessions', () => {
     return (error as Error).message;
   }
 
-  it('refuses another account a client id in use, and a camera\'s id to any other account', { timeout: 30_000 }, async () => {
+  it("refuses another account a client id in use, and a camera's id to any other account", { timeout: 30_000 }, async () => {
     const b = suite.broker;
     const watcher = await client('admin');
     await watcher.subscribeAsync('camqtt/cam1/status');
@@ -63,7 +66,10 @@ describe('broker sessions', () => {
     await camera.publishAsync('camqtt/cam1/status', Buffer.from('still here'), { qos: 1 });
     assert.equal((await next).toString(), 'still here');
     assert.equal(camera.connected && relay.connected, true);
-    assert.equal(b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === 'camqtt-pub-cam1'), false);
+    assert.equal(
+      b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === 'camqtt-pub-cam1'),
+      false,
+    );
     assert.ok((await metricValue(b, 'camqtt_broker_refused_logins_total', 'reason="client_id_taken"')) >= 4);
 
     // The same account may still take its own id over (a camera reconnecting before its old
@@ -74,7 +80,7 @@ describe('broker sessions', () => {
     assert.equal(again.connected, true);
   });
 
-  it('disconnects an account\'s clients when the users file removes it or changes its password', { timeout: 30_000 }, async () => {
+  it("disconnects an account's clients when the users file removes it or changes its password", { timeout: 30_000 }, async () => {
     const b = suite.broker;
     const usersFile = join(b.dir, 'users');
     const mqttUser = async (...args: string[]): Promise<void> => {
@@ -88,7 +94,9 @@ describe('broker sessions', () => {
 
     await mqttUser('remove', usersFile, 'relay');
     await relayClosed;
-    const line = await b.process.waitForLog((l) => l.msg === 'account revoked; client disconnected' && l.clientId === relay.options.clientId);
+    const line = await b.process.waitForLog(
+      (l) => l.msg === 'account revoked; client disconnected' && l.clientId === relay.options.clientId,
+    );
     assert.equal(line.username, 'relay');
 
     const passwordFile = join(b.dir, 'cam2-new-password');
@@ -100,7 +108,11 @@ describe('broker sessions', () => {
     // Others stay, and the new password works.
     assert.equal(cam1.connected, true);
     await cam1.publishAsync('camqtt/cam1/status', Buffer.from('unaffected'), { qos: 1 });
-    const renewed = await connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, { username: 'cam2', password: 'a new password for cam2', reconnectPeriod: 0 });
+    const renewed = await connectAsync(`mqtt://127.0.0.1:${b.ports.mqtt}`, {
+      username: 'cam2',
+      password: 'a new password for cam2',
+      reconnectPeriod: 0,
+    });
     suite.keep(renewed);
     assert.equal(renewed.connected, true);
     assert.ok((await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="account_revoked"')) >= 2);

@@ -26,10 +26,15 @@ export interface RunningBroker {
 }
 
 export async function startAedes(provisionDir: string, accounts: string, tls: boolean, nodeArgs: string[] = []): Promise<RunningBroker> {
-  const process = startService('broker', tls ? 'broker (aedes, tls)' : 'broker (aedes)', {
-    LOG_LEVEL: 'info',
-    ...loopbackBrokerEnv(provisionDir, accounts),
-  }, nodeArgs);
+  const process = startService(
+    'broker',
+    tls ? 'broker (aedes, tls)' : 'broker (aedes)',
+    {
+      LOG_LEVEL: 'info',
+      ...loopbackBrokerEnv(provisionDir, accounts),
+    },
+    nodeArgs,
+  );
   try {
     const port = await process.port(tls ? 'mqtts' : 'mqtt', 60_000);
     const caFile = join(provisionDir, 'tls', 'ca.crt');
@@ -88,7 +93,15 @@ export async function startMosquitto(): Promise<RunningBroker> {
   const configFile = join(dir, 'mosquitto.conf');
   await writeFile(
     configFile,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning', ''].join('\n'),
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence false',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
+      '',
+    ].join('\n'),
   );
   const process = ServiceProcess.command('broker (mosquitto)', MOSQUITTO_BINARY, ['-c', configFile]);
   const stop = async (): Promise<void> => {

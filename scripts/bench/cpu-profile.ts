@@ -73,8 +73,14 @@ export async function summarizeCpuProfile(file: string, top = 15): Promise<Profi
     file,
     totalMs: totalUs / 1000,
     busyMs: busyUs / 1000,
-    topFunctions: [...byFunction.values()].sort((a, b) => b.us - a.us).slice(0, top).map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, percentOfBusy: pct(f.us) })),
-    byPackage: [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, selfMs: us / 1000, percentOfBusy: pct(us) })),
+    topFunctions: [...byFunction.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, top)
+      .map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, percentOfBusy: pct(f.us) })),
+    byPackage: [...byPackage.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, selfMs: us / 1000, percentOfBusy: pct(us) })),
   };
 }
 

@@ -29,7 +29,14 @@ function positive(flag: string, value: string | undefined, max: number): number 
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
-  const options: BenchOptions = { mode: 'full', timing: { ...FULL_TIMING }, cases: [...ALL_CASES], updateReadme: false, profile: false, help: false };
+  const options: BenchOptions = {
+    mode: 'full',
+    timing: { ...FULL_TIMING },
+    cases: [...ALL_CASES],
+    updateReadme: false,
+    profile: false,
+    help: false,
+  };
   let filter: string[] | undefined;
   let runs: number | undefined;
   let seconds: number | undefined;
@@ -57,8 +64,11 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (filter) {
     const wanted = filter;
     // An exact id picks that case alone; anything else matches as a part of ids.
-    options.cases = ALL_CASES.filter((c) => wanted.some((f) => c.id === f || (!ALL_CASES.some((other) => other.id === f) && c.id.includes(f))));
-    if (options.cases.length === 0) throw new Error(`--cases ${wanted.join(',')} matches no case (ids: ${ALL_CASES.map((c) => c.id).join(', ')})`);
+    options.cases = ALL_CASES.filter((c) =>
+      wanted.some((f) => c.id === f || (!ALL_CASES.some((other) => other.id === f) && c.id.includes(f))),
+    );
+    if (options.cases.length === 0)
+      throw new Error(`--cases ${wanted.join(',')} matches no case (ids: ${ALL_CASES.map((c) => c.id).join(', ')})`);
   }
   return options;
 }

@@ -36,7 +36,11 @@ export function sleep(ms: number): Promise<void> {
  * the same parent-death signal as the services.
  */
 export function startBenchChild(label: string, modulePath: string): ServiceProcess {
-  const options: SpawnOptions = { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] };
+  const options: SpawnOptions = {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  };
   const child = spawnWithDeathSignal(process.execPath, ['--import', 'tsx', modulePath], options);
   return ServiceProcess.adopt(label, child);
 }

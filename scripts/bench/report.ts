@@ -34,84 +34,225 @@ function table(header: string[], rows: string[][]): string {
 
 /** The table printed to the terminal: one line per case, medians only. */
 export function terminalTable(cases: CaseSummary[]): string {
-  const header = ['case', 'broker', 'viewers', 'fps min/med', 'lost', 'dec p50', 'p95', 'p99', 'max', 'cli p50', 'relay', 'pub', 'broker', 'Mbit/s cam'];
+  const header = [
+    'case',
+    'broker',
+    'viewers',
+    'fps min/med',
+    'lost',
+    'dec p50',
+    'p95',
+    'p99',
+    'max',
+    'cli p50',
+    'relay',
+    'pub',
+    'broker',
+    'Mbit/s cam',
+  ];
   const rows = cases.map((c) => [
-    c.case.id, c.case.broker, viewersLabel(c),
-    `${med(c.viewerFpsMin)}/${med(c.viewerFpsMedian)}`, med(c.viewerLostTotal, 0),
-    med(c.decoded.p50), med(c.decoded.p95), med(c.decoded.p99), med(c.decoded.max), med(c.atClient.p50),
-    med(c.cpuCores.relay, 2), med(c.cpuCores.publisher, 2), med(c.cpuCores.broker, 2), med(c.cameraMbitPerSecond),
+    c.case.id,
+    c.case.broker,
+    viewersLabel(c),
+    `${med(c.viewerFpsMin)}/${med(c.viewerFpsMedian)}`,
+    med(c.viewerLostTotal, 0),
+    med(c.decoded.p50),
+    med(c.decoded.p95),
+    med(c.decoded.p99),
+    med(c.decoded.max),
+    med(c.atClient.p50),
+    med(c.cpuCores.relay, 2),
+    med(c.cpuCores.publisher, 2),
+    med(c.cpuCores.broker, 2),
+    med(c.cameraMbitPerSecond),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') +
-    '\n(latency in ms, capture -> decoded at a viewer; "cli" = capture -> message at any viewer; CPU in cores; medians over runs)';
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  return (
+    [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') +
+    '\n(latency in ms, capture -> decoded at a viewer; "cli" = capture -> message at any viewer; CPU in cores; medians over runs)'
+  );
 }
 
 /** The headline table for the README: the issue's questions, one row per case, with spread. */
 export function headlineTable(results: BenchResults): string {
-  const header = ['case', 'viewers', 'fps (worst viewer)', 'lost', 'grab->decoded p50 / p99 / max ms', 'relay / publisher / broker CPU (cores)', 'Mbit/s per camera'];
-  return table(header, results.cases.map((c) => [
-    c.case.title, viewersLabel(c), withSpread(c.viewerFpsMin), med(c.viewerLostTotal, 0),
-    `${withSpread(c.decoded.p50)} / ${withSpread(c.decoded.p99)} / ${med(c.decoded.max)}`,
-    `${med(c.cpuCores.relay, 2)} / ${med(c.cpuCores.publisher, 2)} / ${med(c.cpuCores.broker, 2)}`,
-    med(c.cameraMbitPerSecond),
-  ]));
+  const header = [
+    'case',
+    'viewers',
+    'fps (worst viewer)',
+    'lost',
+    'grab->decoded p50 / p99 / max ms',
+    'relay / publisher / broker CPU (cores)',
+    'Mbit/s per camera',
+  ];
+  return table(
+    header,
+    results.cases.map((c) => [
+      c.case.title,
+      viewersLabel(c),
+      withSpread(c.viewerFpsMin),
+      med(c.viewerLostTotal, 0),
+      `${withSpread(c.decoded.p50)} / ${withSpread(c.decoded.p99)} / ${med(c.decoded.max)}`,
+      `${med(c.cpuCores.relay, 2)} / ${med(c.cpuCores.publisher, 2)} / ${med(c.cpuCores.broker, 2)}`,
+      med(c.cameraMbitPerSecond),
+    ]),
+  );
 }
 
 function splitTable(cases: CaseSummary[]): string {
-  const header = ['case', 'in publisher (grab->offered, mean)', 'JPEG encode (mean)', 'capture->MQTT subscriber p50', 'broker hop p50 (approx.)', 'capture->relay p50', 'relay->viewer p50 / p99', 'decode p50', 'capture->decoded p50'];
-  return table(header, cases.map((c) => [
-    c.case.id, withSpread(c.split.publisherGrabToOfferMs, 2), med(c.split.publisherEncodeMs, 2), withSpread(c.split.captureToBrokerP50, 2),
-    med(c.split.brokerHopP50, 2), withSpread(c.split.captureToRelayP50, 2),
-    `${med(c.split.relayToClientP50, 2)} / ${med(c.split.relayToClientP99, 2)}`, med(c.split.decodeP50, 2), withSpread(c.decoded.p50, 2),
-  ]));
+  const header = [
+    'case',
+    'in publisher (grab->offered, mean)',
+    'JPEG encode (mean)',
+    'capture->MQTT subscriber p50',
+    'broker hop p50 (approx.)',
+    'capture->relay p50',
+    'relay->viewer p50 / p99',
+    'decode p50',
+    'capture->decoded p50',
+  ];
+  return table(
+    header,
+    cases.map((c) => [
+      c.case.id,
+      withSpread(c.split.publisherGrabToOfferMs, 2),
+      med(c.split.publisherEncodeMs, 2),
+      withSpread(c.split.captureToBrokerP50, 2),
+      med(c.split.brokerHopP50, 2),
+      withSpread(c.split.captureToRelayP50, 2),
+      `${med(c.split.relayToClientP50, 2)} / ${med(c.split.relayToClientP99, 2)}`,
+      med(c.split.decodeP50, 2),
+      withSpread(c.decoded.p50, 2),
+    ]),
+  );
 }
 
 function costTable(cases: CaseSummary[]): string {
-  const header = ['case', 'relay cores', 'publisher(s) cores', 'broker cores', 'viewer clients cores', 'viewer loop delay p99 ms', 'load avg (1 min)', 'peak RSS MiB relay / publisher / broker', 'bytes/frame', 'relay egress Mbit/s'];
-  return table(header, cases.map((c) => [
-    c.case.id, withSpread(c.cpuCores.relay, 2), withSpread(c.cpuCores.publisher, 2), withSpread(c.cpuCores.broker, 2), med(c.cpuCores.viewers, 2), med(c.viewerLoopDelayP99Ms, 1), withSpread(c.loadAverage, 1),
-    `${med(c.peakRssMiB.relay, 0)} / ${med(c.peakRssMiB.publisher, 0)} / ${med(c.peakRssMiB.broker, 0)}`,
-    med(c.bytesPerFrame, 0), med(c.relayEgressMbitPerSecond, 1),
-  ]));
+  const header = [
+    'case',
+    'relay cores',
+    'publisher(s) cores',
+    'broker cores',
+    'viewer clients cores',
+    'viewer loop delay p99 ms',
+    'load avg (1 min)',
+    'peak RSS MiB relay / publisher / broker',
+    'bytes/frame',
+    'relay egress Mbit/s',
+  ];
+  return table(
+    header,
+    cases.map((c) => [
+      c.case.id,
+      withSpread(c.cpuCores.relay, 2),
+      withSpread(c.cpuCores.publisher, 2),
+      withSpread(c.cpuCores.broker, 2),
+      med(c.cpuCores.viewers, 2),
+      med(c.viewerLoopDelayP99Ms, 1),
+      withSpread(c.loadAverage, 1),
+      `${med(c.peakRssMiB.relay, 0)} / ${med(c.peakRssMiB.publisher, 0)} / ${med(c.peakRssMiB.broker, 0)}`,
+      med(c.bytesPerFrame, 0),
+      med(c.relayEgressMbitPerSecond, 1),
+    ]),
+  );
 }
 
 function lossTable(cases: CaseSummary[]): string {
-  const header = ['case', 'published fps (at MQTT)', 'lost before relay', 'viewer fps worst / median', 'lost at viewers (total / worst viewer)', 'decodes skipped (newest wins)'];
-  return table(header, cases.map((c) => [
-    c.case.id, withSpread(c.publishedFps), med(c.publishedLost, 0), `${withSpread(c.viewerFpsMin)} / ${med(c.viewerFpsMedian)}`,
-    `${med(c.viewerLostTotal, 0)} / ${med(c.viewerLostMax, 0)}`, med(c.decodeSkipped, 0),
-  ]));
+  const header = [
+    'case',
+    'published fps (at MQTT)',
+    'lost before relay',
+    'viewer fps worst / median',
+    'lost at viewers (total / worst viewer)',
+    'decodes skipped (newest wins)',
+  ];
+  return table(
+    header,
+    cases.map((c) => [
+      c.case.id,
+      withSpread(c.publishedFps),
+      med(c.publishedLost, 0),
+      `${withSpread(c.viewerFpsMin)} / ${med(c.viewerFpsMedian)}`,
+      `${med(c.viewerLostTotal, 0)} / ${med(c.viewerLostMax, 0)}`,
+      med(c.decodeSkipped, 0),
+    ]),
+  );
 }
 
 function section(results: BenchResults, title: string, ids: readonly string[]): string {
   const cases = ids.map((id) => results.cases.find((c) => c.case.id === id)).filter((c): c is CaseSummary => c !== undefined);
   if (cases.length === 0) return '';
-  return `### ${title}\n\n${table(['case', 'fps worst', 'lost', 'decoded p50', 'p95', 'p99', 'max', 'relay cores', 'broker cores'], cases.map((c) => [
-    c.case.title, withSpread(c.viewerFpsMin), med(c.viewerLostTotal, 0), withSpread(c.decoded.p50), withSpread(c.decoded.p95), withSpread(c.decoded.p99), med(c.decoded.max),
-    withSpread(c.cpuCores.relay, 2), withSpread(c.cpuCores.broker, 2),
-  ]))}\n`;
+  return `### ${title}\n\n${table(
+    ['case', 'fps worst', 'lost', 'decoded p50', 'p95', 'p99', 'max', 'relay cores', 'broker cores'],
+    cases.map((c) => [
+      c.case.title,
+      withSpread(c.viewerFpsMin),
+      med(c.viewerLostTotal, 0),
+      withSpread(c.decoded.p50),
+      withSpread(c.decoded.p95),
+      withSpread(c.decoded.p99),
+      med(c.decoded.max),
+      withSpread(c.cpuCores.relay, 2),
+      withSpread(c.cpuCores.broker, 2),
+    ]),
+  )}\n`;
 }
 
 function frozenSection(results: BenchResults): string {
   const frozen = results.cases.find((c) => c.case.id === 'frozen');
   const alone = results.cases.find((c) => c.case.id === '640x480-v1');
   if (!frozen) return '';
-  const cut = frozen.relayDisconnects.map((times) => (times.length ? times.map((t) => `${t.toFixed(1)} s`).join(', ') : 'not cut')).join('; ');
-  return `### A frozen viewer next to a live one\n\n${table(['', 'live viewer fps', 'lost', 'decoded p50', 'p99', 'max'], [
-    ['live viewer alone (640x480-v1)', withSpread(alone?.viewerFpsMedian), med(alone?.viewerLostTotal, 0), withSpread(alone?.decoded.p50), withSpread(alone?.decoded.p99), med(alone?.decoded.max)],
-    ['live viewer + frozen viewer', withSpread(frozen.viewerFpsMedian), med(frozen.viewerLostTotal, 0), withSpread(frozen.decoded.p50), withSpread(frozen.decoded.p99), med(frozen.decoded.max)],
-  ])}\n\nThe relay disconnected the frozen viewer at (s from the start of the window, per run): ${cut}.\n`;
+  const cut = frozen.relayDisconnects
+    .map((times) => (times.length ? times.map((t) => `${t.toFixed(1)} s`).join(', ') : 'not cut'))
+    .join('; ');
+  return `### A frozen viewer next to a live one\n\n${table(
+    ['', 'live viewer fps', 'lost', 'decoded p50', 'p99', 'max'],
+    [
+      [
+        'live viewer alone (640x480-v1)',
+        withSpread(alone?.viewerFpsMedian),
+        med(alone?.viewerLostTotal, 0),
+        withSpread(alone?.decoded.p50),
+        withSpread(alone?.decoded.p99),
+        med(alone?.decoded.max),
+      ],
+      [
+        'live viewer + frozen viewer',
+        withSpread(frozen.viewerFpsMedian),
+        med(frozen.viewerLostTotal, 0),
+        withSpread(frozen.decoded.p50),
+        withSpread(frozen.decoded.p99),
+        med(frozen.decoded.max),
+      ],
+    ],
+  )}\n\nThe relay disconnected the frozen viewer at (s from the start of the window, per run): ${cut}.\n`;
 }
 
 function floorsSection(results: BenchResults): string {
-  const codec = table(['size', 'JPEG bytes (q60)', 'encode ms', 'decode ms', 'imencodeAsync ms', 'imdecodeAsync ms'], results.floors.codec.map((f) => [f.size, String(f.bytes), num(f.encodeMs, 2), num(f.decodeMs, 2), num(f.encodeAsyncMs, 2), num(f.decodeAsyncMs, 2)]));
-  const rtt = table(['broker', 'payload', 'round trip p50 ms', 'p99 ms'], results.floors.roundTrip.map((f) => [f.broker, `${f.size} (${f.bytes} B)`, num(f.roundTripMs.p50, 2), num(f.roundTripMs.p99, 2)]));
+  const codec = table(
+    ['size', 'JPEG bytes (q60)', 'encode ms', 'decode ms', 'imencodeAsync ms', 'imdecodeAsync ms'],
+    results.floors.codec.map((f) => [
+      f.size,
+      String(f.bytes),
+      num(f.encodeMs, 2),
+      num(f.decodeMs, 2),
+      num(f.encodeAsyncMs, 2),
+      num(f.decodeAsyncMs, 2),
+    ]),
+  );
+  const rtt = table(
+    ['broker', 'payload', 'round trip p50 ms', 'p99 ms'],
+    results.floors.roundTrip.map((f) => [f.broker, `${f.size} (${f.bytes} B)`, num(f.roundTripMs.p50, 2), num(f.roundTripMs.p99, 2)]),
+  );
   return `### Floors (same machine, same run)\n\nOne OpenCV JPEG encode and decode of a real frame (median of 40, bench process otherwise idle; the async columns add the thread-pool hop the publisher and the viewers pay):\n\n${codec}\n\nA bare MQTT round trip (one client publishes a frame-sized QoS 0 payload to a topic it subscribes to; median of 140):\n\n${rtt}\n`;
 }
 
 function targetsSection(results: BenchResults): string {
-  return `### Targets (issue 6), compared, not asserted\n\n${table(['target', 'case', 'measured (median of runs)', 'met'], results.targets.map((t) => [t.target, t.caseId, t.figure, t.met === undefined ? '-' : t.met ? 'yes' : '**no**']))}\n`;
+  return `### Targets (issue 6), compared, not asserted\n\n${table(
+    ['target', 'case', 'measured (median of runs)', 'met'],
+    results.targets.map((t) => [t.target, t.caseId, t.figure, t.met === undefined ? '-' : t.met ? 'yes' : '**no**']),
+  )}\n`;
 }
 
 export function markdownReport(results: BenchResults): string {

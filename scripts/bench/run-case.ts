@@ -114,7 +114,13 @@ interface Fleets {
 function startFleets(benchCase: BenchCase): Fleets {
   const groups: Array<{ label: string; kinds: ViewerKind[] }> = [
     ...Array.from({ length: benchCase.decoders }, (_, i) => ({ label: `decoding viewer ${i + 1}`, kinds: ['decode'] as ViewerKind[] })),
-    { label: 'viewers', kinds: [...Array<ViewerKind>(benchCase.viewers - benchCase.decoders).fill('seq'), ...Array<ViewerKind>(benchCase.frozen).fill('frozen')] },
+    {
+      label: 'viewers',
+      kinds: [
+        ...Array<ViewerKind>(benchCase.viewers - benchCase.decoders).fill('seq'),
+        ...Array<ViewerKind>(benchCase.frozen).fill('frozen'),
+      ],
+    },
   ].filter((g) => g.kinds.length > 0);
   const fleets = groups.map((g) => ({ fleet: ViewerFleet.start(g.label), kinds: g.kinds }));
   return {
@@ -132,7 +138,13 @@ function startFleets(benchCase: BenchCase): Fleets {
   };
 }
 
-export async function runCase(benchCase: BenchCase, run: number, timing: Timing, options: StackOptions, cameraIds: readonly string[]): Promise<RunResult> {
+export async function runCase(
+  benchCase: BenchCase,
+  run: number,
+  timing: Timing,
+  options: StackOptions,
+  cameraIds: readonly string[],
+): Promise<RunResult> {
   const cameras = cameraIds.slice(0, benchCase.cameras);
   const fleets = startFleets(benchCase);
   let stack: Awaited<ReturnType<typeof startBenchStack>> | undefined;

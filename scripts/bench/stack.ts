@@ -54,29 +54,39 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
   };
   try {
     const publishers = cameraIds.map((camera) =>
-      startService('publisher', `publisher ${camera}`, {
-        ...broker.clientEnv(camera),
-        LOG_LEVEL: 'debug',
-        TOPIC_PREFIX,
-        CAMERA_ID: camera,
-        CAMERA_SOURCE: 'testsrc',
-        VIDEO_WIDTH: String(benchCase.width),
-        VIDEO_HEIGHT: String(benchCase.height),
-        VIDEO_FPS: String(FPS),
-        JPEG_QUALITY: String(QUALITY),
-        STATUS_INTERVAL_S: String(PUBLISHER_STATS_INTERVAL_S),
-        ...protocolEnv(benchCase),
-      }, profileArgs(options, `publisher-${camera}`)),
+      startService(
+        'publisher',
+        `publisher ${camera}`,
+        {
+          ...broker.clientEnv(camera),
+          LOG_LEVEL: 'debug',
+          TOPIC_PREFIX,
+          CAMERA_ID: camera,
+          CAMERA_SOURCE: 'testsrc',
+          VIDEO_WIDTH: String(benchCase.width),
+          VIDEO_HEIGHT: String(benchCase.height),
+          VIDEO_FPS: String(FPS),
+          JPEG_QUALITY: String(QUALITY),
+          STATUS_INTERVAL_S: String(PUBLISHER_STATS_INTERVAL_S),
+          ...protocolEnv(benchCase),
+        },
+        profileArgs(options, `publisher-${camera}`),
+      ),
     );
     services.push(...publishers);
-    const relay = startService('web', 'relay', {
-      ...broker.clientEnv('relay'),
-      LOG_LEVEL: 'info',
-      TOPIC_PREFIX,
-      WEB_HOST: '127.0.0.1',
-      WEB_PORT: '0',
-      ...protocolEnv(benchCase),
-    }, profileArgs(options, 'relay'));
+    const relay = startService(
+      'web',
+      'relay',
+      {
+        ...broker.clientEnv('relay'),
+        LOG_LEVEL: 'info',
+        TOPIC_PREFIX,
+        WEB_HOST: '127.0.0.1',
+        WEB_PORT: '0',
+        ...protocolEnv(benchCase),
+      },
+      profileArgs(options, 'relay'),
+    );
     services.push(relay);
     const webPort = await relay.port('http');
     return { broker, publishers, relay, webPort, stop };

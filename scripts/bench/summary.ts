@@ -58,13 +58,22 @@ export function summarizeCase(benchCase: BenchCase, runs: RunResult[], failures:
     case: benchCase,
     runs: runs.length,
     failures,
-    decoded: defined({ p50: over((r) => r.captureToDecoded.p50), p95: over((r) => r.captureToDecoded.p95), p99: over((r) => r.captureToDecoded.p99), max: over((r) => r.captureToDecoded.max) }),
+    decoded: defined({
+      p50: over((r) => r.captureToDecoded.p50),
+      p95: over((r) => r.captureToDecoded.p95),
+      p99: over((r) => r.captureToDecoded.p99),
+      max: over((r) => r.captureToDecoded.max),
+    }),
     atClient: defined({ p50: over((r) => r.captureToClient.p50), p99: over((r) => r.captureToClient.p99) }),
     split: defined({
       publisherGrabToOfferMs: over((r) => r.publisherGrabToOfferMs),
       publisherEncodeMs: over((r) => r.publisherEncodeMs),
       captureToBrokerP50: over((r) => r.captureToBroker.p50),
-      brokerHopP50: over((r) => (r.captureToBroker.p50 !== undefined && r.publisherGrabToOfferMs !== undefined ? r.captureToBroker.p50 - r.publisherGrabToOfferMs : undefined)),
+      brokerHopP50: over((r) =>
+        r.captureToBroker.p50 !== undefined && r.publisherGrabToOfferMs !== undefined
+          ? r.captureToBroker.p50 - r.publisherGrabToOfferMs
+          : undefined,
+      ),
       captureToRelayP50: over((r) => r.captureToRelay.p50),
       relayToClientP50: over((r) => r.relayToClient.p50),
       relayToClientP99: over((r) => r.relayToClient.p99),
@@ -104,7 +113,12 @@ export function checkTargets(cases: CaseSummary[]): TargetCheck[] {
   const byId = new Map(cases.map((c) => [c.case.id, c]));
   const checks: TargetCheck[] = [];
   const add = (target: string, caseId: string, value: number | undefined, unit: string, met: (v: number) => boolean): void => {
-    checks.push({ target, caseId, figure: value === undefined ? 'not measured' : `${value.toFixed(unit === ' lost' ? 0 : 2)}${unit}`, met: value === undefined ? undefined : met(value) });
+    checks.push({
+      target,
+      caseId,
+      figure: value === undefined ? 'not measured' : `${value.toFixed(unit === ' lost' ? 0 : 2)}${unit}`,
+      met: value === undefined ? undefined : met(value),
+    });
   };
   const v50 = byId.get('640x480-v50');
   add('50 viewers: every viewer 30 fps (worst viewer >= 29.5)', '640x480-v50', v50?.viewerFpsMin?.median, ' fps', (v) => v >= 29.5);
@@ -124,7 +138,7 @@ export function checkTargets(cases: CaseSummary[]): TargetCheck[] {
   const alone = byId.get('640x480-v1')?.viewerFpsMedian?.median;
   const withFrozen = byId.get('frozen')?.viewerFpsMedian?.median;
   const change = alone !== undefined && withFrozen !== undefined && alone > 0 ? (Math.abs(withFrozen - alone) / alone) * 100 : undefined;
-  add('frozen viewer moves a live viewer\'s fps by < 2 % (vs 640x480-v1)', 'frozen', change, ' %', (v) => v < 2);
+  add("frozen viewer moves a live viewer's fps by < 2 % (vs 640x480-v1)", 'frozen', change, ' %', (v) => v < 2);
   return checks;
 }
 

@@ -27,7 +27,9 @@ export class ViewerFleet {
       };
       const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
         cleanup();
-        reject(new Error(`${this.process.name} exited (code ${code}, signal ${signal}) during "${request.type}".\n${this.process.describe()}`));
+        reject(
+          new Error(`${this.process.name} exited (code ${code}, signal ${signal}) during "${request.type}".\n${this.process.describe()}`),
+        );
       };
       const timer = setTimeout(() => {
         cleanup();

@@ -25,9 +25,7 @@ export interface CollectedViewer {
 }
 
 export type FleetReply =
-  | { type: 'done' }
-  | { type: 'error'; message: string }
-  | { type: 'collected'; viewers: CollectedViewer[]; loopDelayP99Ms: number };
+  { type: 'done' } | { type: 'error'; message: string } | { type: 'collected'; viewers: CollectedViewer[]; loopDelayP99Ms: number };
 
 const viewers: BenchViewer[] = [];
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -39,7 +37,10 @@ function reply(message: FleetReply): void {
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -83,7 +84,9 @@ async function handle(request: FleetRequest): Promise<FleetReply> {
 }
 
 process.on('message', (request: FleetRequest) => {
-  handle(request).then(reply, (error: unknown) => reply({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
+  handle(request).then(reply, (error: unknown) =>
+    reply({ type: 'error', message: error instanceof Error ? error.message : String(error) }),
+  );
 });
 // The bench closing the IPC channel (or dying) ends the fleet.
 process.on('disconnect', () => {

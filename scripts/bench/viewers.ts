@@ -45,7 +45,11 @@ export class BenchViewer {
   readonly firstFrame: Promise<void>;
   private readonly socket: WebSocket;
 
-  constructor(readonly id: number, readonly kind: ViewerKind, url: string) {
+  constructor(
+    readonly id: number,
+    readonly kind: ViewerKind,
+    url: string,
+  ) {
     this.firstFrame = new Promise((resolve) => {
       this.firstFrameResolve = resolve;
     });

@@ -14,13 +14,37 @@ import { ComposeProject } from './compose-project.js';
 
 /** Values for the text settings (numbers and booleans get theirs from their defaults). */
 const TEXT_VALUES: Record<string, string> = {
-  LOG_LEVEL: 'warn', TOPIC_PREFIX: 'home/cams', CAMERA_ID: 'door', CAMERA_SOURCE: 'rtsp://cam.example/stream',
-  MQTT_URL: 'mqtts://mqtt.example.com:8883', MQTT_USERNAME: 'alice', MQTT_PASSWORD: 'a-password', MQTT_PASSWORD_FILE: '/run/mqtt-password', MQTT_CA_FILE: '/run/ca.crt',
-  BROKER_HOST: '0.0.0.0', BROKER_MQTT_PORT: '1884', BROKER_TLS_CERT_FILE: '/run/server.crt', BROKER_TLS_KEY_FILE: '/run/server.key', BROKER_USERS_FILE: '/run/users', BROKER_ACL_FILE: '/run/acl',
-  BROKER_PROVISION_DIR: '/run/provision', BROKER_PROVISION_ACCOUNTS: 'door:camera,relay:relay,admin:admin', BROKER_PROVISION_EXPORT: 'door:/run/door', BROKER_TLS_HOSTNAMES: 'broker,cams.example',
-  WEB_HOST: '0.0.0.0', WEB_ALLOWED_ORIGINS: 'https://cams.example', VIEWER_PASSWORD: 'a-viewer-password', VIEWER_PASSWORD_FILE: '/viewers/password', VIEWER_USERS_FILE: '/viewers/users',
-  VIEWER_CONTROL_USERS: 'alice', PUBLISHER_HEALTH_FILE: '/run/health', CAMERA_DEVICE: '/dev/video2', MQTT_PROTOCOL_VERSION: '4',
-  HA_DISCOVERY_PREFIX: 'ha', WEB_PUBLIC_URL: 'https://cams.example', WEB_SECRET_FILE: '/run/web-secret',
+  LOG_LEVEL: 'warn',
+  TOPIC_PREFIX: 'home/cams',
+  CAMERA_ID: 'door',
+  CAMERA_SOURCE: 'rtsp://cam.example/stream',
+  MQTT_URL: 'mqtts://mqtt.example.com:8883',
+  MQTT_USERNAME: 'alice',
+  MQTT_PASSWORD: 'a-password',
+  MQTT_PASSWORD_FILE: '/run/mqtt-password',
+  MQTT_CA_FILE: '/run/ca.crt',
+  BROKER_HOST: '0.0.0.0',
+  BROKER_MQTT_PORT: '1884',
+  BROKER_TLS_CERT_FILE: '/run/server.crt',
+  BROKER_TLS_KEY_FILE: '/run/server.key',
+  BROKER_USERS_FILE: '/run/users',
+  BROKER_ACL_FILE: '/run/acl',
+  BROKER_PROVISION_DIR: '/run/provision',
+  BROKER_PROVISION_ACCOUNTS: 'door:camera,relay:relay,admin:admin',
+  BROKER_PROVISION_EXPORT: 'door:/run/door',
+  BROKER_TLS_HOSTNAMES: 'broker,cams.example',
+  WEB_HOST: '0.0.0.0',
+  WEB_ALLOWED_ORIGINS: 'https://cams.example',
+  VIEWER_PASSWORD: 'a-viewer-password',
+  VIEWER_PASSWORD_FILE: '/viewers/password',
+  VIEWER_USERS_FILE: '/viewers/users',
+  VIEWER_CONTROL_USERS: 'alice',
+  PUBLISHER_HEALTH_FILE: '/run/health',
+  CAMERA_DEVICE: '/dev/video2',
+  MQTT_PROTOCOL_VERSION: '4',
+  HA_DISCOVERY_PREFIX: 'ha',
+  WEB_PUBLIC_URL: 'https://cams.example',
+  WEB_SECRET_FILE: '/run/web-secret',
   WEB_ALLOWED_HOSTS: 'cams.example',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
@@ -29,10 +53,10 @@ const COMPOSE_OWN: Record<string, string> = {
   WEB_HOST: 'a container listens on its own interface; `ports:` decides what the host exposes',
   BROKER_MQTT_PORT: 'compose runs TLS only (plain MQTT off)',
   BROKER_HTTP_PORT: '/healthz and /metrics stay inside the compose network',
-  BROKER_PROVISION_DIR: 'the broker\'s volume',
+  BROKER_PROVISION_DIR: "the broker's volume",
   BROKER_PROVISION_EXPORT: 'the per-service secret volumes',
   PUBLISHER_HEALTH_FILE: 'the healthcheck reads a fixed path',
-  WEB_SECRET_FILE: 'the relay\'s own volume',
+  WEB_SECRET_FILE: "the relay's own volume",
 };
 
 function nonDefault(name: string, defaultValue: string): string {
@@ -48,7 +72,11 @@ test('docker compose config: each .env variable set to a non-default value reach
   for (const [name, defaultValue] of Object.entries(example)) {
     const value = nonDefault(name, defaultValue);
     if (Object.hasOwn(settings, name)) {
-      assert.notDeepEqual(loadConfig([name as SettingName], { [name]: value }), loadConfig([name as SettingName], {}), `${name}=${value} is valid and not the default`);
+      assert.notDeepEqual(
+        loadConfig([name as SettingName], { [name]: value }),
+        loadConfig([name as SettingName], {}),
+        `${name}=${value} is valid and not the default`,
+      );
     }
     values[name] = value;
   }

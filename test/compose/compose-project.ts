@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { repoRoot } from '@camqtt/test-support';
 
 const run = promisify(execFile);
-export const composeCommand: string[] = spawnSync('docker', ['compose', 'version']).status === 0 ? ['docker', 'compose'] : ['docker-compose'];
+export const composeCommand: string[] =
+  spawnSync('docker', ['compose', 'version']).status === 0 ? ['docker', 'compose'] : ['docker-compose'];
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -27,7 +28,12 @@ export function readmeNoCameraEdits(): Record<string, string> {
   const readme = readFileSync(`${repoRoot}README.md`, 'utf8');
   const block = /No camera\?[\s\S]*?```[a-z]*\n([\s\S]*?)```/.exec(readme)?.[1];
   if (!block) throw new Error('README.md has no "No camera?" code block');
-  return Object.fromEntries(block.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    block
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
 }
 
 /** Sets `NAME=value` lines in a .env text, replacing the file's own line for each name. */
@@ -49,7 +55,10 @@ export class ComposeProject {
    * this state would have), with .env made from .env.example and `edits`. The OpenCV addon that
    * CI exported into .build-cache/ comes along, so the publisher image need not compile it again.
    */
-  constructor(edits: Record<string, string>, private readonly env: NodeJS.ProcessEnv) {
+  constructor(
+    edits: Record<string, string>,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'camqtt-clone-'));
     const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot })
       .toString('utf8')
@@ -63,7 +72,12 @@ export class ComposeProject {
 
   async compose(args: string[], timeoutMs = 20 * 60_000): Promise<string> {
     const [command, ...base] = composeCommand;
-    const { stdout } = await run(command!, [...base, '-p', this.name, ...args], { cwd: this.dir, env: this.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(command!, [...base, '-p', this.name, ...args], {
+      cwd: this.dir,
+      env: this.env,
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   }
 

@@ -17,7 +17,11 @@ const run = promisify(execFile);
 let browser: Browser | undefined;
 
 before(async () => {
-  assert.equal(spawnSync('docker', ['info'], { stdio: 'ignore' }).status, 0, 'a Docker engine must be running (../shared/docker/engine.sh up)');
+  assert.equal(
+    spawnSync('docker', ['info'], { stdio: 'ignore' }).status,
+    0,
+    'a Docker engine must be running (../shared/docker/engine.sh up)',
+  );
   browser = await launchBrowser();
 });
 
@@ -35,7 +39,7 @@ async function printLogs(project: ComposeProject): Promise<void> {
   process.stdout.write(`# compose logs (tail)\n${logs.replace(/^/gm, '# ')}\n`);
 }
 
-describe('cp .env.example .env, the README\'s edits, docker compose up', () => {
+describe("cp .env.example .env, the README's edits, docker compose up", () => {
   let project: ComposeProject;
   let ports: Record<string, string>;
 
@@ -84,7 +88,7 @@ describe('cp .env.example .env, the README\'s edits, docker compose up', () => {
     assert.deepEqual((await project.exec('publisher', ['ls', '/secrets'])).trim().split('\n'), ['ca.crt', 'password']);
     assert.deepEqual((await project.exec('web', ['ls', '/secrets'])).trim().split('\n'), ['ca.crt', 'password']);
     assert.notEqual(await project.exec('publisher', ['cat', '/secrets/password']), await project.exec('web', ['cat', '/secrets/password']));
-    await assert.rejects(project.exec('publisher', ['ls', '/config']), 'the broker\'s folder (CA key, users) is not in the publisher');
+    await assert.rejects(project.exec('publisher', ['ls', '/config']), "the broker's folder (CA key, users) is not in the publisher");
     for (const service of ['broker', 'publisher', 'web']) {
       assert.equal(await project.inspect(service, '{{json .HostConfig.CapDrop}}'), '["ALL"]', `${service} drops every capability`);
       assert.equal(await project.inspect(service, '{{.HostConfig.ReadonlyRootfs}}'), 'true', `${service} has a read-only root`);
@@ -93,7 +97,11 @@ describe('cp .env.example .env, the README\'s edits, docker compose up', () => {
     }
     const published = await project.inspect('broker', '{{json .NetworkSettings.Ports}}');
     assert.doesNotMatch(published, /"1883\/tcp":\[/, `plain MQTT is not published: ${published}`);
-    assert.match(await project.inspect('web', '{{json .NetworkSettings.Ports}}'), /"HostIp":"127\.0\.0\.1"/, 'the page is published on 127.0.0.1 only');
+    assert.match(
+      await project.inspect('web', '{{json .NetworkSettings.Ports}}'),
+      /"HostIp":"127\.0\.0\.1"/,
+      'the page is published on 127.0.0.1 only',
+    );
   });
 });
 
@@ -104,21 +112,24 @@ describe('non-default values in .env reach the services and take effect', () => 
 
   before(async () => {
     ports = await portEnv();
-    project = new ComposeProject({
-      ...readmeNoCameraEdits(),
-      CAMERA_ID: 'door',
-      VIDEO_WIDTH: '320',
-      VIDEO_HEIGHT: '240',
-      VIDEO_FPS: '12',
-      JPEG_QUALITY: '40',
-      STATUS_INTERVAL_S: '2',
-      MQTT_MAX_MESSAGES_PER_S: '8',
-      TOPIC_PREFIX: 'home/cams',
-      LOG_LEVEL: 'warn',
-      BROKER_TLS_HOSTNAMES: 'broker,cams.example',
-      VIEWER_PASSWORD: viewerPassword,
-      VIEWER_CONTROL: 'false',
-    }, { ...process.env, ...ports });
+    project = new ComposeProject(
+      {
+        ...readmeNoCameraEdits(),
+        CAMERA_ID: 'door',
+        VIDEO_WIDTH: '320',
+        VIDEO_HEIGHT: '240',
+        VIDEO_FPS: '12',
+        JPEG_QUALITY: '40',
+        STATUS_INTERVAL_S: '2',
+        MQTT_MAX_MESSAGES_PER_S: '8',
+        TOPIC_PREFIX: 'home/cams',
+        LOG_LEVEL: 'warn',
+        BROKER_TLS_HOSTNAMES: 'broker,cams.example',
+        VIEWER_PASSWORD: viewerPassword,
+        VIEWER_CONTROL: 'false',
+      },
+      { ...process.env, ...ports },
+    );
     await project.compose(['up', '-d']);
   });
 
@@ -134,22 +145,42 @@ describe('non-default values in .env reach the services and take effect', () => 
     await waitUntil('the relay answers', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, 120_000);
     assert.equal((await fetch(`${base}/api/cameras`)).status, 401, 'VIEWER_PASSWORD: no login, no cameras');
     type Status = { camera: string; width: number; height: number; targetFps: number; quality: number; warnings?: string[] };
-    const door = await waitUntil('camera door listed', async () => {
-      const cameras = (await (await fetch(`${base}/api/cameras`, { headers: auth })).json()) as Status[];
-      return cameras.find((camera) => camera.camera === 'door');
-    }, 60_000);
-    assert.deepEqual([door.width, door.height, door.quality, door.targetFps], [320, 240, 40, 8], 'VIDEO_WIDTH/HEIGHT, JPEG_QUALITY, VIDEO_FPS capped by MQTT_MAX_MESSAGES_PER_S');
+    const door = await waitUntil(
+      'camera door listed',
+      async () => {
+        const cameras = (await (await fetch(`${base}/api/cameras`, { headers: auth })).json()) as Status[];
+        return cameras.find((camera) => camera.camera === 'door');
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      [door.width, door.height, door.quality, door.targetFps],
+      [320, 240, 40, 8],
+      'VIDEO_WIDTH/HEIGHT, JPEG_QUALITY, VIDEO_FPS capped by MQTT_MAX_MESSAGES_PER_S',
+    );
     assert.match(door.warnings?.join(' ') ?? '', /8/, 'the fps cap is explained');
-    const control = await fetch(`${base}/api/cameras/door/control`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json', origin: base }, body: '{"fps":5}' });
+    const control = await fetch(`${base}/api/cameras/door/control`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json', origin: base },
+      body: '{"fps":5}',
+    });
     assert.equal(control.status, 403, 'VIEWER_CONTROL=false');
   });
 
   test('the broker speaks TLS as cams.example on BROKER_MQTTS_PORT, with the camera under TOPIC_PREFIX', async () => {
     const ca = await project.exec('broker', ['cat', '/config/tls/ca.crt']);
     const password = (await project.exec('broker', ['cat', '/config/passwords/relay'])).trim();
-    const client = await connectAsync(`mqtts://127.0.0.1:${ports.BROKER_MQTTS_PORT}`, { ca, servername: 'cams.example', username: 'relay', password, reconnectPeriod: 0 });
+    const client = await connectAsync(`mqtts://127.0.0.1:${ports.BROKER_MQTTS_PORT}`, {
+      ca,
+      servername: 'cams.example',
+      username: 'relay',
+      password,
+      reconnectPeriod: 0,
+    });
     try {
-      const status = new Promise<string>((resolve) => client.on('message', (topic, payload) => resolve(`${topic} ${payload.toString('utf8')}`)));
+      const status = new Promise<string>((resolve) =>
+        client.on('message', (topic, payload) => resolve(`${topic} ${payload.toString('utf8')}`)),
+      );
       await client.subscribeAsync('home/cams/door/status');
       assert.match(await status, /^home\/cams\/door\/status \{"camera":"door","online":true/);
     } finally {
@@ -157,7 +188,7 @@ describe('non-default values in .env reach the services and take effect', () => 
     }
   });
 
-  test('LOG_LEVEL=warn holds back every service\'s info lines', async () => {
+  test("LOG_LEVEL=warn holds back every service's info lines", async () => {
     const logs = await project.compose(['logs', '--no-color']);
     assert.match(logs, /"level":40/, 'warnings still show (the relay warns about the fps cap or its login)');
     assert.doesNotMatch(logs, /"level":30/);

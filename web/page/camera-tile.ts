@@ -136,7 +136,9 @@ export class CameraTile {
     this.stats.fps.textContent = `${((frames * 1000) / span).toFixed(1)} fps`;
     this.stats.kbps.textContent = `${(bytes / span).toFixed(1)} kB/s`;
     this.stats.lost.textContent = `${this.lost} lost`;
-    this.element.title = this.status?.error ? `${this.camera}: ${this.status.error}` : `${this.camera}: ${this.decoder.replaced} frames skipped while decoding`;
+    this.element.title = this.status?.error
+      ? `${this.camera}: ${this.status.error}`
+      : `${this.camera}: ${this.decoder.replaced} frames skipped while decoding`;
   }
 
   private countGap(seq: number): void {
@@ -167,7 +169,8 @@ export class CameraTile {
     }
     // End to end: from the capture on the camera host to the moment it is on screen here, with
     // "now" moved onto the relay's clock (the camera's clock is taken to agree with the relay's).
-    this.stats.latency.textContent = frame.captureTime === undefined ? '—' : `${Math.round(this.clock.toRelayTime(Date.now()) - frame.captureTime)} ms`;
+    this.stats.latency.textContent =
+      frame.captureTime === undefined ? '—' : `${Math.round(this.clock.toRelayTime(Date.now()) - frame.captureTime)} ms`;
   }
 
   private draw(image: CanvasImageSource, width: number, height: number): void {

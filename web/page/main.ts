@@ -19,7 +19,8 @@ function showConnection(banner: HTMLElement, state: ConnectionState): void {
   banner.dataset.state = state.state;
   banner.hidden = state.state === 'open';
   if (state.state === 'connecting') banner.textContent = 'Connecting…';
-  if (state.state === 'reconnecting') banner.textContent = `Connection to the relay lost, reconnecting in ${(state.retryInMs / 1000).toFixed(1)} s…`;
+  if (state.state === 'reconnecting')
+    banner.textContent = `Connection to the relay lost, reconnecting in ${(state.retryInMs / 1000).toFixed(1)} s…`;
 }
 
 /**

@@ -111,11 +111,17 @@ export class SingleViewBar {
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(command),
       });
-      const body = (await response.json().catch(() => ({}))) as { error?: string; answer?: { ok: boolean; error?: string; changed?: Record<string, unknown> } };
+      const body = (await response.json().catch(() => ({}))) as {
+        error?: string;
+        answer?: { ok: boolean; error?: string; changed?: Record<string, unknown> };
+      };
       // 200 carries the camera's own answer (MQTT 5); 202 only says the command went out.
       const answer = body.answer;
       if (!response.ok) this.result.textContent = `refused: ${body.error ?? response.status}`;
-      else if (answer) this.result.textContent = answer.ok ? `camera: done ${JSON.stringify(answer.changed ?? {})}` : `camera refused: ${answer.error ?? 'no reason given'}`;
+      else if (answer)
+        this.result.textContent = answer.ok
+          ? `camera: done ${JSON.stringify(answer.changed ?? {})}`
+          : `camera refused: ${answer.error ?? 'no reason given'}`;
       else this.result.textContent = `sent ${JSON.stringify(command)}`;
       return response.ok && answer?.ok !== false;
     } catch (error) {

@@ -25,7 +25,10 @@ function cpuTicks(pid: number): number {
 class CountingViewer {
   frames = 0;
   frameBytes = 0;
-  constructor(readonly socket: WebSocket, latencies: number[]) {
+  constructor(
+    readonly socket: WebSocket,
+    latencies: number[],
+  ) {
     socket.on('message', (data: Buffer, isBinary) => {
       if (!isBinary) return;
       const frame = decodeViewerFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -51,8 +54,15 @@ function percentile(sorted: number[], p: number): number {
 const broker = await TestBroker.start();
 const { relay, baseUrl } = await startRelay(broker.url, 0, { env: { LOG_LEVEL: 'info' } });
 const camera = ServiceProcess.start('publisher', {
-  MQTT_URL: broker.url, TOPIC_PREFIX: 'camqtt', CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc',
-  VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '60', LOG_LEVEL: 'info',
+  MQTT_URL: broker.url,
+  TOPIC_PREFIX: 'camqtt',
+  CAMERA_ID: 'cam1',
+  CAMERA_SOURCE: 'testsrc',
+  VIDEO_WIDTH: '640',
+  VIDEO_HEIGHT: '480',
+  VIDEO_FPS: '30',
+  JPEG_QUALITY: '60',
+  LOG_LEVEL: 'info',
 });
 try {
   const warmup: number[] = [];
@@ -74,7 +84,9 @@ try {
     const fps = viewers.map((v, i) => (v.frames - counts[i]!) / elapsed);
     latencies.sort((a, b) => a - b);
     console.log(
-      `${String(count).padStart(7)} | ${cpu.toFixed(1).padStart(11)} | ${Math.min(...fps).toFixed(1)} / ${(fps.reduce((a, b) => a + b, 0) / fps.length).toFixed(1)}`.padEnd(44) +
+      `${String(count).padStart(7)} | ${cpu.toFixed(1).padStart(11)} | ${Math.min(...fps).toFixed(1)} / ${(fps.reduce((a, b) => a + b, 0) / fps.length).toFixed(1)}`.padEnd(
+        44,
+      ) +
         ` | ${percentile(latencies, 50).toFixed(0)} / ${percentile(latencies, 95).toFixed(0)} / ${latencies.at(-1)?.toFixed(0)} | ${(viewers[0]!.frameBytes / 1024).toFixed(1)}`,
     );
     for (const viewer of viewers) viewer.socket.close();

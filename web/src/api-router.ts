@@ -68,7 +68,9 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
   router.post('/cameras/:id/control', express.json({ limit: '4kb' }), async (request, response) => {
     const viewer = access.identity(request);
     if (!viewer.canControl) {
-      const why = access.controlDisabled ? 'camera control is turned off on this relay (VIEWER_CONTROL=false)' : 'this viewer may not control cameras (VIEWER_CONTROL_USERS)';
+      const why = access.controlDisabled
+        ? 'camera control is turned off on this relay (VIEWER_CONTROL=false)'
+        : 'this viewer may not control cameras (VIEWER_CONTROL_USERS)';
       response.status(403).json({ error: why });
       return;
     }
@@ -92,10 +94,22 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
       response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
       return;
     }
-    log.info({ camera, command, ...(capped.length > 0 ? { capped } : {}), user: viewer.user, remoteAddress: request.socket.remoteAddress, answered: answer !== undefined }, 'control command sent');
+    log.info(
+      {
+        camera,
+        command,
+        ...(capped.length > 0 ? { capped } : {}),
+        user: viewer.user,
+        remoteAddress: request.socket.remoteAddress,
+        answered: answer !== undefined,
+      },
+      'control command sent',
+    );
     // 200 with the camera's own answer (MQTT 5); 202 when none came: the camera applies it on its
     // next frame and says so in its status.
-    response.status(answer ? 200 : 202).json({ camera, sent: command, ...(capped.length > 0 ? { capped } : {}), ...(answer ? { answer } : {}) });
+    response
+      .status(answer ? 200 : 202)
+      .json({ camera, sent: command, ...(capped.length > 0 ? { capped } : {}), ...(answer ? { answer } : {}) });
   });
 
   // A body that is not JSON (or too big) gets a JSON answer like every other mistake here.

@@ -5,8 +5,24 @@
  */
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { checkJpeg, epochNowMs, parseCameraStatus, readFrameMeta, redactCredentials, redactStatus, type BrokerLink, type Topics } from '@camqtt/wire';
-import { brokerAddress, connectMqtt, explainConnectionError, isProtocolFallback, protocolVersionOf, type MqttProtocolChoice } from '@camqtt/service-kit';
+import {
+  checkJpeg,
+  epochNowMs,
+  parseCameraStatus,
+  readFrameMeta,
+  redactCredentials,
+  redactStatus,
+  type BrokerLink,
+  type Topics,
+} from '@camqtt/wire';
+import {
+  brokerAddress,
+  connectMqtt,
+  explainConnectionError,
+  isProtocolFallback,
+  protocolVersionOf,
+  type MqttProtocolChoice,
+} from '@camqtt/service-kit';
 import type { CameraDirectory } from './camera-directory.js';
 import type { ControlCommand } from './control-command.js';
 import { ControlAnswers, type CommandAnswer } from './control-answers.js';
@@ -93,7 +109,7 @@ export class FrameRelay {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-      if (refused.length > 0) log.error({ refused }, 'the broker refused a subscription: check the relay account\'s ACL');
+      if (refused.length > 0) log.error({ refused }, "the broker refused a subscription: check the relay account's ACL");
     });
   }
 
@@ -110,7 +126,10 @@ export class FrameRelay {
       return undefined;
     }
     const { correlationData, answer } = this.answers.expect();
-    await client.publishAsync(topics.control(camera), JSON.stringify(command), { qos: 1, properties: { responseTopic: topics.answer(camera), correlationData } });
+    await client.publishAsync(topics.control(camera), JSON.stringify(command), {
+      qos: 1,
+      properties: { responseTopic: topics.answer(camera), correlationData },
+    });
     return await answer;
   }
 
@@ -140,7 +159,11 @@ export class FrameRelay {
     if (!check.ok) {
       counters.dropped('invalid_payload');
       const { allowed, suppressed } = this.badFrameLog.take(camera);
-      if (allowed) log.warn({ camera, bytes: payload.length, reason: check.reason, suppressedSinceLastLog: suppressed }, 'dropped a frame that is not a complete JPEG');
+      if (allowed)
+        log.warn(
+          { camera, bytes: payload.length, reason: check.reason, suppressedSinceLastLog: suppressed },
+          'dropped a frame that is not a complete JPEG',
+        );
       return;
     }
     const receivedAt = epochNowMs();
@@ -150,7 +173,11 @@ export class FrameRelay {
     if (staleBy > 0) {
       counters.dropped('stale');
       const { allowed, suppressed } = this.staleFrameLog.take(camera);
-      if (allowed) log.warn({ camera, seq: meta?.seq, lateMs: Math.round(staleBy), suppressedSinceLastLog: suppressed }, 'dropped a frame that arrived seconds late in a burst (held up on the way); viewers go straight to live');
+      if (allowed)
+        log.warn(
+          { camera, seq: meta?.seq, lateMs: Math.round(staleBy), suppressedSinceLastLog: suppressed },
+          'dropped a frame that arrived seconds late in a burst (held up on the way); viewers go straight to live',
+        );
       return;
     }
     hub.publish(camera, payload, receivedAt);

@@ -39,7 +39,11 @@ export class HostCheck {
     // One key for all: the Host header is the attacker's to choose, and a key per value would
     // grow the limiter (and the log) with every name tried.
     const { allowed, suppressed } = this.refusalLog.take('host');
-    if (allowed) this.log.warn({ host: host.slice(0, 100), remoteAddress: request.socket.remoteAddress, suppressedSinceLastLog: suppressed }, 'refused a request for a host name that is not this relay\'s (add it to WEB_ALLOWED_HOSTS, or set a viewer login)');
+    if (allowed)
+      this.log.warn(
+        { host: host.slice(0, 100), remoteAddress: request.socket.remoteAddress, suppressedSinceLastLog: suppressed },
+        "refused a request for a host name that is not this relay's (add it to WEB_ALLOWED_HOSTS, or set a viewer login)",
+      );
     return false;
   }
 
@@ -47,7 +51,11 @@ export class HostCheck {
   middleware(): (request: Request, response: Response, next: NextFunction) => void {
     return (request, response, next) => {
       if (this.accepts(request)) return next();
-      response.status(403).json({ error: `host ${JSON.stringify(request.headers.host ?? '')} is not served without a login: use localhost or 127.0.0.1, or add the name to WEB_ALLOWED_HOSTS` });
+      response
+        .status(403)
+        .json({
+          error: `host ${JSON.stringify(request.headers.host ?? '')} is not served without a login: use localhost or 127.0.0.1, or add the name to WEB_ALLOWED_HOSTS`,
+        });
     };
   }
 }

@@ -23,17 +23,37 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 async function main(): Promise<{ ports: { http: number } }> {
   const config = loadConfig([
-    'WEB_HOST', 'WEB_PORT', 'WEB_ALLOWED_ORIGINS', 'WEB_ALLOWED_HOSTS', 'WEB_TRUST_PROXY', 'WEB_SECRET_FILE', 'VIDEO_MAX_WIDTH', 'VIDEO_MAX_HEIGHT', 'VIDEO_MAX_FPS', 'VIEWER_PASSWORD', 'VIEWER_PASSWORD_FILE', 'VIEWER_USERS_FILE', 'VIEWER_CONTROL', 'VIEWER_CONTROL_USERS', 'TOPIC_PREFIX', 'LOG_LEVEL', ...MQTT_SETTINGS,
+    'WEB_HOST',
+    'WEB_PORT',
+    'WEB_ALLOWED_ORIGINS',
+    'WEB_ALLOWED_HOSTS',
+    'WEB_TRUST_PROXY',
+    'WEB_SECRET_FILE',
+    'VIDEO_MAX_WIDTH',
+    'VIDEO_MAX_HEIGHT',
+    'VIDEO_MAX_FPS',
+    'VIEWER_PASSWORD',
+    'VIEWER_PASSWORD_FILE',
+    'VIEWER_USERS_FILE',
+    'VIEWER_CONTROL',
+    'VIEWER_CONTROL_USERS',
+    'TOPIC_PREFIX',
+    'LOG_LEVEL',
+    ...MQTT_SETTINGS,
   ]);
   const log = pino({ name: 'web', level: config.LOG_LEVEL });
   const topics = new Topics(config.TOPIC_PREFIX);
   const metrics = new RelayMetrics();
-  const password = config.VIEWER_PASSWORD || (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
+  const password =
+    config.VIEWER_PASSWORD ||
+    (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
   const users = config.VIEWER_USERS_FILE ? await ViewerUsers.load(config.VIEWER_USERS_FILE, log) : undefined;
   const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
   // Only the shared password's sessions use it; no file is made for a relay without one.
   const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
-  const controlUsers = config.VIEWER_CONTROL_USERS.split(',').map((user) => user.trim()).filter(Boolean);
+  const controlUsers = config.VIEWER_CONTROL_USERS.split(',')
+    .map((user) => user.trim())
+    .filter(Boolean);
   const access = new ViewerAccess({
     password,
     users,
@@ -52,7 +72,14 @@ async function main(): Promise<{ ports: { http: number } }> {
   const fanout = new ViewerFanout({
     log,
     metrics,
-    greeting: (viewer) => ({ type: 'hello', serverTime: epochNowMs(), cameras: directory.list(), canControl: viewer.canControl, loginRequired: access.required, brokerLink: relay.link }),
+    greeting: (viewer) => ({
+      type: 'hello',
+      serverTime: epochNowMs(),
+      cameras: directory.list(),
+      canControl: viewer.canControl,
+      loginRequired: access.required,
+      brokerLink: relay.link,
+    }),
     latest: (camera) => hub.latest(camera),
     cameras,
   });
@@ -82,7 +109,12 @@ async function main(): Promise<{ ports: { http: number } }> {
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
-    controlLimits: { maxWidth: config.VIDEO_MAX_WIDTH, maxHeight: config.VIDEO_MAX_HEIGHT, maxFps: config.VIDEO_MAX_FPS, sizeLimit: 'the relay\'s VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' },
+    controlLimits: {
+      maxWidth: config.VIDEO_MAX_WIDTH,
+      maxHeight: config.VIDEO_MAX_HEIGHT,
+      maxFps: config.VIDEO_MAX_FPS,
+      sizeLimit: "the relay's VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT",
+    },
     metrics,
     log,
   });
@@ -129,15 +161,30 @@ function logLoginMode(log: Logger, host: string, hasPassword: boolean, users: Vi
   const control = controlUsers.length > 0 ? { controlUsers } : {};
   if (users) {
     const also = hasPassword ? ', and VIEWER_PASSWORD with any user name' : '';
-    log.info({ login: 'users', file: users.path, users: users.size, sharedPassword: hasPassword, ...control }, `viewer login: users file with ${users.size} user${users.size === 1 ? '' : 's'}${also}`);
+    log.info(
+      { login: 'users', file: users.path, users: users.size, sharedPassword: hasPassword, ...control },
+      `viewer login: users file with ${users.size} user${users.size === 1 ? '' : 's'}${also}`,
+    );
     const unknown = controlUsers.filter((user) => !users.has(user));
     if (unknown.length > 0) log.warn({ controlUsers: unknown }, 'VIEWER_CONTROL_USERS names users that are not in VIEWER_USERS_FILE (yet)');
     return;
   }
-  if (controlUsers.length > 0) log.warn({ controlUsers }, 'VIEWER_CONTROL_USERS is set but VIEWER_USERS_FILE is not: no viewer has a user name, so nobody may control cameras');
+  if (controlUsers.length > 0)
+    log.warn(
+      { controlUsers },
+      'VIEWER_CONTROL_USERS is set but VIEWER_USERS_FILE is not: no viewer has a user name, so nobody may control cameras',
+    );
   if (hasPassword) log.info({ login: 'password', ...control }, 'viewer login: VIEWER_PASSWORD (HTTP basic auth with any user name)');
-  else if (LOOPBACK_HOSTS.has(host)) log.warn({ login: 'none', host }, 'no VIEWER_PASSWORD set: the viewer has no login, so it listens on this machine only; set VIEWER_PASSWORD or VIEWER_USERS_FILE before setting WEB_HOST=0.0.0.0');
-  else log.warn({ login: 'none', host }, 'no VIEWER_PASSWORD set and WEB_HOST is not a loopback address: anyone who can reach this port can watch the cameras (fine behind docker compose\'s 127.0.0.1-only port, otherwise set VIEWER_PASSWORD or VIEWER_USERS_FILE)');
+  else if (LOOPBACK_HOSTS.has(host))
+    log.warn(
+      { login: 'none', host },
+      'no VIEWER_PASSWORD set: the viewer has no login, so it listens on this machine only; set VIEWER_PASSWORD or VIEWER_USERS_FILE before setting WEB_HOST=0.0.0.0',
+    );
+  else
+    log.warn(
+      { login: 'none', host },
+      "no VIEWER_PASSWORD set and WEB_HOST is not a loopback address: anyone who can reach this port can watch the cameras (fine behind docker compose's 127.0.0.1-only port, otherwise set VIEWER_PASSWORD or VIEWER_USERS_FILE)",
+    );
 }
 
 runService('web', main);

@@ -93,7 +93,10 @@ export class MjpegStreams implements FrameSink {
     response.socket?.setNoDelay(true);
     this.clients.add(client);
     this.updateGauge();
-    this.log.info({ mjpeg: client.id, camera, user: identity.user, remoteAddress: request.socket.remoteAddress, streams: this.clients.size }, 'MJPEG stream opened');
+    this.log.info(
+      { mjpeg: client.id, camera, user: identity.user, remoteAddress: request.socket.remoteAddress, streams: this.clients.size },
+      'MJPEG stream opened',
+    );
     response.on('close', () => {
       if (!this.clients.delete(client)) return;
       client.gate.dropPending();
@@ -124,7 +127,10 @@ export class MjpegStreams implements FrameSink {
   endRevoked(): void {
     for (const client of this.clients) {
       if (client.identity.stillValid()) continue;
-      this.log.info({ mjpeg: client.id, camera: client.camera, user: client.identity.user }, 'MJPEG client account removed or password changed, ending its stream');
+      this.log.info(
+        { mjpeg: client.id, camera: client.camera, user: client.identity.user },
+        'MJPEG client account removed or password changed, ending its stream',
+      );
       client.response.end();
     }
   }
@@ -133,7 +139,10 @@ export class MjpegStreams implements FrameSink {
     const now = Date.now();
     for (const client of this.clients) {
       if (client.blockedSince === undefined || now - client.blockedSince <= STALL_LIMIT_MS) continue;
-      this.log.warn({ mjpeg: client.id, camera: client.camera, blockedMs: now - client.blockedSince }, 'MJPEG client blocked too long, closing it');
+      this.log.warn(
+        { mjpeg: client.id, camera: client.camera, blockedMs: now - client.blockedSince },
+        'MJPEG client blocked too long, closing it',
+      );
       this.metrics.viewersTerminated.inc({ transport: 'mjpeg' });
       client.response.destroy();
     }
@@ -146,7 +155,9 @@ export class MjpegStreams implements FrameSink {
 
 function part(frame: LatestFrame): Part {
   return {
-    header: Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Timestamp: ${(frame.receivedAt / 1000).toFixed(3)}\r\n\r\n`),
+    header: Buffer.from(
+      `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.jpeg.length}\r\nX-Timestamp: ${(frame.receivedAt / 1000).toFixed(3)}\r\n\r\n`,
+    ),
     jpeg: frame.jpeg,
   };
 }

@@ -26,18 +26,48 @@ export interface CameraCounters {
 
 export class RelayMetrics {
   readonly registry = new Registry();
-  readonly framesReceived = new Counter({ name: 'camqtt_web_frames_received_total', help: 'Frame messages received from MQTT.', labelNames: ['camera'], registers: [this.registry] });
-  readonly bytesReceived = new Counter({ name: 'camqtt_web_received_bytes_total', help: 'Frame payload bytes received from MQTT.', labelNames: ['camera'], registers: [this.registry] });
-  readonly framesSent = new Counter({ name: 'camqtt_web_frames_sent_total', help: 'Frames handed to a viewer socket (one per viewer).', labelNames: ['camera', 'transport'], registers: [this.registry] });
-  readonly bytesSent = new Counter({ name: 'camqtt_web_sent_bytes_total', help: 'Frame bytes handed to viewer sockets.', labelNames: ['camera', 'transport'], registers: [this.registry] });
+  readonly framesReceived = new Counter({
+    name: 'camqtt_web_frames_received_total',
+    help: 'Frame messages received from MQTT.',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly bytesReceived = new Counter({
+    name: 'camqtt_web_received_bytes_total',
+    help: 'Frame payload bytes received from MQTT.',
+    labelNames: ['camera'],
+    registers: [this.registry],
+  });
+  readonly framesSent = new Counter({
+    name: 'camqtt_web_frames_sent_total',
+    help: 'Frames handed to a viewer socket (one per viewer).',
+    labelNames: ['camera', 'transport'],
+    registers: [this.registry],
+  });
+  readonly bytesSent = new Counter({
+    name: 'camqtt_web_sent_bytes_total',
+    help: 'Frame bytes handed to viewer sockets.',
+    labelNames: ['camera', 'transport'],
+    registers: [this.registry],
+  });
   readonly framesDropped = new Counter({
     name: 'camqtt_web_frames_dropped_total',
-    help: 'Frames not relayed to a viewer, by reason: invalid_payload (not a complete JPEG), stale (arrived over 1 s later than the camera\'s usual delay, in a burst), replaced (newest wins: the viewer had not taken the previous one), socket_full, camera_removed.',
+    help: "Frames not relayed to a viewer, by reason: invalid_payload (not a complete JPEG), stale (arrived over 1 s later than the camera's usual delay, in a burst), replaced (newest wins: the viewer had not taken the previous one), socket_full, camera_removed.",
     labelNames: ['camera', 'reason', 'transport'],
     registers: [this.registry],
   });
-  readonly viewersTerminated = new Counter({ name: 'camqtt_web_viewers_terminated_total', help: 'Viewers disconnected because their socket stayed blocked or stopped answering pings.', labelNames: ['transport'], registers: [this.registry] });
-  readonly viewers = new Gauge({ name: 'camqtt_web_viewers', help: 'Connected viewers.', labelNames: ['transport'], registers: [this.registry] });
+  readonly viewersTerminated = new Counter({
+    name: 'camqtt_web_viewers_terminated_total',
+    help: 'Viewers disconnected because their socket stayed blocked or stopped answering pings.',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly viewers = new Gauge({
+    name: 'camqtt_web_viewers',
+    help: 'Connected viewers.',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
   readonly cameras = new Gauge({ name: 'camqtt_web_cameras', help: 'Cameras with a retained status.', registers: [this.registry] });
   private readonly perCamera = new Map<string, CameraCounters>();
 
@@ -80,6 +110,7 @@ export class RelayMetrics {
       this.bytesSent.remove(camera, transport);
     }
     // prom-client removes a series only by its full label set.
-    for (const reason of DROP_REASONS) for (const transport of ['', 'ws', 'mjpeg']) this.framesDropped.remove({ camera, reason, transport });
+    for (const reason of DROP_REASONS)
+      for (const transport of ['', 'ws', 'mjpeg']) this.framesDropped.remove({ camera, reason, transport });
   }
 }

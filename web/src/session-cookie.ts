@@ -54,7 +54,9 @@ export class SessionTokens {
       const user = Buffer.from(userPart, 'base64url').toString('utf8');
       const fingerprint = this.fingerprint(user);
       if (fingerprint === undefined || !unexpired(expires)) return undefined;
-      return sameText(signature, sign(this.accountKey, `${userPart}.${expires}.${fingerprint}`)) ? { kind: 'account', user, fingerprint } : undefined;
+      return sameText(signature, sign(this.accountKey, `${userPart}.${expires}.${fingerprint}`))
+        ? { kind: 'account', user, fingerprint }
+        : undefined;
     }
     return undefined;
   }

@@ -30,7 +30,10 @@ export function loadSessionSecret(file: string, log: Logger): Buffer {
       unlinkSync(temporary);
     }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new ConfigError(`WEB_SECRET_FILE cannot be created: ${path} (${code(error)}); point it at a writable place, e.g. the provision folder`);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new ConfigError(
+        `WEB_SECRET_FILE cannot be created: ${path} (${code(error)}); point it at a writable place, e.g. the provision folder`,
+      );
   }
   return checked(readSecret(path) ?? Buffer.alloc(0), path, log);
 }
@@ -47,7 +50,10 @@ function readSecret(path: string): Buffer | undefined {
 
 function checked(secret: Buffer, path: string, log: Logger): Buffer {
   // 32 bytes as hex is 64 characters; anything much shorter is guessable.
-  if (secret.length < SECRET_BYTES) throw new ConfigError(`WEB_SECRET_FILE holds ${secret.length} characters, fewer than ${SECRET_BYTES}: ${path} (delete it and a new one is made)`);
+  if (secret.length < SECRET_BYTES)
+    throw new ConfigError(
+      `WEB_SECRET_FILE holds ${secret.length} characters, fewer than ${SECRET_BYTES}: ${path} (delete it and a new one is made)`,
+    );
   if ((statSync(path).mode & 0o077) !== 0) log.warn({ file: path }, 'WEB_SECRET_FILE is readable by other users: chmod 600 it');
   return secret;
 }

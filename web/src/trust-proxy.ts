@@ -22,7 +22,12 @@ export function parseTrustProxy(value: string): TrustProxy {
     return (_address, hop) => hop < hops;
   }
   try {
-    return proxyAddr.compile(text.split(',').map((entry) => entry.trim()).filter(Boolean));
+    return proxyAddr.compile(
+      text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    );
   } catch (error) {
     throw new ConfigError(`WEB_TRUST_PROXY ${error instanceof Error ? error.message : String(error)} (got ${JSON.stringify(value)})`);
   }

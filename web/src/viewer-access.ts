@@ -28,7 +28,12 @@ import type { ViewerUsers } from './viewer-users.js';
  * Wrong user names or passwords allowed per client address before it gets 429s, for a minute at
  * first, doubling up to ten (the broker's throttle, more patient with people typing).
  */
-const VIEWER_LOGIN_THROTTLE: LoginThrottleOptions = { failuresBeforeBlock: 10, firstBlockMs: 60_000, maxBlockMs: 10 * 60_000, maxAddresses: 10_000 };
+const VIEWER_LOGIN_THROTTLE: LoginThrottleOptions = {
+  failuresBeforeBlock: 10,
+  firstBlockMs: 60_000,
+  maxBlockMs: 10 * 60_000,
+  maxAddresses: 10_000,
+};
 /** Routes that stay open: the health check, and what it takes to log in (the form and its style). */
 const OPEN_PATHS = new Set(['/healthz', '/login', '/logout', '/styles.css', '/favicon.svg']);
 
@@ -115,17 +120,30 @@ export class ViewerAccess {
       const user = typeof body.username === 'string' ? body.username.trim() : '';
       const address = this.addressOf(request);
       const throttled = this.loginThrottle.begin(address, user);
-      if (throttled.blocked) return response.status(429).type('html').send(page(next, 'Too many failed logins; wait a few minutes.', user));
+      if (throttled.blocked)
+        return response
+          .status(429)
+          .type('html')
+          .send(page(next, 'Too many failed logins; wait a few minutes.', user));
       const viewer = await this.checkCredentials(user, typeof body.password === 'string' ? body.password : '', address, throttled.attempt);
       // stillValid: the file may have changed while the password was checked, and the session is
       // signed with the account's current fingerprint.
       if (!viewer?.stillValid()) {
         // One message for a wrong user and a wrong password: the form must not tell who exists.
         const error = this.options.users ? 'Wrong user name or password.' : 'Wrong password.';
-        return response.status(401).type('html').send(page(next, error, user));
+        return response
+          .status(401)
+          .type('html')
+          .send(page(next, error, user));
       }
       // request.secure: HTTPS here, or X-Forwarded-Proto from a proxy WEB_TRUST_PROXY trusts.
-      response.cookie(COOKIE, this.newSession(viewer), { httpOnly: true, sameSite: 'strict', secure: request.secure, maxAge: SESSION_MS, path: '/' });
+      response.cookie(COOKIE, this.newSession(viewer), {
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: request.secure,
+        maxAge: SESSION_MS,
+        path: '/',
+      });
       response.redirect(303, next);
     });
     // The page asks this when its WebSocket is refused, since a browser does not say why. Open, and
@@ -165,7 +183,10 @@ export class ViewerAccess {
         return;
       }
       const basicHow = this.options.users ? 'a viewer user name and password' : 'the viewer password (any user name)';
-      response.set('WWW-Authenticate', 'Basic realm="camqtt", charset="UTF-8"').status(401).json({ error: `log in at /login, or use HTTP basic auth with ${basicHow}` });
+      response
+        .set('WWW-Authenticate', 'Basic realm="camqtt", charset="UTF-8"')
+        .status(401)
+        .json({ error: `log in at /login, or use HTTP basic auth with ${basicHow}` });
     };
   }
 
@@ -175,7 +196,9 @@ export class ViewerAccess {
     if (!this.required) return { ok: true, viewer: this.sharedIdentity };
     const verdict = await this.authenticate(request);
     if (typeof verdict === 'object') return { ok: true, viewer: verdict };
-    return verdict === 'throttled' ? { ok: false, status: 429, reason: 'too many failed logins' } : { ok: false, status: 401, reason: 'not logged in' };
+    return verdict === 'throttled'
+      ? { ok: false, status: 429, reason: 'too many failed logins' }
+      : { ok: false, status: 401, reason: 'not logged in' };
   }
 
   /**
@@ -217,7 +240,12 @@ export class ViewerAccess {
   }
 
   /** An account's user name and password, or the shared password with any user name. */
-  private async checkCredentials(user: string, password: string, address: string, attempt: LoginAttempt): Promise<ViewerIdentity | undefined> {
+  private async checkCredentials(
+    user: string,
+    password: string,
+    address: string,
+    attempt: LoginAttempt,
+  ): Promise<ViewerIdentity | undefined> {
     const users = this.options.users;
     if (users) {
       const fingerprint = await users.verify(user, password).catch((error: unknown) => {

@@ -245,7 +245,10 @@ export class ViewerFanout implements FrameSink {
       if (viewer.socket.readyState !== WebSocket.OPEN) continue;
       const blockedMs = viewer.blockedFor(now);
       if (blockedMs <= STALL_LIMIT_MS) continue;
-      this.log.warn({ viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount }, 'viewer socket blocked too long, terminating it');
+      this.log.warn(
+        { viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount },
+        'viewer socket blocked too long, terminating it',
+      );
       this.metrics.viewersTerminated.inc({ transport: 'ws' });
       viewer.socket.terminate();
     }

@@ -42,7 +42,9 @@ export class ViewerUsers {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      throw new ConfigError(`VIEWER_USERS_FILE names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      throw new ConfigError(
+        `VIEWER_USERS_FILE names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      );
     }
     users.accounts = users.parse(text);
     return users;
@@ -79,9 +81,13 @@ export class ViewerUsers {
 
   /** Watches the file for changes. */
   start(): void {
-    this.watched = new WatchedFile(this.path, () => void this.reload(), (error) => {
-      this.log.warn({ file: this.path, err: error }, 'cannot watch the viewer users file; send SIGHUP to reload it');
-    });
+    this.watched = new WatchedFile(
+      this.path,
+      () => void this.reload(),
+      (error) => {
+        this.log.warn({ file: this.path, err: error }, 'cannot watch the viewer users file; send SIGHUP to reload it');
+      },
+    );
     this.watched.start();
   }
 
@@ -108,7 +114,9 @@ export class ViewerUsers {
     for (const problem of problems) this.log.warn({ file: this.path, problem }, 'viewer users file line ignored');
     const accounts = new Map<string, ViewerAccount>();
     for (const [user, hash] of entries) {
-      const fingerprint = createHash('sha256').update(`${user}:${formatPasswordHash(hash)}`).digest('base64url');
+      const fingerprint = createHash('sha256')
+        .update(`${user}:${formatPasswordHash(hash)}`)
+        .digest('base64url');
       accounts.set(user, { hash, fingerprint });
     }
     return accounts;

@@ -75,7 +75,10 @@ export class WebServer {
       void this.options.access.checkUpgrade(request).then(
         (verdict) => {
           if (!verdict.ok) {
-            log.warn({ remoteAddress: request.socket.remoteAddress, origin: request.headers.origin, reason: verdict.reason }, 'refused a viewer WebSocket');
+            log.warn(
+              { remoteAddress: request.socket.remoteAddress, origin: request.headers.origin, reason: verdict.reason },
+              'refused a viewer WebSocket',
+            );
             socket.end(`HTTP/1.1 ${verdict.status} ${STATUS_CODES[verdict.status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
             return;
           }

@@ -33,7 +33,11 @@ test('without the password: /healthz answers, everything else is refused', async
     assert.equal(answer.status, 401, path);
     assert.match(answer.headers.get('www-authenticate') ?? '', /^Basic realm="camqtt"/, path);
   }
-  const control = await fetch(`${baseUrl}/api/cameras/cam1/control`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"fps":5}' });
+  const control = await fetch(`${baseUrl}/api/cameras/cam1/control`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"fps":5}',
+  });
   assert.equal(control.status, 401);
   // A person opening the page is sent to the form.
   const page = await fetch(`${baseUrl}/`, { redirect: 'manual', headers: { Accept: 'text/html' } });
@@ -66,7 +70,12 @@ test('HTTP basic auth (any user name) opens the API, snapshots, the MJPEG stream
 test('the login form sets a session cookie that opens everything; a wrong password does not', async () => {
   const form = (password: string, next = '/#camera=cam1') => new URLSearchParams({ password, next }).toString();
   const post = (body: string, origin?: string) =>
-    fetch(`${baseUrl}/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(origin ? { Origin: origin } : {}) }, body });
+    fetch(`${baseUrl}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...(origin ? { Origin: origin } : {}) },
+      body,
+    });
   const wrong = await post(form('nope'));
   assert.equal(wrong.status, 401);
   assert.equal(wrong.headers.get('set-cookie'), null);

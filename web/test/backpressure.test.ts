@@ -66,7 +66,10 @@ test('a viewer that never reads does not stop a live viewer from getting every n
   const publishOne = async (): Promise<void> => {
     seq += 1;
     const before = live!.frames.length;
-    await publisher.publishAsync(topics.frame('cam1'), Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })));
+    await publisher.publishAsync(
+      topics.frame('cam1'),
+      Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })),
+    );
     published.push(seq);
     await waitFor(`frame ${seq} at the live viewer`, () => live!.frames.length > before);
   };
@@ -81,13 +84,19 @@ test('a viewer that never reads does not stop a live viewer from getting every n
   // The frozen viewer's writes make no progress: after ~10 s the relay terminates it.
   const keepPublishing = setInterval(() => {
     seq += 1;
-    void publisher.publishAsync(topics.frame('cam1'), Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })));
+    void publisher.publishAsync(
+      topics.frame('cam1'),
+      Buffer.from(withFrameMeta(jpegs[seq % jpegs.length]!, { camera: 'cam1', seq, captureTime: Date.now() })),
+    );
   }, 200);
   try {
     await relay.waitForLog((line) => line.msg === 'viewer socket blocked too long, terminating it', 30_000);
   } finally {
     clearInterval(keepPublishing);
   }
-  await waitFor('the relay to count one viewer', async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === 1);
+  await waitFor(
+    'the relay to count one viewer',
+    async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === 1,
+  );
   assert.equal(live.socket.readyState, live.socket.OPEN);
 });

@@ -32,7 +32,10 @@ before(async () => {
   broker = await TestBroker.start();
   ({ relay, port, baseUrl } = await startRelay(broker.url));
   publisher = await connectPublisher(broker.url);
-  await publisher.publishAsync(topics.status('cam1'), JSON.stringify({ camera: 'cam1', online: true, targetFps: 12 }), { qos: 1, retain: true });
+  await publisher.publishAsync(topics.status('cam1'), JSON.stringify({ camera: 'cam1', online: true, targetFps: 12 }), {
+    qos: 1,
+    retain: true,
+  });
   // The camera: the ffmpeg test pattern moves, so consecutive frames differ.
   let seq = 0;
   camera = setInterval(() => {
@@ -42,7 +45,14 @@ before(async () => {
   }, 80);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   });
 });
 
@@ -63,7 +73,9 @@ async function watchCsp(page: Page): Promise<string[]> {
   await page.exposeFunction('reportCspViolation', (text: string) => violations.push(text));
   await page.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
-      (window as unknown as { reportCspViolation: (text: string) => void }).reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI}`);
+      (window as unknown as { reportCspViolation: (text: string) => void }).reportCspViolation(
+        `${event.violatedDirective} blocked ${event.blockedURI}`,
+      );
     });
   });
   page.on('console', (message) => {
@@ -89,7 +101,10 @@ async function expectLiveVideo(page: Page): Promise<void> {
     [TILE, first] as const,
   );
   assert.notEqual(await canvasImage(page), first);
-  await page.waitForFunction((selector) => parseFloat(document.querySelector(`${selector} [data-stat="fps"]`)?.textContent ?? '0') > 0, TILE);
+  await page.waitForFunction(
+    (selector) => parseFloat(document.querySelector(`${selector} [data-stat="fps"]`)?.textContent ?? '0') > 0,
+    TILE,
+  );
   assert.ok(Number.parseFloat(await stat(page, 'fps')) > 0);
   assert.match(await stat(page, 'latency'), /^-?\d+ ms$/);
   assert.match(await stat(page, 'kbps'), /^\d+(\.\d+)? kB\/s$/);

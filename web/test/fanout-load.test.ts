@@ -38,15 +38,24 @@ test(`${VIEWERS} viewers each get all ${FRAMES} frames of a 30 fps camera with n
   const camera = new FakeCamera(publisher, 'cam1', await makeJpegs(30, '640x480', 4), 1000 / 30);
   frozen = connect(port, '127.0.0.1');
   await once(frozen, 'connect');
-  frozen.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  frozen.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
   frozen.pause();
   viewers.push(...(await Promise.all(Array.from({ length: VIEWERS }, () => TestViewer.connect(baseUrl)))));
   await Promise.all(viewers.map((viewer) => viewer.event('hello')));
-  await waitFor('every viewer at the relay', async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === VIEWERS + 1);
+  await waitFor(
+    'every viewer at the relay',
+    async () => ((await getJson(`${baseUrl}/healthz`)).body as { viewers: number }).viewers === VIEWERS + 1,
+  );
 
   camera.start();
   try {
-    await waitFor('the frames at every viewer', () => camera.seq >= FRAMES && viewers.every((viewer) => viewer.frames.length >= FRAMES), 30_000);
+    await waitFor(
+      'the frames at every viewer',
+      () => camera.seq >= FRAMES && viewers.every((viewer) => viewer.frames.length >= FRAMES),
+      30_000,
+    );
   } finally {
     camera.stop();
   }

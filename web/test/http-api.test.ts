@@ -14,7 +14,16 @@ import type { MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, readFrameMeta, Topics } from '@camqtt/wire';
 import { type ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
-import { connectPublisher, FakeCamera, makeJpegs, metric, PREFIX, TestViewer, startRelayUnderTest, type RelayUnderTest } from './support.js';
+import {
+  connectPublisher,
+  FakeCamera,
+  makeJpegs,
+  metric,
+  PREFIX,
+  TestViewer,
+  startRelayUnderTest,
+  type RelayUnderTest,
+} from './support.js';
 
 const run = promisify(execFile);
 const topics = new Topics(PREFIX);
@@ -59,13 +68,22 @@ test('a snapshot is 404 before the first frame, then the newest JPEG', async () 
 
 test('ffprobe and ffmpeg read the MJPEG stream: JPEG frames of the camera, in order', async () => {
   const url = `${baseUrl}/api/cameras/front/stream.mjpg`;
-  const probe = await run('ffprobe', ['-v', 'error', '-read_intervals', '%+#5', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url], { timeout: 30_000 });
+  const probe = await run(
+    'ffprobe',
+    ['-v', 'error', '-read_intervals', '%+#5', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', url],
+    { timeout: 30_000 },
+  );
   const { streams } = JSON.parse(probe.stdout) as { streams: Array<{ codec_name: string; width: number; height: number }> };
-  assert.deepEqual(streams.map((s) => [s.codec_name, s.width, s.height]), [['mjpeg', 320, 240]]);
+  assert.deepEqual(
+    streams.map((s) => [s.codec_name, s.width, s.height]),
+    [['mjpeg', 320, 240]],
+  );
 
   const dir = await mkdtemp(join(tmpdir(), 'camqtt-mjpeg-'));
   try {
-    await run('ffmpeg', ['-v', 'error', '-i', url, '-frames:v', '8', '-c', 'copy', '-f', 'image2', join(dir, 'f%02d.jpg')], { timeout: 30_000 });
+    await run('ffmpeg', ['-v', 'error', '-i', url, '-frames:v', '8', '-c', 'copy', '-f', 'image2', join(dir, 'f%02d.jpg')], {
+      timeout: 30_000,
+    });
     const names = (await readdir(dir)).sort();
     assert.equal(names.length, 8);
     const seqs = await Promise.all(names.map(async (name) => readFrameMeta(await readFile(join(dir, name)))?.seq ?? NaN));
@@ -75,10 +93,15 @@ test('ffprobe and ffmpeg read the MJPEG stream: JPEG frames of the camera, in or
     await rm(dir, { recursive: true, force: true });
   }
   assert.equal((await fetch(`${baseUrl}/api/cameras/nobody/stream.mjpg`)).status, 404);
-  await waitFor('the MJPEG streams counted and closed', async () => (await metric(baseUrl, 'camqtt_web_frames_sent_total', { camera: 'front', transport: 'mjpeg' })) >= 9 && (await metric(baseUrl, 'camqtt_web_viewers', { transport: 'mjpeg' })) === 0);
+  await waitFor(
+    'the MJPEG streams counted and closed',
+    async () =>
+      (await metric(baseUrl, 'camqtt_web_frames_sent_total', { camera: 'front', transport: 'mjpeg' })) >= 9 &&
+      (await metric(baseUrl, 'camqtt_web_viewers', { transport: 'mjpeg' })) === 0,
+  );
 });
 
-test('a control command is checked, then published on the camera\'s control topic', async () => {
+test("a control command is checked, then published on the camera's control topic", async () => {
   const received: unknown[] = [];
   const listener = await connectPublisher(broker.url);
   try {
@@ -163,7 +186,7 @@ test('a viewer that selects one camera gets only that camera, and "*" brings bac
   await watcher.event('error', (event) => /select/.test(event.message));
 });
 
-test('a WebSocket upgrade from a foreign page is refused; the relay\'s own origin is accepted', async () => {
+test("a WebSocket upgrade from a foreign page is refused; the relay's own origin is accepted", async () => {
   const host = new URL(baseUrl).host;
   const foreign = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers: { Origin: 'https://evil.example' } });
   const status = await new Promise<number>((resolve, reject) => {

@@ -42,7 +42,10 @@ test('a relay started before its broker reports 503, then subscribes and relays 
   let seq = 0;
   await waitFor('a frame relayed after the broker came up', async () => {
     seq += 1;
-    await publisher!.publishAsync(topics.frame('late'), Buffer.from(withFrameMeta(jpegs[seq % 3]!, { camera: 'late', seq, captureTime: Date.now() })));
+    await publisher!.publishAsync(
+      topics.frame('late'),
+      Buffer.from(withFrameMeta(jpegs[seq % 3]!, { camera: 'late', seq, captureTime: Date.now() })),
+    );
     return watcher!.frames.length > 0;
   });
   assert.equal(watcher.frames[0]!.camera, 'late');

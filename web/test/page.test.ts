@@ -29,7 +29,11 @@ before(async () => {
   stack = await startRelayUnderTest();
   ({ broker, relay, baseUrl, publisher } = stack);
   for (const id of CAMERAS) {
-    await publisher.publishAsync(topics.status(id), JSON.stringify({ camera: id, online: true, targetFps: 10, quality: 60, width: 640, height: 480 }), { qos: 1, retain: true });
+    await publisher.publishAsync(
+      topics.status(id),
+      JSON.stringify({ camera: id, online: true, targetFps: 10, quality: 60, width: 640, height: 480 }),
+      { qos: 1, retain: true },
+    );
     const camera = new FakeCamera(publisher, id, jpegs, 100);
     camera.start();
     cameras.push(camera);
@@ -70,7 +74,10 @@ test('a grid of three live cameras fills the window; the stats sit under the pic
     // Three 4:3 tiles on 1280x800 come out at about 400 px: more than the old fixed 320.
     assert.ok(canvas.width > 380, `${camera} is ${canvas.width} px wide`);
     assert.ok(bar.y >= canvas.y + canvas.height - 1, `${camera}'s stats are under the picture, not over it`);
-    await page.waitForFunction((id) => /^\d+ ms$/.test(document.querySelector(`[data-camera="${id}"] [data-stat="latency"]`)?.textContent ?? ''), camera);
+    await page.waitForFunction(
+      (id) => /^\d+ ms$/.test(document.querySelector(`[data-camera="${id}"] [data-stat="latency"]`)?.textContent ?? ''),
+      camera,
+    );
   }
   assert.match((await page.locator('[data-camera="cam1"] [data-stat="lost"]').textContent()) ?? '', /^\d+ lost$/);
   assert.deepEqual(errors, []);

@@ -28,7 +28,11 @@ after(async () => {
 
 test('a status with credentials in its source and error is served without them; MQTT_URL is logged redacted', async () => {
   const leaky = 'rtsp://admin:p@ss@cam.local/stream?user=admin&pwd=hunter2';
-  await publisher.publishAsync(`${PREFIX}/oldcam/status`, JSON.stringify({ camera: 'oldcam', online: true, source: leaky, error: `cannot open stream ${leaky} (401)` }), { qos: 1, retain: true });
+  await publisher.publishAsync(
+    `${PREFIX}/oldcam/status`,
+    JSON.stringify({ camera: 'oldcam', online: true, source: leaky, error: `cannot open stream ${leaky} (401)` }),
+    { qos: 1, retain: true },
+  );
   const cameras = await waitFor('oldcam in /api/cameras', async () => {
     const { body } = await getJson(`${baseUrl}/api/cameras`);
     return (body as Array<{ camera: string; source?: string; error?: string }>).find((camera) => camera.camera === 'oldcam');
@@ -45,5 +49,8 @@ test('a status with credentials in its source and error is served without them; 
   const log = relay.lines.map((line) => JSON.stringify(line)).join('\n');
   assert.doesNotMatch(log, /mqttsecret|p@ss|hunter2/);
   // The relay names its broker by address alone: no user, no password.
-  assert.ok(relay.lines.some((line) => line.msg === 'connected to the MQTT broker' && line.broker === broker.url.replace(/\/$/, '')), log);
+  assert.ok(
+    relay.lines.some((line) => line.msg === 'connected to the MQTT broker' && line.broker === broker.url.replace(/\/$/, '')),
+    log,
+  );
 });

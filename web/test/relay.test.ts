@@ -92,7 +92,9 @@ test('non-JPEG and truncated payloads are never forwarded, and good frames keep 
 
 test('the camera directory follows retained statuses: hello, status and removed events, /api/cameras', async () => {
   await publishStatus({ camera: 'camS', online: true, fps: 10 });
-  await waitFor('camS in /api/cameras', async () => ((await getJson(`${baseUrl}/api/cameras`)).body as CameraStatus[]).some((s) => s.camera === 'camS'));
+  await waitFor('camS in /api/cameras', async () =>
+    ((await getJson(`${baseUrl}/api/cameras`)).body as CameraStatus[]).some((s) => s.camera === 'camS'),
+  );
 
   const watcher = await viewer();
   const hello = await watcher.event('hello');
@@ -132,24 +134,31 @@ test('frames held up on the way and delivered seconds late in a burst are droppe
   const droppedBefore = await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale);
   // A camera whose clock is an hour behind the relay's: its usual delay is learnt, not judged.
   const clockOffset = -3_600_000;
-  const frame = (seq: number, ageMs: number) => withFrameMeta(jpegs[seq % 12]!, { camera: 'camLate', seq, captureTime: Date.now() + clockOffset - ageMs });
+  const frame = (seq: number, ageMs: number) =>
+    withFrameMeta(jpegs[seq % 12]!, { camera: 'camLate', seq, captureTime: Date.now() + clockOffset - ageMs });
   for (let seq = 1; seq <= 5; seq += 1) await publishFrameTo(watcher, 'camLate', frame(seq, 0));
   // What a publisher's socket buffer releases after a network drop: frames 6 to 3 s old, at once.
-  for (let seq = 6; seq <= 15; seq += 1) await publisher.publishAsync(topics.frame('camLate'), Buffer.from(frame(seq, 6000 - (seq - 6) * 300)));
+  for (let seq = 6; seq <= 15; seq += 1)
+    await publisher.publishAsync(topics.frame('camLate'), Buffer.from(frame(seq, 6000 - (seq - 6) * 300)));
   await publishFrameTo(watcher, 'camLate', frame(16, 0));
   const seqs = watcher.frames.filter((f) => f.camera === 'camLate').map((f) => readFrameMeta(f.payload)?.seq);
   assert.deepEqual(seqs, [1, 2, 3, 4, 5, 16]);
-  assert.equal(await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale) - droppedBefore, 10);
+  assert.equal((await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale)) - droppedBefore, 10);
   assert.ok(relay.lines.some((line) => line.camera === 'camLate' && String(line.msg).includes('arrived seconds late')));
 });
 
 test('a camera whose frames stay late (its clock was set back) is shown again after a few seconds', async () => {
   const watcher = await viewer();
-  const frame = (seq: number, ageMs: number) => withFrameMeta(jpegs[seq % 12]!, { camera: 'camReset', seq, captureTime: Date.now() - ageMs });
+  const frame = (seq: number, ageMs: number) =>
+    withFrameMeta(jpegs[seq % 12]!, { camera: 'camReset', seq, captureTime: Date.now() - ageMs });
   for (let seq = 1; seq <= 3; seq += 1) await publishFrameTo(watcher, 'camReset', frame(seq, 0));
   // From now on every frame is 5 s "old": a burst lasts under a second, so after 3 s this is the new normal.
   let seq = 3;
-  const shownLate = (): number[] => watcher.frames.map((f) => readFrameMeta(f.payload)).filter((m) => m?.camera === 'camReset' && m.seq > 3).map((m) => m!.seq);
+  const shownLate = (): number[] =>
+    watcher.frames
+      .map((f) => readFrameMeta(f.payload))
+      .filter((m) => m?.camera === 'camReset' && m.seq > 3)
+      .map((m) => m!.seq);
   await waitFor('late frames shown again', async () => {
     seq += 1;
     await publisher.publishAsync(topics.frame('camReset'), Buffer.from(frame(seq, 5000)));

@@ -25,7 +25,11 @@ async function relayWith(env: Record<string, string>, port = 0): Promise<{ relay
   return started;
 }
 
-async function login(baseUrl: string, password: string, headers: Record<string, string> = {}): Promise<{ status: number; setCookie: string }> {
+async function login(
+  baseUrl: string,
+  password: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; setCookie: string }> {
   const answer = await fetch(`${baseUrl}/login`, {
     method: 'POST',
     redirect: 'manual',
@@ -80,12 +84,22 @@ test('a WEB_SECRET_FILE that cannot be made stops the relay with one line naming
   const notAFolder = join(dir, 'not-a-folder');
   await writeFile(notAFolder, '');
   const secretFile = join(notAFolder, 'web-secret');
-  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: '0', MQTT_URL: live.broker.url, TOPIC_PREFIX: PREFIX, VIEWER_PASSWORD: PASSWORD, WEB_SECRET_FILE: secretFile });
+  const relay = ServiceProcess.start('web', {
+    WEB_HOST: '127.0.0.1',
+    WEB_PORT: '0',
+    MQTT_URL: live.broker.url,
+    TOPIC_PREFIX: PREFIX,
+    VIEWER_PASSWORD: PASSWORD,
+    WEB_SECRET_FILE: secretFile,
+  });
   relays.push(relay);
   await once(relay.child, 'close');
   assert.equal(relay.exitCode, 2);
   assert.equal(relay.rawOutput.length, 1, relay.rawOutput.join('\n'));
-  assert.match(relay.rawOutput[0]!, /^web: configuration error: WEB_SECRET_FILE cannot be (read|created): \S+\/not-a-folder\/web-secret \(ENOTDIR\)/);
+  assert.match(
+    relay.rawOutput[0]!,
+    /^web: configuration error: WEB_SECRET_FILE cannot be (read|created): \S+\/not-a-folder\/web-secret \(ENOTDIR\)/,
+  );
 });
 
 test('behind a trusted proxy the cookie is Secure on https and failed logins count per forwarded client; untrusted, the headers are ignored', async () => {

@@ -33,7 +33,20 @@ export const TEST_SECRET_FILE = join(secretDir, 'web-secret');
 export async function makeJpegs(count: number, size = '320x240', quality = 5): Promise<Buffer[]> {
   const dir = await mkdtemp(join(tmpdir(), 'camqtt-web-jpegs-'));
   try {
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-frames:v', String(count), '-q:v', String(quality), join(dir, 'f%03d.jpg')]);
+    await run('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc=size=${size}:rate=10`,
+      '-frames:v',
+      String(count),
+      '-q:v',
+      String(quality),
+      join(dir, 'f%03d.jpg'),
+    ]);
     const names = (await readdir(dir)).filter((name) => name.endsWith('.jpg')).sort();
     return await Promise.all(names.map((name) => readFile(join(dir, name))));
   } finally {
@@ -46,7 +59,14 @@ export async function startRelay(
   port = 0,
   { waitForBroker = true, env = {} }: { waitForBroker?: boolean; env?: Record<string, string> } = {},
 ): Promise<{ relay: ServiceProcess; port: number; baseUrl: string }> {
-  const relay = ServiceProcess.start('web', { WEB_HOST: '127.0.0.1', WEB_PORT: String(port), MQTT_URL: mqttUrl, TOPIC_PREFIX: PREFIX, WEB_SECRET_FILE: TEST_SECRET_FILE, ...env });
+  const relay = ServiceProcess.start('web', {
+    WEB_HOST: '127.0.0.1',
+    WEB_PORT: String(port),
+    MQTT_URL: mqttUrl,
+    TOPIC_PREFIX: PREFIX,
+    WEB_SECRET_FILE: TEST_SECRET_FILE,
+    ...env,
+  });
   try {
     const bound = await relay.port('http');
     // Frames published before the relay subscribed would be lost; wait until it is subscribed.
@@ -115,8 +135,15 @@ export class TestViewer {
     return viewer;
   }
 
-  async event<T extends ViewerEvent['type']>(type: T, match: (event: Extract<ViewerEvent, { type: T }>) => boolean = () => true): Promise<Extract<ViewerEvent, { type: T }>> {
-    return await waitFor(`a ${type} event`, () => this.events.find((event): event is Extract<ViewerEvent, { type: T }> => event.type === type && match(event as Extract<ViewerEvent, { type: T }>)));
+  async event<T extends ViewerEvent['type']>(
+    type: T,
+    match: (event: Extract<ViewerEvent, { type: T }>) => boolean = () => true,
+  ): Promise<Extract<ViewerEvent, { type: T }>> {
+    return await waitFor(`a ${type} event`, () =>
+      this.events.find(
+        (event): event is Extract<ViewerEvent, { type: T }> => event.type === type && match(event as Extract<ViewerEvent, { type: T }>),
+      ),
+    );
   }
 
   async close(): Promise<void> {

@@ -33,7 +33,11 @@ async function mqttUser(command: 'add' | 'update' | 'remove', usersFile: string,
   await promisify(execFile)(process.execPath, args, { cwd: repoRoot });
 }
 
-async function login(baseUrl: string, username: string, password: string): Promise<{ status: number; cookie: string | undefined; html: string }> {
+async function login(
+  baseUrl: string,
+  username: string,
+  password: string,
+): Promise<{ status: number; cookie: string | undefined; html: string }> {
   const answer = await fetch(`${baseUrl}/login`, {
     method: 'POST',
     redirect: 'manual',
@@ -44,7 +48,11 @@ async function login(baseUrl: string, username: string, password: string): Promi
 }
 
 async function sendControl(baseUrl: string, headers: Record<string, string>): Promise<number> {
-  const answer = await fetch(`${baseUrl}/api/cameras/cam1/control`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: '{"fps":5}' });
+  const answer = await fetch(`${baseUrl}/api/cameras/cam1/control`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: '{"fps":5}',
+  });
   await answer.body?.cancel();
   return answer.status;
 }
@@ -95,7 +103,10 @@ describe('a users file alone, control for alice only', () => {
   });
 
   test('the start line says how viewers log in', () => {
-    assert.ok(relay.lines.some((line) => line.msg === 'viewer login: users file with 2 users' && line.users === 2), 'start line');
+    assert.ok(
+      relay.lines.some((line) => line.msg === 'viewer login: users file with 2 users' && line.users === 2),
+      'start line',
+    );
     assert.ok(!relay.lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('no VIEWER_PASSWORD')));
   });
 
@@ -111,7 +122,10 @@ describe('a users file alone, control for alice only', () => {
     assert.equal(await status(`${baseUrl}/api/cameras`, { Authorization: basic('mallory', PASSWORDS.alice) }), 401);
     assert.equal(await upgradeStatus(baseUrl, {}), 401);
     assert.ok(relay.lines.some((line) => line.msg === 'wrong viewer password' && line.user === 'alice'));
-    assert.ok(!relay.lines.some((line) => line.msg === 'wrong viewer password' && line.user === 'mallory'), 'unknown names stay out of the log');
+    assert.ok(
+      !relay.lines.some((line) => line.msg === 'wrong viewer password' && line.user === 'mallory'),
+      'unknown names stay out of the log',
+    );
   });
 
   test('logging in with the form opens the page, the API and the WebSocket; only alice may control', async () => {
@@ -124,7 +138,7 @@ describe('a users file alone, control for alice only', () => {
     const aliceViewer = await TestViewer.connect(baseUrl, { Cookie: aliceCookie });
     viewers.push(aliceViewer);
     assert.equal((await aliceViewer.event('hello')).canControl, true);
-    await waitFor('a frame over alice\'s WebSocket', () => aliceViewer.frames.length > 0);
+    await waitFor("a frame over alice's WebSocket", () => aliceViewer.frames.length > 0);
     assert.equal(await sendControl(baseUrl, { Cookie: aliceCookie }), 202);
 
     const bob = await login(baseUrl, 'bob', PASSWORDS.bob);
@@ -160,13 +174,16 @@ describe('a users file alone, control for alice only', () => {
     const streamEnded = readUntilEnd(stream);
 
     await mqttUser('remove', usersFile, 'bob');
-    await waitFor('bob\'s session to end', async () => (await status(`${baseUrl}/api/cameras`, { Cookie: bobCookie })) === 401);
+    await waitFor("bob's session to end", async () => (await status(`${baseUrl}/api/cameras`, { Cookie: bobCookie })) === 401);
     // What the page asks when its socket is refused: an answer, never a basic-auth challenge.
     const session = await fetch(`${baseUrl}/session`, { headers: { Cookie: bobCookie } });
     assert.equal(session.status, 200);
     assert.equal(session.headers.get('www-authenticate'), null);
     assert.deepEqual(await session.json(), { loginRequired: true, loggedIn: false });
-    assert.deepEqual(await (await fetch(`${baseUrl}/session`, { headers: { Cookie: aliceCookie } })).json(), { loginRequired: true, loggedIn: true });
+    assert.deepEqual(await (await fetch(`${baseUrl}/session`, { headers: { Cookie: aliceCookie } })).json(), {
+      loginRequired: true,
+      loggedIn: true,
+    });
     assert.equal(await status(`${baseUrl}/api/cameras/cam1/snapshot.jpg`, { Authorization: basic('bob', PASSWORDS.bob) }), 401);
     assert.equal(await upgradeStatus(baseUrl, { Cookie: bobCookie }), 401);
     const [code] = (await bobClosed) as [number];
@@ -176,10 +193,10 @@ describe('a users file alone, control for alice only', () => {
     assert.equal(await status(`${baseUrl}/api/cameras`, { Cookie: aliceCookie }), 200);
   });
 
-  test('changing a user\'s password ends their sessions; the new password works', async () => {
+  test("changing a user's password ends their sessions; the new password works", async () => {
     const newPassword = 'alice: a new one';
     await mqttUser('update', usersFile, 'alice', newPassword);
-    await waitFor('alice\'s old session to end', async () => (await status(`${baseUrl}/api/cameras`, { Cookie: aliceCookie })) === 401);
+    await waitFor("alice's old session to end", async () => (await status(`${baseUrl}/api/cameras`, { Cookie: aliceCookie })) === 401);
     assert.equal(await status(`${baseUrl}/api/cameras`, { Authorization: basic('alice', PASSWORDS.alice) }), 401);
     assert.equal(await status(`${baseUrl}/api/cameras`, { Authorization: basic('alice', newPassword) }), 200);
     const again = await login(baseUrl, 'alice', newPassword);
@@ -188,7 +205,10 @@ describe('a users file alone, control for alice only', () => {
 
   test('wrong user names count toward the per-address throttle; a valid session still gets in', async () => {
     const again = await login(baseUrl, 'alice', 'alice: a new one');
-    await waitFor('the address to be throttled', async () => (await status(`${baseUrl}/api/cameras`, { Authorization: basic(`nobody-${Math.random()}`, 'x') })) === 429);
+    await waitFor(
+      'the address to be throttled',
+      async () => (await status(`${baseUrl}/api/cameras`, { Authorization: basic(`nobody-${Math.random()}`, 'x') })) === 429,
+    );
     assert.equal((await login(baseUrl, 'alice', 'alice: a new one')).status, 429);
     // Right credentials over basic auth are not even checked while throttled...
     assert.equal(await status(`${baseUrl}/api/cameras`, { Authorization: basic('alice', 'alice: a new one') }), 429);
@@ -204,7 +224,9 @@ describe('a users file and VIEWER_PASSWORD together, control for alice only', ()
   before(async () => {
     const usersFile = join(dir, 'viewers-and-password');
     await mqttUser('add', usersFile, 'alice', PASSWORDS.alice);
-    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice' } }));
+    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, {
+      env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice' },
+    }));
     // Control commands go only to cameras the relay knows; wait for cam1's retained status.
     await waitFor('cam1 known to the relay', async () => {
       const answer = await fetch(`${baseUrl}/api/cameras`, { headers: { Authorization: basic('anyone', SHARED_PASSWORD) } });

@@ -72,8 +72,7 @@ export interface LoginAttempt {
 }
 
 export type ThrottleVerdict =
-  | { blocked: false; attempt: LoginAttempt }
-  | { blocked: true; retryInMs: number; by: 'address' | 'user' | 'in_flight' };
+  { blocked: false; attempt: LoginAttempt } | { blocked: true; retryInMs: number; by: 'address' | 'user' | 'in_flight' };
 
 /** A map that remembers at most `max` keys, forgetting the least recently touched. */
 class BoundedMap<V> extends Map<string, V> {
@@ -118,7 +117,8 @@ export class LoginThrottle {
     const trustedSince = pair === undefined ? undefined : this.trusted.get(pair);
     const trusted = trustedSince !== undefined && now - trustedSince < this.trustSuccessMs;
     const addressRecord = address === undefined ? undefined : this.record(this.addresses, address, now);
-    if (addressRecord && addressRecord.blockedUntil > now) return { blocked: true, by: 'address', retryInMs: addressRecord.blockedUntil - now };
+    if (addressRecord && addressRecord.blockedUntil > now)
+      return { blocked: true, by: 'address', retryInMs: addressRecord.blockedUntil - now };
     // See the file comment: a user's block covers only addresses with failures of their own.
     const suspect = !trusted && (addressRecord === undefined || addressRecord.failures > 0);
     const userRecord = suspect && user !== undefined && user !== '' ? this.record(this.users, user, now) : undefined;

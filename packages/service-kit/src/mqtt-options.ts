@@ -6,7 +6,14 @@ import { rootCertificates } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
 import { type Config, ConfigError, readSettingFile } from './settings.js';
 
-export const MQTT_SETTINGS = ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_PASSWORD_FILE', 'MQTT_CA_FILE', 'MQTT_PROTOCOL_VERSION'] as const;
+export const MQTT_SETTINGS = [
+  'MQTT_URL',
+  'MQTT_USERNAME',
+  'MQTT_PASSWORD',
+  'MQTT_PASSWORD_FILE',
+  'MQTT_CA_FILE',
+  'MQTT_PROTOCOL_VERSION',
+] as const;
 export type MqttConfig = Config<(typeof MQTT_SETTINGS)[number]>;
 
 /** The defaults, each with the reason it is what it is. */
@@ -31,8 +38,13 @@ export const MQTT_CLIENT_DEFAULTS = {
  * `defaultUsername`: the account name when MQTT_USERNAME is empty but a password is given (a
  * camera's account is named after its camera id on the bundled broker).
  */
-export function mqttClientOptions(config: MqttConfig, options: Pick<IClientOptions, 'clientId' | 'will'>, defaultUsername?: string): IClientOptions {
-  const password = config.MQTT_PASSWORD || (config.MQTT_PASSWORD_FILE ? readSettingFile('MQTT_PASSWORD_FILE', config.MQTT_PASSWORD_FILE).trim() : '');
+export function mqttClientOptions(
+  config: MqttConfig,
+  options: Pick<IClientOptions, 'clientId' | 'will'>,
+  defaultUsername?: string,
+): IClientOptions {
+  const password =
+    config.MQTT_PASSWORD || (config.MQTT_PASSWORD_FILE ? readSettingFile('MQTT_PASSWORD_FILE', config.MQTT_PASSWORD_FILE).trim() : '');
   const username = config.MQTT_USERNAME || (password ? defaultUsername : undefined);
   if (password && !username) throw new ConfigError('MQTT_USERNAME must be set when a password is given');
   // The CA file is trusted besides the system CAs, not instead of them: docker compose names the

@@ -26,8 +26,7 @@ export const PBKDF2_DEFAULTS = { iterations: 101, saltBytes: 12, hashBytes: 64 }
 export const PASSWORD_LINE_LIMITS = { hashBytes: 64, minSaltBytes: 8, maxSaltBytes: 64, maxIterations: 1_000_000 } as const;
 
 export type PasswordHash =
-  | { kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer }
-  | { kind: 'sha512'; salt: Buffer; hash: Buffer };
+  { kind: 'pbkdf2-sha512'; iterations: number; salt: Buffer; hash: Buffer } | { kind: 'sha512'; salt: Buffer; hash: Buffer };
 
 export class PasswordFileError extends Error {
   override name = 'PasswordFileError';
@@ -43,13 +42,15 @@ function decodeBase64(value: string, what: string): Buffer {
 function decodeSalt(value: string): Buffer {
   const salt = decodeBase64(value, 'salt');
   const { minSaltBytes, maxSaltBytes } = PASSWORD_LINE_LIMITS;
-  if (salt.length < minSaltBytes || salt.length > maxSaltBytes) throw new PasswordFileError(`salt is ${salt.length} bytes (expected ${minSaltBytes}-${maxSaltBytes})`);
+  if (salt.length < minSaltBytes || salt.length > maxSaltBytes)
+    throw new PasswordFileError(`salt is ${salt.length} bytes (expected ${minSaltBytes}-${maxSaltBytes})`);
   return salt;
 }
 
 function decodeHash(value: string): Buffer {
   const hash = decodeBase64(value, 'hash');
-  if (hash.length !== PASSWORD_LINE_LIMITS.hashBytes) throw new PasswordFileError(`hash is ${hash.length} bytes (expected ${PASSWORD_LINE_LIMITS.hashBytes})`);
+  if (hash.length !== PASSWORD_LINE_LIMITS.hashBytes)
+    throw new PasswordFileError(`hash is ${hash.length} bytes (expected ${PASSWORD_LINE_LIMITS.hashBytes})`);
   return hash;
 }
 

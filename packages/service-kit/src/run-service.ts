@@ -23,7 +23,9 @@ export function runService(name: string, main: () => Promise<ReadyDetail | void>
       if (error instanceof ConfigError) {
         process.stderr.write(`${name}: configuration error: ${error.message}\n`);
       } else if (code === 'EADDRINUSE') {
-        process.stderr.write(`${name}: failed to start: port ${port} on ${address} is already in use by another program (another camqtt or MQTT broker?); stop it or choose another port in .env\n`);
+        process.stderr.write(
+          `${name}: failed to start: port ${port} on ${address} is already in use by another program (another camqtt or MQTT broker?); stop it or choose another port in .env\n`,
+        );
       } else {
         process.stderr.write(`${name}: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       }

@@ -13,7 +13,13 @@ test('per-address limits count an IPv4 address, or an IPv6 /64 (a host has the w
 });
 
 test('guesses from fresh addresses of one IPv6 /64 are blocked like guesses from one address', () => {
-  const throttle = new LoginThrottle({ failuresBeforeBlock: 5, firstBlockMs: 60_000, maxBlockMs: 600_000, maxAddresses: 100, now: () => 1_000 });
+  const throttle = new LoginThrottle({
+    failuresBeforeBlock: 5,
+    firstBlockMs: 60_000,
+    maxBlockMs: 600_000,
+    maxAddresses: 100,
+    now: () => 1_000,
+  });
   for (let i = 1; i <= 5; i += 1) {
     const verdict = throttle.begin(`2001:db8:1:2::${i.toString(16)}`, `user${i}`);
     assert.equal(verdict.blocked, false, `guess ${i} is checked`);

@@ -5,7 +5,14 @@ import { LoginThrottle, type LoginThrottleOptions, type ThrottleVerdict } from '
 /** A throttle on a clock the test moves by hand: 5 failures, blocks 2 s doubling to 60 s. */
 function throttleAt(options: Partial<LoginThrottleOptions> = {}): { throttle: LoginThrottle; clock: { now: number } } {
   const clock = { now: 1_000_000 };
-  const throttle = new LoginThrottle({ failuresBeforeBlock: 5, firstBlockMs: 2_000, maxBlockMs: 60_000, maxAddresses: 100, now: () => clock.now, ...options });
+  const throttle = new LoginThrottle({
+    failuresBeforeBlock: 5,
+    firstBlockMs: 2_000,
+    maxBlockMs: 60_000,
+    maxAddresses: 100,
+    now: () => clock.now,
+    ...options,
+  });
   return { throttle, clock };
 }
 
@@ -35,7 +42,7 @@ describe('login throttle', () => {
     assert.deepEqual(blocks, [4_000, 8_000, 16_000, 32_000, 60_000, 60_000, 60_000]);
   });
 
-  it('does not clear an address\'s failures when it logs in successfully as someone else', () => {
+  it("does not clear an address's failures when it logs in successfully as someone else", () => {
     const { throttle } = throttleAt();
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 2; i++) fail(throttle, '10.0.0.1', 'alice');

@@ -36,7 +36,9 @@ test('auto asks for MQTT 5, falls back to 3.1.1 once with one info line, and the
 
   const infoLines: string[] = [];
   const errors: Error[] = [];
-  const client = connectMqtt(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200, keepalive: 0 }, 'auto', { info: (_details, message) => infoLines.push(message) });
+  const client = connectMqtt(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 200, keepalive: 0 }, 'auto', {
+    info: (_details, message) => infoLines.push(message),
+  });
   client.on('error', (error) => errors.push(error));
   t.after(() => client.end(true));
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
@@ -57,7 +59,9 @@ test('5 and 4 ask for that version only; a broker without 5 is then a refusal, n
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => server.close());
-  const client = connectMqtt(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, { reconnectPeriod: 0 }, '5', { info: () => assert.fail('no fallback') });
+  const client = connectMqtt(`mqtt://127.0.0.1:${(server.address() as { port: number }).port}`, { reconnectPeriod: 0 }, '5', {
+    info: () => assert.fail('no fallback'),
+  });
   t.after(() => client.end(true));
   const error = await new Promise<Error & { code?: number }>((resolve) => client.once('error', resolve));
   assert.equal(error.code, 1);

@@ -97,7 +97,13 @@ describe('password file', () => {
     assert.equal(hasPasswordLine(text, 'cam1'), true);
     assert.equal(parsePasswordFile(text).entries.has('cam1'), false);
     const fixed = replacePasswordLine(text, 'cam1', await hashPassword('pw'));
-    assert.deepEqual(fixed.trimEnd().split('\n').map((line) => line.split(':')[0]), ['cam1', 'relay']);
+    assert.deepEqual(
+      fixed
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(':')[0]),
+      ['cam1', 'relay'],
+    );
     assert.ok(await verifyPassword('pw', parsePasswordFile(fixed).entries.get('cam1')!));
     assert.equal(replacePasswordLine(text, 'cam1', null), 'relay:$6$AAAA$A\n');
   });
@@ -106,7 +112,13 @@ describe('password file', () => {
     const hash = await hashPassword('pw');
     let text = `# keep me\n${MOSQUITTO_7}\n`;
     text = replacePasswordLine(text, 'cam2', hash);
-    assert.deepEqual(text.trimEnd().split('\n').map((line) => line.split(':')[0]), ['# keep me', 'cam1', 'cam2']);
+    assert.deepEqual(
+      text
+        .trimEnd()
+        .split('\n')
+        .map((line) => line.split(':')[0]),
+      ['# keep me', 'cam1', 'cam2'],
+    );
     const newer = await hashPassword('pw2');
     text = replacePasswordLine(text, 'cam1', newer);
     assert.equal(parsePasswordFile(text).entries.size, 2);

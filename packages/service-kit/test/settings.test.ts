@@ -9,7 +9,11 @@ test('defaults apply when a variable is unset or empty', () => {
 });
 
 test('values are parsed to their types', () => {
-  const config = loadConfig(['VIDEO_WIDTH', 'BROKER_ALLOW_ANONYMOUS', 'MQTT_URL'], { VIDEO_WIDTH: ' 1280 ', BROKER_ALLOW_ANONYMOUS: 'true', MQTT_URL: 'mqtts://example.com:8883' });
+  const config = loadConfig(['VIDEO_WIDTH', 'BROKER_ALLOW_ANONYMOUS', 'MQTT_URL'], {
+    VIDEO_WIDTH: ' 1280 ',
+    BROKER_ALLOW_ANONYMOUS: 'true',
+    MQTT_URL: 'mqtts://example.com:8883',
+  });
   assert.deepEqual(config, { VIDEO_WIDTH: 1280, BROKER_ALLOW_ANONYMOUS: true, MQTT_URL: 'mqtts://example.com:8883' });
 });
 
@@ -27,12 +31,15 @@ test('a wrong value gives one line naming the variable, the rule and the value',
     ['WEB_TRUST_PROXY', 'the nginx one', /^WEB_TRUST_PROXY must be true, false, a number of hops/],
   ];
   for (const [name, value, message] of cases) {
-    assert.throws(() => loadConfig([name], { [name]: value }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.match(error.message, message);
-      assert.doesNotMatch(error.message, /\n/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig([name], { [name]: value }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, message);
+        assert.doesNotMatch(error.message, /\n/);
+        return true;
+      },
+    );
   }
 });
 

@@ -34,7 +34,10 @@ export class ServiceProcess {
   readonly rawOutput: string[] = [];
   private waiters: Array<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }> = [];
 
-  private constructor(readonly name: string, readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     if (child.stdout) createInterface({ input: child.stdout }).on('line', (text) => this.onLine(text));
     if (child.stderr) createInterface({ input: child.stderr }).on('line', (text) => this.keepRaw(text));
     child.on('error', (error) => this.keepRaw(`spawn error: ${error.message}`));
@@ -47,7 +50,12 @@ export class ServiceProcess {
    * environment (so a developer's .env or shell cannot leak in). `nodeArgs` go before the script:
    * Node 20 refuses --cpu-prof in NODE_OPTIONS.
    */
-  static start(service: ServiceName | string, env: Record<string, string>, args: string[] = [], options: { label?: string; nodeArgs?: string[] } = {}): ServiceProcess {
+  static start(
+    service: ServiceName | string,
+    env: Record<string, string>,
+    args: string[] = [],
+    options: { label?: string; nodeArgs?: string[] } = {},
+  ): ServiceProcess {
     const entry = service in serviceEntries ? serviceEntries[service as ServiceName] : service;
     const child = spawnWithDeathSignal(process.execPath, [...(options.nodeArgs ?? []), entry, ...args], {
       cwd: repoRoot,
@@ -59,7 +67,11 @@ export class ServiceProcess {
 
   /** Another program (e.g. Mosquitto), with only PATH from our environment. */
   static command(label: string, file: string, args: string[]): ServiceProcess {
-    const child = spawnWithDeathSignal(file, args, { cwd: repoRoot, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnWithDeathSignal(file, args, {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return new ServiceProcess(label, child);
   }
 

@@ -31,7 +31,10 @@ export async function startBroker(provisionDir: string, accounts: string, env: R
 }
 
 /** `extraAccounts`: more user:role accounts to provision, for processes a test starts itself. */
-export async function startStack(cameras: CameraSpec[], options: { brokerEnv?: Record<string, string>; extraAccounts?: string[] } = {}): Promise<Stack> {
+export async function startStack(
+  cameras: CameraSpec[],
+  options: { brokerEnv?: Record<string, string>; extraAccounts?: string[] } = {},
+): Promise<Stack> {
   const provisionDir = await mkdtemp(join(tmpdir(), 'camqtt-stack-'));
   const accounts = [stackAccounts(cameras.map((c) => c.id)), ...(options.extraAccounts ?? [])].join(',');
   const broker = await startBroker(provisionDir, accounts, options.brokerEnv);

@@ -10,7 +10,15 @@ export async function launchBrowser(): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     // As root in CI, without a GPU, and with no traffic to anything but the page under test.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -35,7 +43,12 @@ export async function canvasSnapshot(page: Page, camera: string): Promise<string
  * Opens `url`, waits for the camera's tile, and returns two canvas snapshots taken apart in time
  * plus the overlay once it shows a positive FPS and a numeric latency.
  */
-export async function watchCamera(browser: Browser, url: string, camera: string, timeoutMs = 30_000): Promise<{ first: string; second: string; reading: TileReading; page: Page }> {
+export async function watchCamera(
+  browser: Browser,
+  url: string,
+  camera: string,
+  timeoutMs = 30_000,
+): Promise<{ first: string; second: string; reading: TileReading; page: Page }> {
   const page = await browser.newPage();
   await page.goto(url);
   await page.locator(`[data-camera="${camera}"] canvas`).waitFor({ timeout: timeoutMs });
@@ -51,7 +64,8 @@ export async function watchCamera(browser: Browser, url: string, camera: string,
   );
   const first = await canvasSnapshot(page, camera);
   await page.waitForFunction(
-    ([cam, before]) => (document.querySelector(`[data-camera="${cam}"] canvas`) as HTMLCanvasElement | null)?.toDataURL('image/png') !== before,
+    ([cam, before]) =>
+      (document.querySelector(`[data-camera="${cam}"] canvas`) as HTMLCanvasElement | null)?.toDataURL('image/png') !== before,
     [camera, first] as const,
     { timeout: timeoutMs },
   );

@@ -24,7 +24,10 @@ export class InvalidCommandError extends Error {
   override name = 'InvalidCommandError';
 
   /** The command's id, when it had a readable one: a refusal echoes it. */
-  constructor(message: string, readonly id?: string) {
+  constructor(
+    message: string,
+    readonly id?: string,
+  ) {
     super(message);
   }
 }
@@ -59,7 +62,8 @@ export function parseControlCommand(value: unknown): ControlCommand {
       command.paused = raw as boolean;
     } else if (key === 'fps' || key === 'quality' || key === 'width' || key === 'height') {
       const [min, max] = CONTROL_RANGES[key];
-      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) refuse(`${key} must be a whole number from ${min} to ${max}`);
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max)
+        refuse(`${key} must be a whole number from ${min} to ${max}`);
       command[key] = raw as number;
     } else {
       refuse(`unknown key ${JSON.stringify(key)} (known: ${KNOWN_KEYS})`);
@@ -93,7 +97,11 @@ export function fitSize(width: number, height: number, maxWidth: number, maxHeig
  * sender learns it got less than it asked for). With the camera's `current` size a command naming
  * only one dimension is fitted with the other one too, keeping the picture's proportions.
  */
-export function capControlCommand(command: ControlCommand, limits: ControlLimits, current?: { width?: number; height?: number }): { command: ControlCommand; capped: string[] } {
+export function capControlCommand(
+  command: ControlCommand,
+  limits: ControlLimits,
+  current?: { width?: number; height?: number },
+): { command: ControlCommand; capped: string[] } {
   const out: ControlCommand = { ...command };
   const capped: string[] = [];
   if (out.fps !== undefined && out.fps > limits.maxFps) {

@@ -7,7 +7,8 @@
  */
 
 /** Query parameters whose value is a credential (IP cameras take `?user=..&password=..`, `?pwd=`, `?token=`). */
-const SECRET_PARAMETERS = 'user|username|usr|login|password|passwd|pass|pwd|token|access_token|auth|authorization|key|apikey|api_key|secret|sig|signature|credentials';
+const SECRET_PARAMETERS =
+  'user|username|usr|login|password|passwd|pass|pwd|token|access_token|auth|authorization|key|apikey|api_key|secret|sig|signature|credentials';
 
 /**
  * `scheme://userinfo@`: the user information runs to the LAST `@` before the path, query or

@@ -102,7 +102,11 @@ export function parseViewerRequest(text: string): ViewerRequest | { error: strin
   const { type, cameras } = value as { type: string; cameras?: unknown };
   if (type !== 'select') return { error: `unknown message type ${JSON.stringify(type)}` };
   if (cameras === '*') return { type, cameras };
-  if (!Array.isArray(cameras) || cameras.length > MAX_SELECTED_CAMERAS || !cameras.every((id) => typeof id === 'string' && isCameraId(id))) {
+  if (
+    !Array.isArray(cameras) ||
+    cameras.length > MAX_SELECTED_CAMERAS ||
+    !cameras.every((id) => typeof id === 'string' && isCameraId(id))
+  ) {
     return { error: `select: "cameras" must be "*" or a list of at most ${MAX_SELECTED_CAMERAS} camera ids` };
   }
   return { type, cameras: [...new Set(cameras as string[])] };

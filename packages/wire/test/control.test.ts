@@ -44,7 +44,10 @@ test('capControlCommand lowers fps and size to the limits, keeping the asked pro
   // Without it, the one given is capped alone.
   assert.deepEqual(capControlCommand({ height: 2160 }, limits).command, { height: 1080 });
   // Within the limits: untouched.
-  assert.deepEqual(capControlCommand({ width: 320, height: 240, fps: 30, quality: 100 }, limits), { command: { width: 320, height: 240, fps: 30, quality: 100 }, capped: [] });
+  assert.deepEqual(capControlCommand({ width: 320, height: 240, fps: 30, quality: 100 }, limits), {
+    command: { width: 320, height: 240, fps: 30, quality: 100 },
+    capped: [],
+  });
   assert.deepEqual(fitSize(640, 480, 320, 240), { width: 320, height: 240 });
   assert.deepEqual(fitSize(320, 240, 640, 480), { width: 320, height: 240 });
 });

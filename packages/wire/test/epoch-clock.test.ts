@@ -39,13 +39,21 @@ test('epochNowMs reads the whole ms just as Date.now() ticks over to it, over a 
 test('two processes read the same time: a fresh child agrees with this long-running process', async () => {
   // The parent has run for a while (tests before this one); performance.timeOrigin-based clocks
   // drift apart between such processes, this one must not.
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `
     import { epochNowMs } from ${JSON.stringify(CLOCK_MODULE)};
     import { createInterface } from 'node:readline';
     epochNowMs();
     console.log('ready');
     for await (const _ of createInterface({ input: process.stdin })) console.log(epochNowMs());
-  `], { stdio: ['pipe', 'pipe', 'inherit'] });
+  `,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   assert.equal((await lines.next()).value, 'ready');
   const gaps: number[] = [];

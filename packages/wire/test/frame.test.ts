@@ -28,7 +28,7 @@ test('the comment goes after the JFIF APP0 segment, which stays first', () => {
   assert.deepEqual([...tagged.subarray(app0End, app0End + 2)], [0xff, 0xfe]);
 });
 
-test('a plain JPEG, or one with somebody else\'s comment, has no camqtt metadata', () => {
+test("a plain JPEG, or one with somebody else's comment, has no camqtt metadata", () => {
   const jpeg = realJpeg();
   assert.equal(readFrameMeta(jpeg), undefined);
   const foreign = new TextEncoder().encode('{"camqtt":2} hello');

@@ -51,9 +51,11 @@ test('a browser selects cameras with a select message; anything else is an error
   }
 });
 
-test('a status that carries the camera\'s own error parses as a status, not as an invalid one', () => {
+test("a status that carries the camera's own error parses as a status, not as an invalid one", () => {
   const text = '{"camera":"cam1","online":true,"error":"video file not found: /x.mp4"}';
-  assert.deepEqual(parseCameraStatus(new TextEncoder().encode(text)), { status: { camera: 'cam1', online: true, error: 'video file not found: /x.mp4' } });
+  assert.deepEqual(parseCameraStatus(new TextEncoder().encode(text)), {
+    status: { camera: 'cam1', online: true, error: 'video file not found: /x.mp4' },
+  });
   assert.match((parseCameraStatus(new TextEncoder().encode('{"online":true}')) as { invalid: string }).invalid, /schema/);
   assert.deepEqual(parseCameraStatus(new TextEncoder().encode('{nope')), { invalid: 'status is not JSON' });
 });

@@ -91,9 +91,14 @@ export class ControlHandler {
     const responseTopic = properties?.responseTopic;
     if (!responseTopic) return;
     const correlation = properties.correlationData ? { correlationData: properties.correlationData } : {};
-    this.client.publish(responseTopic, JSON.stringify(answer), { qos: 1, properties: { contentType: 'application/json', ...correlation } }, (error) => {
-      if (error) this.log.warn({ responseTopic, error: error.message }, 'control answer not sent');
-    });
+    this.client.publish(
+      responseTopic,
+      JSON.stringify(answer),
+      { qos: 1, properties: { contentType: 'application/json', ...correlation } },
+      (error) => {
+        if (error) this.log.warn({ responseTopic, error: error.message }, 'control answer not sent');
+      },
+    );
   }
 
   private async snapshot(answer: CommandAnswer): Promise<void> {

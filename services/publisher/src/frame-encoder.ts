@@ -36,7 +36,8 @@ export function passthroughRefusal(info: JpegInfo | undefined, options: EncodeOp
   if (!options.passthrough) return 'passthrough off';
   if (options.overlay !== undefined) return 'overlay';
   if (!info) return 'unreadable JPEG header';
-  if (info.width !== options.width || info.height !== options.height) return `size ${info.width}x${info.height} is not ${options.width}x${options.height}`;
+  if (info.width !== options.width || info.height !== options.height)
+    return `size ${info.width}x${info.height} is not ${options.width}x${options.height}`;
   if (!info.hasHuffmanTables) return 'no Huffman tables (browsers cannot decode it)';
   return undefined;
 }
@@ -107,7 +108,9 @@ export class FrameEncoder {
     if (!source) return options;
     const fitted = fitSize(options.width, options.height, source.width, source.height);
     const smaller = fitted.width !== options.width || fitted.height !== options.height;
-    this.sizeWarning = smaller ? `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})` : undefined;
+    this.sizeWarning = smaller
+      ? `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})`
+      : undefined;
     return smaller ? { ...options, ...fitted } : options;
   }
 

@@ -243,9 +243,15 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       t.encodeMs += performance.now() - encodeStart;
       t.grabToOfferMs += performance.now() - grab.grabbedAt;
     }
-    if (before.passthrough !== this.encoder.passthrough || before.warning !== this.encoder.warning || before.sizeWarning !== this.encoder.sizeWarning) {
-      if (this.encoder.warning !== before.warning && this.encoder.warning) this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
-      if (this.encoder.sizeWarning !== before.sizeWarning && this.encoder.sizeWarning) this.log.warn({ warning: this.encoder.sizeWarning }, 'source smaller than the asked size');
+    if (
+      before.passthrough !== this.encoder.passthrough ||
+      before.warning !== this.encoder.warning ||
+      before.sizeWarning !== this.encoder.sizeWarning
+    ) {
+      if (this.encoder.warning !== before.warning && this.encoder.warning)
+        this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
+      if (this.encoder.sizeWarning !== before.sizeWarning && this.encoder.sizeWarning)
+        this.log.warn({ warning: this.encoder.sizeWarning }, 'source smaller than the asked size');
       this.emit('changed');
     }
   }

@@ -98,7 +98,11 @@ export class FramePublisher {
    */
   async publishSnapshot(payload: Uint8Array, meta: FrameMeta): Promise<void> {
     if (!this.client.connected) throw new Error('not connected to the broker');
-    await this.client.publishAsync(this.topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), this.publishOptions(meta, 1));
+    await this.client.publishAsync(
+      this.topic,
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+      this.publishOptions(meta, 1),
+    );
     this.sent += 1;
     this.bytesSent += payload.byteLength;
   }

@@ -89,7 +89,8 @@ export class HomeAssistantLink {
       return;
     }
     this.client.subscribe(this.birthTopic, { qos: 1 }, (error, granted) => {
-      if (error || granted?.[0]?.qos === 128) this.log.warn({ topic: this.birthTopic }, 'cannot subscribe to Home Assistant\'s birth messages; discovery is sent on connect only');
+      if (error || granted?.[0]?.qos === 128)
+        this.log.warn({ topic: this.birthTopic }, "cannot subscribe to Home Assistant's birth messages; discovery is sent on connect only");
     });
     this.announce();
   };
@@ -121,6 +122,10 @@ export class HomeAssistantLink {
     if (!frame || frame === this.lastImage || !this.client.connected) return;
     this.lastImage = frame;
     const properties = protocolVersionOf(this.client) === 5 ? { properties: { contentType: 'image/jpeg' } } : {};
-    this.client.publish(this.options.topics.image(this.options.camera), Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), { qos: 1, retain: true, ...properties });
+    this.client.publish(this.options.topics.image(this.options.camera), Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength), {
+      qos: 1,
+      retain: true,
+      ...properties,
+    });
   }
 }

@@ -49,10 +49,14 @@ export class Publisher {
     const camera = config.CAMERA_ID;
     const topics = new Topics(config.TOPIC_PREFIX);
     const clientId = `${CAMERA_CLIENT_ID_PREFIX}${camera}`;
-    const options = mqttClientOptions(config, {
-      clientId,
-      will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
-    }, camera);
+    const options = mqttClientOptions(
+      config,
+      {
+        clientId,
+        will: { topic: topics.status(camera), payload: Buffer.from(JSON.stringify(offlineStatus(camera))), qos: 1, retain: true },
+      },
+      camera,
+    );
     const client = connectMqtt(config.MQTT_URL, options, config.MQTT_PROTOCOL_VERSION, log);
     this.client = client;
     const url = redactCredentials(config.MQTT_URL);
@@ -64,21 +68,50 @@ export class Publisher {
     });
     client.on('offline', () => everConnected && log.warn({ url }, 'disconnected; reconnecting'));
     // Without a listener an 'error' event would kill the process; MQTT.js retries by itself.
-    client.on('error', (error) => isProtocolFallback(error) || log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'));
+    client.on(
+      'error',
+      (error) =>
+        isProtocolFallback(error) ||
+        log.warn({ url, error: error.message, problem: explainConnectionError(error, config.MQTT_URL, options.username) }, 'mqtt error'),
+    );
 
     const source = this.createSource();
     const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
     this.frames = new FramePublisher(client, topics.frame(camera), config.FRAME_EXPIRY_S, log);
-    this.pipeline = new FramePipeline(source, settings, this.frames, {
+    this.pipeline = new FramePipeline(
+      source,
+      settings,
+      this.frames,
+      {
+        camera,
+        fpsCap,
+        passthrough: config.CAPTURE_PASSTHROUGH,
+        overlay: config.VIDEO_OVERLAY,
+        snapshotQuality: config.SNAPSHOT_QUALITY,
+        maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
+      },
+      log,
+    );
+    this.status = new StatusReporter(
+      client,
+      topics.status(camera),
       camera,
+      config.STATUS_INTERVAL_S,
       fpsCap,
-      passthrough: config.CAPTURE_PASSTHROUGH,
-      overlay: config.VIDEO_OVERLAY,
-      snapshotQuality: config.SNAPSHOT_QUALITY,
-      maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
-    }, log);
-    this.status = new StatusReporter(client, topics.status(camera), camera, config.STATUS_INTERVAL_S, fpsCap, this.pipeline, this.frames, settings, log);
-    this.control = new ControlHandler(client, topics.control(camera), settings, this.pipeline, this.status, () => this.controlLimits(), log);
+      this.pipeline,
+      this.frames,
+      settings,
+      log,
+    );
+    this.control = new ControlHandler(
+      client,
+      topics.control(camera),
+      settings,
+      this.pipeline,
+      this.status,
+      () => this.controlLimits(),
+      log,
+    );
     const capWarning = (fps: number): void => {
       const warning = fpsCapWarning(fps, fpsCap);
       if (warning) log.warn({ fps, cap: fpsCap }, warning);
@@ -90,14 +123,19 @@ export class Publisher {
 
     if (config.PUBLISHER_HEALTH_FILE) this.health = new HealthFile(config.PUBLISHER_HEALTH_FILE, client, log);
     const frames = this.frames;
-    this.homeAssistant = new HomeAssistantLink(client, {
-      camera,
-      topics,
-      enabled: config.HA_DISCOVERY,
-      discoveryPrefix: config.HA_DISCOVERY_PREFIX,
-      imageIntervalS: config.HA_IMAGE_INTERVAL_S,
-      pageUrl: config.WEB_PUBLIC_URL || `http://localhost:${config.WEB_PORT}`,
-    }, () => frames.latest, log);
+    this.homeAssistant = new HomeAssistantLink(
+      client,
+      {
+        camera,
+        topics,
+        enabled: config.HA_DISCOVERY,
+        discoveryPrefix: config.HA_DISCOVERY_PREFIX,
+        imageIntervalS: config.HA_IMAGE_INTERVAL_S,
+        pageUrl: config.WEB_PUBLIC_URL || `http://localhost:${config.WEB_PORT}`,
+      },
+      () => frames.latest,
+      log,
+    );
 
     this.frames.start();
     this.health?.start();
@@ -105,7 +143,18 @@ export class Publisher {
     this.status.start();
     this.control.start();
     this.pipeline.start();
-    log.info({ camera, source: source.description, width: config.VIDEO_WIDTH, height: config.VIDEO_HEIGHT, fps: config.VIDEO_FPS, quality: config.JPEG_QUALITY, url }, 'publisher started');
+    log.info(
+      {
+        camera,
+        source: source.description,
+        width: config.VIDEO_WIDTH,
+        height: config.VIDEO_HEIGHT,
+        fps: config.VIDEO_FPS,
+        quality: config.JPEG_QUALITY,
+        url,
+      },
+      'publisher started',
+    );
   }
 
   /** Releases the source, marks the camera offline and disconnects, within about `budgetMs`. */
@@ -142,12 +191,17 @@ export class Publisher {
   private controlLimits(): ControlLimits {
     const { config } = this;
     const info = this.pipeline?.sourceInfo;
-    const source = sourceKind(config.CAMERA_SOURCE) === 'testsrc' ? { width: config.VIDEO_WIDTH, height: config.VIDEO_HEIGHT } : info && { width: Math.round(info.width), height: Math.round(info.height) };
+    const source =
+      sourceKind(config.CAMERA_SOURCE) === 'testsrc'
+        ? { width: config.VIDEO_WIDTH, height: config.VIDEO_HEIGHT }
+        : info && { width: Math.round(info.width), height: Math.round(info.height) };
     const maxWidth = Math.min(config.VIDEO_MAX_WIDTH, source?.width ?? Infinity);
     const maxHeight = Math.min(config.VIDEO_MAX_HEIGHT, source?.height ?? Infinity);
     const bySource = source !== undefined && (source.width < config.VIDEO_MAX_WIDTH || source.height < config.VIDEO_MAX_HEIGHT);
     const byConfig = source === undefined || source.width > config.VIDEO_MAX_WIDTH || source.height > config.VIDEO_MAX_HEIGHT;
-    const sizeLimit = [bySource ? "the source's size" : '', byConfig ? 'VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' : ''].filter(Boolean).join(' and ');
+    const sizeLimit = [bySource ? "the source's size" : '', byConfig ? 'VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT' : '']
+      .filter(Boolean)
+      .join(' and ');
     return { maxWidth, maxHeight, maxFps: config.VIDEO_MAX_FPS, sizeLimit };
   }
 

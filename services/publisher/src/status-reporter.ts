@@ -153,7 +153,8 @@ export class StatusReporter {
     const loopDelayMaxMs = this.loopDelay ? Math.round(this.loopDelay.max / 1e4) / 100 : undefined;
     this.loopDelay?.reset();
     const avg = (ms: number, count = t.frames): number | undefined => (count > 0 ? Math.round((ms / count) * 100) / 100 : undefined);
-    const pct = (p: number): number | undefined => (latencies.length > 0 ? round2(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!) : undefined);
+    const pct = (p: number): number | undefined =>
+      latencies.length > 0 ? round2(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!) : undefined;
     this.log.debug(
       {
         reads: t.reads,

@@ -32,10 +32,18 @@ describe('publisher with the bundled broker', () => {
     broker = await startBroker(dir, ACCOUNTS);
     port = await broker.port('mqtt');
     const url = `mqtt://127.0.0.1:${port}`;
-    publisher = ServiceProcess.start('publisher', publisherEnv(url, {
-      CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
-      MQTT_USERNAME: 'cam1', MQTT_PASSWORD_FILE: join(dir, 'passwords', 'cam1'), PUBLISHER_HEALTH_FILE: join(dir, 'publisher-health'),
-    }));
+    publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(url, {
+        CAMERA_ID: 'cam1',
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '320',
+        VIDEO_HEIGHT: '240',
+        MQTT_USERNAME: 'cam1',
+        MQTT_PASSWORD_FILE: join(dir, 'passwords', 'cam1'),
+        PUBLISHER_HEALTH_FILE: join(dir, 'publisher-health'),
+      }),
+    );
     watcher = await TestSubscriber.connect(url, 'cam1', 'camqtt', await credentials('admin'));
     await watcher.nextFrame();
   });
@@ -59,13 +67,20 @@ describe('publisher with the bundled broker', () => {
     assert.equal(connected.protocolVersion, 5);
     const fallbacks = publisher.lines.filter((line) => line.msg === 'the broker does not speak MQTT 5: using MQTT 3.1.1');
     assert.deepEqual(fallbacks, []);
-    assert.equal(publisher.lines.some((line) => line.msg === 'mqtt error'), false);
+    assert.equal(
+      publisher.lines.some((line) => line.msg === 'mqtt error'),
+      false,
+    );
   });
 
-  test('the relay and admin accounts may command a camera; another camera\'s account may not, and its command has no effect', async () => {
+  test("the relay and admin accounts may command a camera; another camera's account may not, and its command has no effect", async () => {
     const url = `mqtt://127.0.0.1:${port}`;
     const send = async (user: string, command: unknown): Promise<void> => {
-      const client = await connectAsync(url, { ...(await credentials(user)), reconnectPeriod: 0, clientId: `test-${user}-${Math.random().toString(16).slice(2)}` });
+      const client = await connectAsync(url, {
+        ...(await credentials(user)),
+        reconnectPeriod: 0,
+        clientId: `test-${user}-${Math.random().toString(16).slice(2)}`,
+      });
       // The broker may drop the connection of a client that publishes where it must not.
       client.on('error', () => undefined);
       try {
@@ -91,8 +106,14 @@ describe('publisher with the bundled broker', () => {
     await send('relay', { quality: 34, id: 'after-intruder' });
     const last = await watcher.status((s) => s.lastCommand?.id === 'after-intruder');
     assert.equal(last.quality, 34);
-    assert.equal(watcher.statuses.some((s) => s.lastCommand?.id === 'intruder' || s.quality === 11), false);
-    assert.equal(publisher.lines.some((line) => line.id === 'intruder'), false);
+    assert.equal(
+      watcher.statuses.some((s) => s.lastCommand?.id === 'intruder' || s.quality === 11),
+      false,
+    );
+    assert.equal(
+      publisher.lines.some((line) => line.id === 'intruder'),
+      false,
+    );
   });
 
   test('kill -9 of the broker and a restart on the same port: the publisher reconnects by itself and sends fresh frames only', async () => {
@@ -107,7 +128,10 @@ describe('publisher with the bundled broker', () => {
     broker = await startBroker(dir, ACCOUNTS, { BROKER_MQTT_PORT: String(port) });
     assert.equal(await broker.port('mqtt'), port);
     const backAt = Date.now();
-    const reconnected = await publisher.waitForLog(() => publisher.lines.filter((line) => line.msg === 'connected').length > connectedBefore, WAIT_MS);
+    const reconnected = await publisher.waitForLog(
+      () => publisher.lines.filter((line) => line.msg === 'connected').length > connectedBefore,
+      WAIT_MS,
+    );
     const first = await watcher.nextFrame((frame) => (frame.meta?.seq ?? 0) > (before.meta?.seq ?? 0), WAIT_MS);
     assert.ok(first.meta);
     assert.ok(first.meta.captureTime > killedAt, 'the first frame after the outage was grabbed after it began: nothing was queued');
@@ -116,6 +140,8 @@ describe('publisher with the bundled broker', () => {
     assert.equal(publisher.exitCode, null);
     const status = await watcher.nextStatus((s) => s.online);
     assert.ok((status.framesDropped ?? 0) > 0, 'frames of the outage were counted as dropped');
-    console.log(`# broker back -> publisher connected ${Number(reconnected.time) - backAt} ms, -> first fresh frame at a subscriber ${first.receivedAt - backAt} ms`);
+    console.log(
+      `# broker back -> publisher connected ${Number(reconnected.time) - backAt} ms, -> first fresh frame at a subscriber ${first.receivedAt - backAt} ms`,
+    );
   });
 });

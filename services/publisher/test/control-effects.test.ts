@@ -49,9 +49,17 @@ describe('control commands, as seen in the frames', () => {
   before(async () => {
     await broker.start();
     subscriber = await TestSubscriber.connect(broker.url, CAMERA);
-    publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
-      CAMERA_ID: CAMERA, CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '30', JPEG_QUALITY: '70',
-    }));
+    publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(broker.url, {
+        CAMERA_ID: CAMERA,
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '640',
+        VIDEO_HEIGHT: '480',
+        VIDEO_FPS: '30',
+        JPEG_QUALITY: '70',
+      }),
+    );
     await subscriber.collectFrames(5, WAIT_MS);
   });
 
@@ -81,9 +89,14 @@ describe('control commands, as seen in the frames', () => {
     assert.equal(fast.answer.targetFps, 30);
     await subscriber.nextFrame();
     const restored = await framesOver(2000);
-    t.diagnostic(`frames in 2 s: ${initial.length} at 30 fps, ${atFive.length} at 5 fps (median capture interval ${Math.round(median(gaps))} ms, status fps ${measured.fps}), ${restored.length} back at 30 fps`);
+    t.diagnostic(
+      `frames in 2 s: ${initial.length} at 30 fps, ${atFive.length} at 5 fps (median capture interval ${Math.round(median(gaps))} ms, status fps ${measured.fps}), ${restored.length} back at 30 fps`,
+    );
     assert.ok(initial.length >= 30 && initial.length <= 70, `${initial.length} frames in 2 s at fps 30`);
-    assert.ok(restored.length >= Math.min(30, 0.7 * initial.length) && restored.length <= 70, `${restored.length} frames in 2 s back at fps 30 (${initial.length} before)`);
+    assert.ok(
+      restored.length >= Math.min(30, 0.7 * initial.length) && restored.length <= 70,
+      `${restored.length} frames in 2 s back at fps 30 (${initial.length} before)`,
+    );
   });
 
   test('{"quality":20} makes the frames clearly smaller and {"quality":90} clearly larger; all still decode', async (t) => {
@@ -140,12 +153,19 @@ describe('control commands, as seen in the frames', () => {
       const late = following.filter(isOld).length;
       // Old frames only right after the answer, never once a new one came.
       const firstNew = following.findIndex((f) => !isOld(f));
-      assert.ok(firstNew >= 0 && following.slice(firstNew).every((f) => !isOld(f)), `${JSON.stringify(body)}: old and new frames interleaved`);
+      assert.ok(
+        firstNew >= 0 && following.slice(firstNew).every((f) => !isOld(f)),
+        `${JSON.stringify(body)}: old and new frames interleaved`,
+      );
       oldAfter.push(late);
       oldBefore.push(subscriber.frames.slice(sentAt, framesAtAnswer).filter(isOld).length);
     }
-    const encodeMs = publisher.lines.filter((line) => line.msg === 'pipeline stats' && typeof line.encodeMs === 'number').map((line) => line.encodeMs as number);
-    t.diagnostic(`quality 15 ${low} B / 95 ${high} B; frames with the old setting after the answer, per command: ${oldAfter.join(' ')} (between sending and the answer: ${oldBefore.join(' ')}); publisher encode ${median(encodeMs)} ms a frame (median of its stats)`);
+    const encodeMs = publisher.lines
+      .filter((line) => line.msg === 'pipeline stats' && typeof line.encodeMs === 'number')
+      .map((line) => line.encodeMs as number);
+    t.diagnostic(
+      `quality 15 ${low} B / 95 ${high} B; frames with the old setting after the answer, per command: ${oldAfter.join(' ')} (between sending and the answer: ${oldBefore.join(' ')}); publisher encode ${median(encodeMs)} ms a frame (median of its stats)`,
+    );
     assert.ok(Math.max(...oldAfter) <= MAX_OLD_AFTER_ANSWER, `old frames after the answer: ${oldAfter.join(' ')}`);
     assert.equal(publisher.exitCode, null);
   });

@@ -40,7 +40,12 @@ describe('publisher control and limits', () => {
   });
 
   test('a snapshot is one frame at SNAPSHOT_QUALITY flagged in its metadata, answered with its seq, also while paused; SIGINT exits 0 offline', async () => {
-    const { publisher, subscriber } = await start('snapcam', { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', JPEG_QUALITY: '30', VIDEO_FPS: '10' });
+    const { publisher, subscriber } = await start('snapcam', {
+      VIDEO_WIDTH: '640',
+      VIDEO_HEIGHT: '480',
+      JPEG_QUALITY: '30',
+      VIDEO_FPS: '10',
+    });
     const regular = await subscriber.nextFrame();
     assert.equal(regular.meta?.snapshot, undefined);
 
@@ -52,7 +57,10 @@ describe('publisher control and limits', () => {
     assert.equal(snapshot.meta?.seq, answered.lastCommand?.snapshotSeq);
     assert.deepEqual([cv.imdecode(snapshot.payload).cols, cv.imdecode(snapshot.payload).rows], [640, 480]);
     // Quality 95 against 30 of the same pattern: several times the bytes.
-    assert.ok(snapshot.payload.length > 2 * regular.payload.length, `snapshot ${snapshot.payload.length} B vs frame ${regular.payload.length} B`);
+    assert.ok(
+      snapshot.payload.length > 2 * regular.payload.length,
+      `snapshot ${snapshot.payload.length} B vs frame ${regular.payload.length} B`,
+    );
     // Without VIDEO_OVERLAY the bottom left shows the pattern's grey ramp, not a dark strip.
     const grey = cv.imdecode(regular.payload).bgrToGray();
     assert.ok(darkShare(grey, 474, 478, 160, 288) < 0.2);
@@ -82,7 +90,12 @@ describe('publisher control and limits', () => {
   test('cloud limits: fps is capped at MQTT_MAX_MESSAGES_PER_S and frames over MQTT_MAX_PAYLOAD_BYTES are re-encoded smaller, with warnings in the status', async () => {
     const cap = 15_000;
     const { publisher, subscriber } = await start('cloudcam', {
-      VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', JPEG_QUALITY: '95', VIDEO_FPS: '20', MQTT_MAX_MESSAGES_PER_S: '5', MQTT_MAX_PAYLOAD_BYTES: String(cap),
+      VIDEO_WIDTH: '640',
+      VIDEO_HEIGHT: '480',
+      JPEG_QUALITY: '95',
+      VIDEO_FPS: '20',
+      MQTT_MAX_MESSAGES_PER_S: '5',
+      MQTT_MAX_PAYLOAD_BYTES: String(cap),
     });
     const warned = await publisher.waitForLog((line) => line.level === 40 && /MQTT_MAX_MESSAGES_PER_S/.test(String(line.msg)));
     assert.equal(warned.cap, 5);
@@ -109,7 +122,12 @@ describe('publisher control and limits', () => {
   });
 
   test('commands are capped at VIDEO_MAX_* and never scale past the source size, and the status says so', async () => {
-    const { publisher, subscriber } = await start('bigcam', { VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '10', VIDEO_MAX_FPS: '20' });
+    const { publisher, subscriber } = await start('bigcam', {
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
+      VIDEO_FPS: '10',
+      VIDEO_MAX_FPS: '20',
+    });
     const sizeOf = (payload: Buffer): number[] => {
       const image = cv.imdecode(payload);
       return [image.cols, image.rows];
@@ -142,15 +160,28 @@ describe('publisher control and limits', () => {
   });
 
   test('VIDEO_WIDTH over VIDEO_MAX_WIDTH stops the publisher with one line naming both', { timeout: 20_000 }, async () => {
-    const publisher = ServiceProcess.start('publisher', { CAMERA_SOURCE: 'testsrc', MQTT_URL: 'mqtt://127.0.0.1:1', VIDEO_WIDTH: '3840', VIDEO_HEIGHT: '2160' });
+    const publisher = ServiceProcess.start('publisher', {
+      CAMERA_SOURCE: 'testsrc',
+      MQTT_URL: 'mqtt://127.0.0.1:1',
+      VIDEO_WIDTH: '3840',
+      VIDEO_HEIGHT: '2160',
+    });
     await once(publisher.child, 'close');
     assert.equal(publisher.exitCode, 2);
     assert.equal(publisher.rawOutput.length, 1, publisher.rawOutput.join('\n'));
-    assert.match(publisher.rawOutput[0]!, /^publisher: configuration error: VIDEO_WIDTH must be at most VIDEO_MAX_WIDTH \(1920\) \(got 3840\)/);
+    assert.match(
+      publisher.rawOutput[0]!,
+      /^publisher: configuration error: VIDEO_WIDTH must be at most VIDEO_MAX_WIDTH \(1920\) \(got 3840\)/,
+    );
   });
 
   test('VIDEO_OVERLAY draws camera id and time at the bottom left; TESTSRC_LARGE_CLOCK puts the clock across the middle', async () => {
-    const { subscriber } = await start('ovcam', { VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_OVERLAY: 'true', TESTSRC_LARGE_CLOCK: 'true' });
+    const { subscriber } = await start('ovcam', {
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
+      VIDEO_OVERLAY: 'true',
+      TESTSRC_LARGE_CLOCK: 'true',
+    });
     const frame = await subscriber.nextFrame();
     const grey = cv.imdecode(frame.payload).bgrToGray();
     // The overlay's black strip covers the grey ramp at the bottom left.

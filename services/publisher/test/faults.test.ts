@@ -21,7 +21,10 @@ describe('publisher faults', () => {
 
   test('the broker closing and coming back on the same port: frames resume, nothing stale is replayed', async () => {
     await broker.start();
-    const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'flaky', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240' }));
+    const publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(broker.url, { CAMERA_ID: 'flaky', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240' }),
+    );
     processes.push(publisher);
     const subscriber = await TestSubscriber.connect(broker.url, 'flaky');
     subscribers.push(subscriber);
@@ -35,7 +38,10 @@ describe('publisher faults', () => {
     await broker.start(port);
 
     // The publisher reconnects by itself (a second 'connected'), the subscriber too.
-    await publisher.waitForLog((line) => line.msg === 'connected' && publisher.lines.filter((l) => l.msg === 'connected').length >= 2, WAIT_MS);
+    await publisher.waitForLog(
+      (line) => line.msg === 'connected' && publisher.lines.filter((l) => l.msg === 'connected').length >= 2,
+      WAIT_MS,
+    );
     const after = await subscriber.nextFrame((frame) => (frame.meta?.seq ?? 0) > before.meta!.seq, WAIT_MS);
     assert.ok(after.meta);
     // Frames grabbed while the broker was away were dropped, not queued for later.

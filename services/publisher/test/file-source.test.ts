@@ -52,7 +52,11 @@ describe('publisher with a video file', () => {
     const path = join(dir, 'clip.avi');
     writeTestVideo(path);
     const { publisher, subscriber } = await bed.camera('filecam', {
-      CAMERA_ID: 'filecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_FPS: '30',
+      CAMERA_ID: 'filecam',
+      CAMERA_SOURCE: path,
+      VIDEO_WIDTH: '160',
+      VIDEO_HEIGHT: '120',
+      VIDEO_FPS: '30',
     });
 
     // The source reports what the file holds; frames are published at VIDEO_WIDTH x VIDEO_HEIGHT.
@@ -111,21 +115,35 @@ describe('publisher with a video file', () => {
     const path = join(dir, 'once.avi');
     writeTestVideo(path);
     const { publisher, subscriber } = await bed.camera('oncecam', {
-      CAMERA_ID: 'oncecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_LOOP: 'false',
+      CAMERA_ID: 'oncecam',
+      CAMERA_SOURCE: path,
+      VIDEO_WIDTH: '160',
+      VIDEO_HEIGHT: '120',
+      VIDEO_LOOP: 'false',
     });
     await publisher.waitForLog((line) => /^end of video file/.test(String(line.msg)), WAIT_MS);
     const ended = await subscriber.status((s) => /end of video file/.test(s.error ?? ''));
     assert.ok((ended.framesSent ?? 0) > 0 && (ended.framesSent ?? 0) <= FILE_FRAMES, `${ended.framesSent} frames`);
     const indices = subscriber.frames.map(fileFrameIndex);
-    assert.deepEqual(indices, [...indices].sort((a, b) => a - b), 'in order, never from the start again');
-    assert.equal(publisher.lines.some((line) => line.msg === 'source failed'), false);
+    assert.deepEqual(
+      indices,
+      [...indices].sort((a, b) => a - b),
+      'in order, never from the start again',
+    );
+    assert.equal(
+      publisher.lines.some((line) => line.msg === 'source failed'),
+      false,
+    );
     assert.equal(publisher.exitCode, null);
   });
 
   test('a missing file logs "source failed", keeps retrying with the error in the status, and plays once it appears', async () => {
     const path = join(dir, 'appears-later.avi');
     const { publisher, subscriber } = await bed.camera('latecam', {
-      CAMERA_ID: 'latecam', CAMERA_SOURCE: path, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
+      CAMERA_ID: 'latecam',
+      CAMERA_SOURCE: path,
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
     });
 
     const failed = await publisher.waitForLog((line) => line.msg === 'source failed');

@@ -19,7 +19,10 @@ const TICKS_PER_S = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim(
 function cpuSeconds(pid: number): number {
   let children: number[] = [];
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').map(Number).filter((n) => n > 0);
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .split(' ')
+      .map(Number)
+      .filter((n) => n > 0);
   } catch {
     // no children file: count the publisher alone
   }
@@ -43,7 +46,13 @@ function percentile(sorted: number[], p: number): number {
 async function measure(broker: TestBroker, label: string, env: Record<string, string>): Promise<void> {
   const camera = `m${Math.random().toString(16).slice(2, 8)}`;
   const subscriber = await TestSubscriber.connect(broker.url, camera);
-  const publisher = ServiceProcess.start('publisher', { MQTT_URL: broker.url, CAMERA_ID: camera, VIDEO_FPS: '30', STATUS_INTERVAL_S: '1', ...env });
+  const publisher = ServiceProcess.start('publisher', {
+    MQTT_URL: broker.url,
+    CAMERA_ID: camera,
+    VIDEO_FPS: '30',
+    STATUS_INTERVAL_S: '1',
+    ...env,
+  });
   try {
     await subscriber.nextFrame(() => true, 30_000);
     await sleep(3000); // warm-up
@@ -61,16 +70,18 @@ async function measure(broker: TestBroker, label: string, env: Record<string, st
     const p99s = stats.map((l) => Number(l.captureToSentP99Ms));
     const encodeMs = stats.map((l) => Number(l.encodeMs)).sort((a, b) => a - b);
     const bytes = frames.reduce((sum, f) => sum + f.payload.length, 0);
-    console.log(JSON.stringify({
-      label,
-      fps: Math.round((frames.length / elapsed) * 10) / 10,
-      cpuPercent: Math.round((cpu / elapsed) * 1000) / 10,
-      captureToSocketMs: { p50: percentile(p50s, 0.5), p99: Math.max(...p99s) },
-      captureToSubscriberMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
-      encodeMsMedian: percentile(encodeMs, 0.5),
-      kBPerFrame: Math.round(bytes / Math.max(1, frames.length) / 100) / 10,
-      passthroughFrames: stats.reduce((sum, l) => sum + Number(l.passedThrough), 0),
-    }));
+    console.log(
+      JSON.stringify({
+        label,
+        fps: Math.round((frames.length / elapsed) * 10) / 10,
+        cpuPercent: Math.round((cpu / elapsed) * 1000) / 10,
+        captureToSocketMs: { p50: percentile(p50s, 0.5), p99: Math.max(...p99s) },
+        captureToSubscriberMs: { p50: percentile(endToEnd, 0.5), p99: percentile(endToEnd, 0.99) },
+        encodeMsMedian: percentile(encodeMs, 0.5),
+        kBPerFrame: Math.round(bytes / Math.max(1, frames.length) / 100) / 10,
+        passthroughFrames: stats.reduce((sum, l) => sum + Number(l.passedThrough), 0),
+      }),
+    );
   } finally {
     await publisher.stop();
     await subscriber.close();
@@ -81,9 +92,16 @@ const broker = new TestBroker();
 await broker.start();
 const only = process.argv[3];
 try {
-  if (only !== 'stream') await measure(broker, 'testsrc 640x480@30 q60', { CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480' });
-  if (only !== 'stream') await measure(broker, 'testsrc 1280x720@30 q60', { CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '1280', VIDEO_HEIGHT: '720' });
-  for (const [width, height] of only === 'testsrc' ? [] : ([[640, 480], [1280, 720]] as const)) {
+  if (only !== 'stream')
+    await measure(broker, 'testsrc 640x480@30 q60', { CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480' });
+  if (only !== 'stream')
+    await measure(broker, 'testsrc 1280x720@30 q60', { CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '1280', VIDEO_HEIGHT: '720' });
+  for (const [width, height] of only === 'testsrc'
+    ? []
+    : ([
+        [640, 480],
+        [1280, 720],
+      ] as const)) {
     const camera = new MjpegCamera(width, height, 30);
     await camera.start();
     try {

@@ -150,10 +150,19 @@ describe('publisher across a silent network drop', () => {
     const brokerPort = await broker.port('mqtt');
     proxy = new SilentLinkProxy(brokerPort);
     await proxy.start();
-    publisher = ServiceProcess.start('publisher', publisherEnv(proxy.url, {
-      CAMERA_ID: CAMERA, CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '1280', VIDEO_HEIGHT: '720', VIDEO_FPS: '30', JPEG_QUALITY: '90',
-      MQTT_USERNAME: CAMERA, MQTT_PASSWORD_FILE: join(dir, 'passwords', CAMERA),
-    }));
+    publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(proxy.url, {
+        CAMERA_ID: CAMERA,
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '1280',
+        VIDEO_HEIGHT: '720',
+        VIDEO_FPS: '30',
+        JPEG_QUALITY: '90',
+        MQTT_USERNAME: CAMERA,
+        MQTT_PASSWORD_FILE: join(dir, 'passwords', CAMERA),
+      }),
+    );
     // The watcher talks to the broker directly: only the publisher's link goes silent.
     const password = (await readFile(join(dir, 'passwords', 'admin'), 'utf8')).trim();
     watcher = await TestSubscriber.connect(`mqtt://127.0.0.1:${brokerPort}`, CAMERA, 'camqtt', { username: 'admin', password });
@@ -173,7 +182,12 @@ describe('publisher across a silent network drop', () => {
    * Silences the link until `until` resolves, sampling the publisher's RSS meanwhile, and checks
    * that nothing got through and the memory stayed flat. Resolves with when the drop began and ended.
    */
-  const silence = async (until: (droppedAt: number) => Promise<void>, how: 'resume' | 'reset', rssLimit: number, t: TestContext): Promise<{ droppedAt: number; restoredAt: number }> => {
+  const silence = async (
+    until: (droppedAt: number) => Promise<void>,
+    how: 'resume' | 'reset',
+    rssLimit: number,
+    t: TestContext,
+  ): Promise<{ droppedAt: number; restoredAt: number }> => {
     const pid = publisher.pid!;
     // The baseline is the most it took while streaming normally, for as long as 2 s.
     let rssBefore = 0;
@@ -200,7 +214,9 @@ describe('publisher across a silent network drop', () => {
     const during = watcher.frames.filter((f) => f.receivedAt > droppedAt + 500 && f.receivedAt < restoredAt);
     proxy.restore(how);
     const seconds = (restoredAt - droppedAt) / 1000;
-    t.diagnostic(`drop ${seconds.toFixed(1)} s: publisher RSS ${MB(rssBefore)} before, at most ${MB(rssMax)} during (+${MB(rssMax - rssBefore)}); a queue of every frame would have been ${MB(bytesPerFrame * 30 * seconds)} (${Math.round(bytesPerFrame / 1024)} kB frames at 30 fps)`);
+    t.diagnostic(
+      `drop ${seconds.toFixed(1)} s: publisher RSS ${MB(rssBefore)} before, at most ${MB(rssMax)} during (+${MB(rssMax - rssBefore)}); a queue of every frame would have been ${MB(bytesPerFrame * 30 * seconds)} (${Math.round(bytesPerFrame / 1024)} kB frames at 30 fps)`,
+    );
     assert.equal(during.length, 0, 'no frame got through the silent link');
     assert.ok(rssMax - rssBefore < rssLimit, `RSS grew ${MB(rssMax - rssBefore)} during the drop`);
     assert.equal(publisher.exitCode, null, 'the publisher is still running');
@@ -213,8 +229,12 @@ describe('publisher across a silent network drop', () => {
     await sleep(1000);
     const stale = watcher.frames.filter((f) => f.receivedAt >= restoredAt && age(f) > FRESH_MS);
     const ages = stale.map(age);
-    t.diagnostic(`restore -> first fresh frame ${fresh.receivedAt - restoredAt} ms; stale frames delivered after the restore: ${stale.length}` +
-      (stale.length > 0 ? `, ${Math.round(Math.min(...ages))}-${Math.round(Math.max(...ages))} ms old, ${MB(stale.reduce((a, f) => a + f.payload.length, 0))}, last one ${stale.at(-1)!.receivedAt - restoredAt} ms after the restore` : ''));
+    t.diagnostic(
+      `restore -> first fresh frame ${fresh.receivedAt - restoredAt} ms; stale frames delivered after the restore: ${stale.length}` +
+        (stale.length > 0
+          ? `, ${Math.round(Math.min(...ages))}-${Math.round(Math.max(...ages))} ms old, ${MB(stale.reduce((a, f) => a + f.payload.length, 0))}, last one ${stale.at(-1)!.receivedAt - restoredAt} ms after the restore`
+          : ''),
+    );
     return { fresh, stale };
   };
 
@@ -230,19 +250,31 @@ describe('publisher across a silent network drop', () => {
     const start = stats.findLast((line) => Number(line.time) <= droppedAt);
     const end = stats.findLast((line) => Number(line.time) <= restoredAt);
     assert.ok(start && end && start !== end, 'pipeline stats before and during the drop');
-    const grabbed = stats.filter((line) => Number(line.time) > Number(start.time) && Number(line.time) <= Number(end.time)).reduce((sum, line) => sum + Number(line.reads), 0);
+    const grabbed = stats
+      .filter((line) => Number(line.time) > Number(start.time) && Number(line.time) <= Number(end.time))
+      .reduce((sum, line) => sum + Number(line.reads), 0);
     const dropped = Number(end.framesDropped) - Number(start.framesDropped);
     // The status period's fps is frames the socket took: during the drop, what the socket buffers held.
-    const taken = stats.filter((line) => Number(line.time) > droppedAt && Number(line.time) <= Number(end.time)).reduce((sum, line) => sum + Number(line.fps), 0);
-    t.diagnostic(`frames grabbed during the drop: ${grabbed} (${(grabbed / ((Number(end.time) - Number(start.time)) / 1000)).toFixed(1)} fps), counted dropped: ${dropped}, taken by the socket after the drop began: about ${Math.round(taken)}, delivered late: ${late}`);
-    assert.ok(dropped >= 0.5 * (grabbed - late), `${dropped} frames counted dropped of ${grabbed} grabbed during the drop, ${late} delivered late`);
+    const taken = stats
+      .filter((line) => Number(line.time) > droppedAt && Number(line.time) <= Number(end.time))
+      .reduce((sum, line) => sum + Number(line.fps), 0);
+    t.diagnostic(
+      `frames grabbed during the drop: ${grabbed} (${(grabbed / ((Number(end.time) - Number(start.time)) / 1000)).toFixed(1)} fps), counted dropped: ${dropped}, taken by the socket after the drop began: about ${Math.round(taken)}, delivered late: ${late}`,
+    );
+    assert.ok(
+      dropped >= 0.5 * (grabbed - late),
+      `${dropped} frames counted dropped of ${grabbed} grabbed during the drop, ${late} delivered late`,
+    );
   };
 
   test('a short drop (under the keepalive): the same connection carries on and fresh frames follow within 3 s', async (t) => {
     const connects = publisher.lines.filter((line) => line.msg === 'connected').length;
     const { droppedAt, restoredAt } = await silence(() => sleep(8000), 'resume', RSS_GROWTH_LIMIT.short, t);
     const { fresh, stale } = await recovery(restoredAt, t);
-    assert.ok(fresh.receivedAt - restoredAt <= RESUME_MS, `first fresh frame ${fresh.receivedAt - restoredAt} ms after the network came back`);
+    assert.ok(
+      fresh.receivedAt - restoredAt <= RESUME_MS,
+      `first fresh frame ${fresh.receivedAt - restoredAt} ms after the network came back`,
+    );
     const frames = await watcher.collectFrames(10);
     for (const frame of frames) assert.ok(age(frame) <= FRESH_MS, `frame ${age(frame)} ms old`);
 
@@ -263,25 +295,45 @@ describe('publisher across a silent network drop', () => {
     const connects = connected();
     let detectedAt = 0;
     let offlineSeenAt = 0;
-    const { droppedAt, restoredAt } = await silence(async (from) => {
-      // The broker's side: its keepalive drops the old connection and publishes the last will.
-      watcher.nextStatus((s) => !s.online, 30_000).then(() => {
-        offlineSeenAt = Date.now();
-      }, () => undefined);
-      // MQTT.js: a PINGREQ after 15 s without an ack, the connection closed after 22.5 s (keepalive 15 s).
-      const offline = await publisher.waitForLog((line) => line.msg === 'disconnected; reconnecting' && Number(line.time) >= from, 40_000);
-      detectedAt = Number(offline.time);
-      // A reconnect attempt meets the silent network too.
-      await sleep(3000);
-    }, 'reset', RSS_GROWTH_LIMIT.long, t);
+    const { droppedAt, restoredAt } = await silence(
+      async (from) => {
+        // The broker's side: its keepalive drops the old connection and publishes the last will.
+        watcher
+          .nextStatus((s) => !s.online, 30_000)
+          .then(
+            () => {
+              offlineSeenAt = Date.now();
+            },
+            () => undefined,
+          );
+        // MQTT.js: a PINGREQ after 15 s without an ack, the connection closed after 22.5 s (keepalive 15 s).
+        const offline = await publisher.waitForLog(
+          (line) => line.msg === 'disconnected; reconnecting' && Number(line.time) >= from,
+          40_000,
+        );
+        detectedAt = Number(offline.time);
+        // A reconnect attempt meets the silent network too.
+        await sleep(3000);
+      },
+      'reset',
+      RSS_GROWTH_LIMIT.long,
+      t,
+    );
     const reconnected = await publisher.waitForLog((line) => line.msg === 'connected' && connected() > connects, WAIT_MS);
     const { fresh, stale } = await recovery(restoredAt, t);
     const online = await watcher.status((s) => s.online && (s.updatedAt ?? 0) >= restoredAt);
-    const staleStatuses = watcher.statuses.filter((s) => watcher.statuses.indexOf(s) > watcher.statuses.indexOf(online) && (s.updatedAt ?? Infinity) < restoredAt);
-    t.diagnostic(`drop -> publisher noticed ${detectedAt - droppedAt} ms; -> last will (offline) at the watcher ${offlineSeenAt ? `${offlineSeenAt - droppedAt} ms` : 'not seen'}; ` +
-      `restore -> connected ${Number(reconnected.time) - restoredAt} ms, -> first fresh frame ${fresh.receivedAt - restoredAt} ms; statuses from before the restore after the fresh one: ${staleStatuses.length}`);
+    const staleStatuses = watcher.statuses.filter(
+      (s) => watcher.statuses.indexOf(s) > watcher.statuses.indexOf(online) && (s.updatedAt ?? Infinity) < restoredAt,
+    );
+    t.diagnostic(
+      `drop -> publisher noticed ${detectedAt - droppedAt} ms; -> last will (offline) at the watcher ${offlineSeenAt ? `${offlineSeenAt - droppedAt} ms` : 'not seen'}; ` +
+        `restore -> connected ${Number(reconnected.time) - restoredAt} ms, -> first fresh frame ${fresh.receivedAt - restoredAt} ms; statuses from before the restore after the fresh one: ${staleStatuses.length}`,
+    );
     assert.ok(detectedAt - droppedAt <= 30_000, `the publisher noticed the drop after ${detectedAt - droppedAt} ms`);
-    assert.ok(fresh.receivedAt - restoredAt <= RESUME_MS, `first fresh frame ${fresh.receivedAt - restoredAt} ms after the network came back`);
+    assert.ok(
+      fresh.receivedAt - restoredAt <= RESUME_MS,
+      `first fresh frame ${fresh.receivedAt - restoredAt} ms after the network came back`,
+    );
     const frames = await watcher.collectFrames(10);
     for (const frame of frames) assert.ok(age(frame) <= FRESH_MS, `frame ${age(frame)} ms old`);
     assertDropped(droppedAt, restoredAt, stale.length, t);

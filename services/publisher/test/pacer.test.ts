@@ -63,9 +63,24 @@ test('control commands: valid combinations parse, anything else is rejected whol
     snapshot: false,
   });
   assert.deepEqual(parse('{"snapshot":true,"id":"req-1"}'), { patch: {}, snapshot: true, id: 'req-1' });
-  for (const bad of ['nope', '[]', '{}', '{"id":"x"}', '{"fps":0}', '{"fps":1.5}', '{"quality":"40"}', '{"paused":"yes"}', '{"fps":15,"zoom":2}', '{"snapshot":false}', '{"fps":15,"id":7}']) {
+  for (const bad of [
+    'nope',
+    '[]',
+    '{}',
+    '{"id":"x"}',
+    '{"fps":0}',
+    '{"fps":1.5}',
+    '{"quality":"40"}',
+    '{"paused":"yes"}',
+    '{"fps":15,"zoom":2}',
+    '{"snapshot":false}',
+    '{"fps":15,"id":7}',
+  ]) {
     assert.throws(() => parse(bad), InvalidCommandError, `${bad} is rejected`);
   }
   // A refused command with a readable id still echoes it.
-  assert.throws(() => parse('{"fps":0,"id":"req-2"}'), (error: unknown) => error instanceof InvalidCommandError && error.id === 'req-2');
+  assert.throws(
+    () => parse('{"fps":0,"id":"req-2"}'),
+    (error: unknown) => error instanceof InvalidCommandError && error.id === 'req-2',
+  );
 });

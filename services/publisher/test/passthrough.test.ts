@@ -30,7 +30,12 @@ const wanted: EncodeOptions = { width: 320, height: 240, quality: 60, passthroug
 test('the header reader finds size and Huffman tables without decoding', () => {
   assert.deepEqual(readJpegInfo(jpeg(320, 240)), { width: 320, height: 240, hasHuffmanTables: true });
   assert.deepEqual(readJpegInfo(withoutHuffmanTables(jpeg(64, 48))), { width: 64, height: 48, hasHuffmanTables: false });
-  for (const bad of [new Uint8Array(), new Uint8Array([0xff, 0xd8]), new TextEncoder().encode('not a jpeg'), jpeg(32, 32).subarray(0, 20)]) {
+  for (const bad of [
+    new Uint8Array(),
+    new Uint8Array([0xff, 0xd8]),
+    new TextEncoder().encode('not a jpeg'),
+    jpeg(32, 32).subarray(0, 20),
+  ]) {
     assert.equal(readJpegInfo(bad), undefined);
   }
 });

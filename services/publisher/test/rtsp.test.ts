@@ -45,7 +45,11 @@ describe('publisher with an RTSP camera', () => {
   test('RTP/JPEG over TCP: frames pass through; the camera dying is reported and retried, and frames resume when it returns on the same port', async () => {
     await jpegCamera.start();
     const { publisher, subscriber } = await bed.camera('rtspcam', {
-      CAMERA_ID: 'rtspcam', CAMERA_SOURCE: jpegCamera.url, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '30',
+      CAMERA_ID: 'rtspcam',
+      CAMERA_SOURCE: jpegCamera.url,
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
+      VIDEO_FPS: '30',
     });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
@@ -53,7 +57,10 @@ describe('publisher with an RTSP camera', () => {
     assert.deepEqual([opened.width, opened.height], [320, 240]);
     assert.match(String(opened.format), /^mjp/i);
     // Interleaved in the RTSP connection, not FFmpeg's default UDP (see capture-helper.ts).
-    assert.deepEqual(jpegCamera.setupTransports.map((t) => t.split(';')[0]), ['RTP/AVP/TCP']);
+    assert.deepEqual(
+      jpegCamera.setupTransports.map((t) => t.split(';')[0]),
+      ['RTP/AVP/TCP'],
+    );
 
     const first = await subscriber.collectFrames(10);
     assertFrames(first, 'rtspcam', 320, 240);
@@ -91,25 +98,40 @@ describe('publisher with an RTSP camera', () => {
     // The frames FFmpeg buffered while probing the stream were dropped, not sent at once stamped
     // "now": what follows comes at the camera's pace (15 fps, ~67 ms apart), not in a burst.
     assert.ok(Number(reopened.bufferedFramesSkipped) > 0, `buffered frames skipped at reopen: ${reopened.bufferedFramesSkipped}`);
-    const gaps = resumed.slice(1).map((frame, i) => frame.meta!.captureTime - resumed[i]!.meta!.captureTime).sort((a, b) => a - b);
-    assert.ok(gaps[Math.floor(gaps.length / 2)]! > 30, `capture times after reopening ${gaps.map((g) => g.toFixed(1)).join(', ')} ms apart`);
+    const gaps = resumed
+      .slice(1)
+      .map((frame, i) => frame.meta!.captureTime - resumed[i]!.meta!.captureTime)
+      .sort((a, b) => a - b);
+    assert.ok(
+      gaps[Math.floor(gaps.length / 2)]! > 30,
+      `capture times after reopening ${gaps.map((g) => g.toFixed(1)).join(', ')} ms apart`,
+    );
     const back = await subscriber.nextStatus((s) => s.online && s.error === undefined && (s.fps ?? 0) > 0);
     assert.equal(back.passthrough, true);
     assert.equal(publisher.exitCode, null);
     assert.deepEqual(subscriber.invalidStatuses, []);
     // Measured figures for the report, not assertions.
-    console.log(`# RTSP/JPEG 15 fps: published ${steady.fps} fps; camera killed -> source failed ${noticedMs} ms; camera back -> 5 frames ${resumedMs} ms`);
+    console.log(
+      `# RTSP/JPEG 15 fps: published ${steady.fps} fps; camera killed -> source failed ${noticedMs} ms; camera back -> 5 frames ${resumedMs} ms`,
+    );
   });
 
   test('H.264 over RTSP (what most IP cameras send): decoded and re-encoded to JPEG at the published size', async () => {
     await h264Camera.start();
     const { publisher, subscriber } = await bed.camera('h264cam', {
-      CAMERA_ID: 'h264cam', CAMERA_SOURCE: h264Camera.url, VIDEO_WIDTH: '160', VIDEO_HEIGHT: '120', VIDEO_FPS: '30',
+      CAMERA_ID: 'h264cam',
+      CAMERA_SOURCE: h264Camera.url,
+      VIDEO_WIDTH: '160',
+      VIDEO_HEIGHT: '120',
+      VIDEO_FPS: '30',
     });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
     assert.match(String(opened.format), /^h264/i);
-    assert.deepEqual(h264Camera.setupTransports.map((t) => t.split(';')[0]), ['RTP/AVP/TCP']);
+    assert.deepEqual(
+      h264Camera.setupTransports.map((t) => t.split(';')[0]),
+      ['RTP/AVP/TCP'],
+    );
     assertFrames(await subscriber.collectFrames(10), 'h264cam', 160, 120);
     const status = await subscriber.status((s) => s.online && (s.framesSent ?? 0) > 0 && s.sourceFormat !== undefined);
     assert.equal(status.passthrough, false);

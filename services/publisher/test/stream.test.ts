@@ -24,9 +24,13 @@ describe('publisher with an HTTP MJPEG stream', () => {
     await bed.stop();
   });
 
-  test('frames flow; at the stream\'s own size its JPEGs pass through; a resize command re-encodes; the stream dying and returning is survived', async () => {
+  test("frames flow; at the stream's own size its JPEGs pass through; a resize command re-encodes; the stream dying and returning is survived", async () => {
     const { publisher, subscriber } = await bed.camera('ipcam', {
-      CAMERA_ID: 'ipcam', CAMERA_SOURCE: camera.url, VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240', VIDEO_FPS: '30',
+      CAMERA_ID: 'ipcam',
+      CAMERA_SOURCE: camera.url,
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
+      VIDEO_FPS: '30',
     });
 
     const opened = await publisher.waitForLog((line) => line.msg === 'source opened', WAIT_MS);
@@ -81,7 +85,11 @@ describe('publisher with an HTTP MJPEG stream', () => {
     assert.equal(answered.quality, 42);
     const later = await subscriber.nextStatus((s) => (s.updatedAt ?? 0) > (answered.updatedAt ?? 0));
     assert.ok((later.updatedAt ?? 0) > (first.updatedAt ?? 0));
-    assert.equal(publisher.lines.some((line) => line.msg === 'source opened'), false, 'the open was still hanging');
+    assert.equal(
+      publisher.lines.some((line) => line.msg === 'source opened'),
+      false,
+      'the open was still hanging',
+    );
 
     const failed = await publisher.waitForLog((line) => line.msg === 'source failed', WAIT_MS);
     assert.match(String(failed.error), /cannot open stream/);

@@ -32,13 +32,21 @@ export class TestSubscriber {
   private frameWaiters: Array<Waiter<ReceivedFrame>> = [];
   private statusWaiters: Array<Waiter<CameraStatus>> = [];
 
-  private constructor(readonly client: MqttClient, readonly topics: Topics, readonly camera: string) {
+  private constructor(
+    readonly client: MqttClient,
+    readonly topics: Topics,
+    readonly camera: string,
+  ) {
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
   }
 
   /** @param options e.g. username/password for the bundled broker, ca for TLS */
   static async connect(url: string, camera: string, prefix = 'camqtt', options: IClientOptions = {}): Promise<TestSubscriber> {
-    const client = await connectAsync(url, { reconnectPeriod: 200, clientId: `test-sub-${Math.random().toString(16).slice(2)}`, ...options });
+    const client = await connectAsync(url, {
+      reconnectPeriod: 200,
+      clientId: `test-sub-${Math.random().toString(16).slice(2)}`,
+      ...options,
+    });
     const subscriber = new TestSubscriber(client, new Topics(prefix), camera);
     await client.subscribeAsync([subscriber.topics.frame(camera), subscriber.topics.status(camera)], { qos: 0 });
     return subscriber;
@@ -163,7 +171,11 @@ export class MjpegCamera {
   private server: ServiceProcess | undefined;
   port = 0;
 
-  constructor(readonly width: number, readonly height: number, readonly fps: number) {}
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly fps: number,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}/`;
@@ -202,7 +214,12 @@ export class RtspCamera {
   private server: ServiceProcess | undefined;
   port = 0;
 
-  constructor(readonly width: number, readonly height: number, readonly fps: number, readonly codec: 'jpeg' | 'h264') {}
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly fps: number,
+    readonly codec: 'jpeg' | 'h264',
+  ) {}
 
   get url(): string {
     return `rtsp://127.0.0.1:${this.port}/cam`;
@@ -216,7 +233,14 @@ export class RtspCamera {
   /** Starts serving on `port` (0: a free one, remembered for a restart); fails loudly if GStreamer is missing. */
   async start(port = this.port): Promise<void> {
     if (!existsSync(DEBIAN_PYTHON)) throw new Error(`RTSP tests need ${DEBIAN_PYTHON} with GStreamer: apt-get install ${RTSP_PACKAGES}`);
-    const server = ServiceProcess.command(`rtsp-server ${this.codec}`, DEBIAN_PYTHON, [RTSP_SERVER, String(port), String(this.width), String(this.height), String(this.fps), this.codec]);
+    const server = ServiceProcess.command(`rtsp-server ${this.codec}`, DEBIAN_PYTHON, [
+      RTSP_SERVER,
+      String(port),
+      String(this.width),
+      String(this.height),
+      String(this.fps),
+      this.codec,
+    ]);
     this.server = server;
     try {
       this.port = await server.port('rtsp');

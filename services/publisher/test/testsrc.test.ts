@@ -19,9 +19,17 @@ describe('publisher with the built-in test pattern', () => {
   before(async () => {
     await broker.start();
     subscriber = await TestSubscriber.connect(broker.url, CAMERA);
-    publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, {
-      CAMERA_ID: CAMERA, CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '15', JPEG_QUALITY: '70',
-    }));
+    publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(broker.url, {
+        CAMERA_ID: CAMERA,
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '640',
+        VIDEO_HEIGHT: '480',
+        VIDEO_FPS: '15',
+        JPEG_QUALITY: '70',
+      }),
+    );
     await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
   });
 

@@ -45,25 +45,28 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
     execFileSync('mosquitto_passwd', ['-b', passwords, 'watcher', 'watcher-secret']);
     await chmod(passwords, 0o600);
     port = await freePort();
-    await writeFile(join(dir, 'mosquitto.conf'), [
-      // Started as root (CI), Mosquitto would switch to the mosquitto user and lose our files.
-      'user root',
-      'per_listener_settings false',
-      'allow_anonymous false',
-      `password_file ${passwords}`,
-      'persistence false',
-      // stderr: unbuffered, so the "running" line arrives while it is true.
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      'log_type notice',
-      'log_type information',
-      `listener ${port} 127.0.0.1`,
-      `cafile ${join(dir, 'ca.crt')}`,
-      `certfile ${join(dir, 'server.crt')}`,
-      `keyfile ${join(dir, 'server.key')}`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'mosquitto.conf'),
+      [
+        // Started as root (CI), Mosquitto would switch to the mosquitto user and lose our files.
+        'user root',
+        'per_listener_settings false',
+        'allow_anonymous false',
+        `password_file ${passwords}`,
+        'persistence false',
+        // stderr: unbuffered, so the "running" line arrives while it is true.
+        'log_dest stderr',
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+        'log_type information',
+        `listener ${port} 127.0.0.1`,
+        `cafile ${join(dir, 'ca.crt')}`,
+        `certfile ${join(dir, 'server.crt')}`,
+        `keyfile ${join(dir, 'server.key')}`,
+        '',
+      ].join('\n'),
+    );
     const child = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     mosquitto = child;
     const ready = new Promise<void>((resolve, reject) => {
@@ -88,11 +91,23 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
   test('frames and status flow over mqtts:// with only MQTT_URL, MQTT_USERNAME, MQTT_PASSWORD and MQTT_CA_FILE set', async () => {
     const url = `mqtts://localhost:${port}`;
     const ca = join(dir, 'ca.crt');
-    const subscriber = await TestSubscriber.connect(url, 'cam1', 'camqtt', { username: 'watcher', password: 'watcher-secret', ca: await readFile(ca) });
-    const publisher = ServiceProcess.start('publisher', publisherEnv(url, {
-      CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
-      MQTT_USERNAME: 'cam1', MQTT_PASSWORD: 'cam1-secret', MQTT_CA_FILE: ca,
-    }));
+    const subscriber = await TestSubscriber.connect(url, 'cam1', 'camqtt', {
+      username: 'watcher',
+      password: 'watcher-secret',
+      ca: await readFile(ca),
+    });
+    const publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(url, {
+        CAMERA_ID: 'cam1',
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '320',
+        VIDEO_HEIGHT: '240',
+        MQTT_USERNAME: 'cam1',
+        MQTT_PASSWORD: 'cam1-secret',
+        MQTT_CA_FILE: ca,
+      }),
+    );
     try {
       const frames = await subscriber.collectFrames(5, WAIT_MS);
       for (const frame of frames) assert.equal(frame.meta?.camera, 'cam1');
@@ -106,28 +121,54 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
     }
   });
 
-  test('Mosquitto speaks MQTT 5, so the publisher uses it: frames carry content type, expiry and the JPEG comment\'s metadata as user properties', async () => {
+  test("Mosquitto speaks MQTT 5, so the publisher uses it: frames carry content type, expiry and the JPEG comment's metadata as user properties", async () => {
     const url = `mqtts://localhost:${port}`;
     const ca = await readFile(join(dir, 'ca.crt'));
-    const watcher = await connectAsync(url, { protocolVersion: 5, username: 'watcher', password: 'watcher-secret', ca, reconnectPeriod: 0 });
-    const publisher = ServiceProcess.start('publisher', publisherEnv(url, {
-      CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', VIDEO_WIDTH: '320', VIDEO_HEIGHT: '240',
-      MQTT_USERNAME: 'cam1', MQTT_PASSWORD: 'cam1-secret', MQTT_CA_FILE: join(dir, 'ca.crt'), FRAME_EXPIRY_S: '3',
-    }));
+    const watcher = await connectAsync(url, {
+      protocolVersion: 5,
+      username: 'watcher',
+      password: 'watcher-secret',
+      ca,
+      reconnectPeriod: 0,
+    });
+    const publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(url, {
+        CAMERA_ID: 'cam1',
+        CAMERA_SOURCE: 'testsrc',
+        VIDEO_WIDTH: '320',
+        VIDEO_HEIGHT: '240',
+        MQTT_USERNAME: 'cam1',
+        MQTT_PASSWORD: 'cam1-secret',
+        MQTT_CA_FILE: join(dir, 'ca.crt'),
+        FRAME_EXPIRY_S: '3',
+      }),
+    );
     try {
       const frame = new Promise<{ payload: Buffer; properties: Record<string, unknown> }>((resolve) => {
-        watcher.on('message', (_topic, payload, packet) => resolve({ payload, properties: (packet.properties ?? {}) as Record<string, unknown> }));
+        watcher.on('message', (_topic, payload, packet) =>
+          resolve({ payload, properties: (packet.properties ?? {}) as Record<string, unknown> }),
+        );
       });
       await watcher.subscribeAsync('camqtt/cam1/frame');
       const { payload, properties } = await frame;
       const meta = readFrameMeta(payload);
       assert.ok(meta, 'the JPEG comment stays');
       assert.equal(properties.contentType, 'image/jpeg');
-      assert.ok(Number(properties.messageExpiryInterval) <= 3 && Number(properties.messageExpiryInterval) > 0, `expiry ${String(properties.messageExpiryInterval)}`);
-      assert.deepEqual({ ...(properties.userProperties as object) }, { camera: 'cam1', seq: String(meta.seq), captureTime: String(meta.captureTime) });
+      assert.ok(
+        Number(properties.messageExpiryInterval) <= 3 && Number(properties.messageExpiryInterval) > 0,
+        `expiry ${String(properties.messageExpiryInterval)}`,
+      );
+      assert.deepEqual(
+        { ...(properties.userProperties as object) },
+        { camera: 'cam1', seq: String(meta.seq), captureTime: String(meta.captureTime) },
+      );
       const connected = await publisher.waitForLog((line) => line.msg === 'connected', WAIT_MS);
       assert.equal(connected.protocolVersion, 5);
-      assert.equal(publisher.lines.some((line) => /does not speak MQTT 5/.test(String(line.msg))), false);
+      assert.equal(
+        publisher.lines.some((line) => /does not speak MQTT 5/.test(String(line.msg))),
+        false,
+      );
     } finally {
       await publisher.stop();
       await watcher.endAsync();
@@ -135,9 +176,16 @@ describe('publisher against Mosquitto over TLS with a password file', () => {
   });
 
   test('a wrong password is refused by the broker: the publisher keeps retrying and says why', async () => {
-    const publisher = ServiceProcess.start('publisher', publisherEnv(`mqtts://localhost:${port}`, {
-      CAMERA_ID: 'cam1', CAMERA_SOURCE: 'testsrc', MQTT_USERNAME: 'cam1', MQTT_PASSWORD: 'wrong', MQTT_CA_FILE: join(dir, 'ca.crt'),
-    }));
+    const publisher = ServiceProcess.start(
+      'publisher',
+      publisherEnv(`mqtts://localhost:${port}`, {
+        CAMERA_ID: 'cam1',
+        CAMERA_SOURCE: 'testsrc',
+        MQTT_USERNAME: 'cam1',
+        MQTT_PASSWORD: 'wrong',
+        MQTT_CA_FILE: join(dir, 'ca.crt'),
+      }),
+    );
     try {
       const error = await publisher.waitForLog((line) => line.msg === 'mqtt error', WAIT_MS);
       assert.match(String(error.error), /Not authorized|Bad User Name or Password/i);

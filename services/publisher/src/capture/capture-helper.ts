@@ -77,7 +77,12 @@ class CaptureHelper {
       // set before the first read.
       this.raw = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
     }
-    const info: SourceInfo = { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: capture.get(cv.CAP_PROP_FPS), format };
+    const info: SourceInfo = {
+      width: capture.get(cv.CAP_PROP_FRAME_WIDTH),
+      height: capture.get(cv.CAP_PROP_FRAME_HEIGHT),
+      fps: capture.get(cv.CAP_PROP_FPS),
+      format,
+    };
     if (spec.kind !== 'device') info.bufferedFramesSkipped = this.skipBufferedFrames(info.fps);
     return { type: 'opened', info, raw: this.raw };
   }

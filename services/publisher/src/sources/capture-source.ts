@@ -47,7 +47,11 @@ export class CaptureSource implements FrameSource {
     }
     const wanted = this.request();
     const target = this.kind === 'device' && isIndex ? Number(this.source) : this.source;
-    const reply = this.expect(await this.helper.request({ type: 'open', spec: { kind: this.kind, target, ...wanted, raw: this.raw } }), 'opened', (why) => `cannot open ${this.what}: ${why}`);
+    const reply = this.expect(
+      await this.helper.request({ type: 'open', spec: { kind: this.kind, target, ...wanted, raw: this.raw } }),
+      'opened',
+      (why) => `cannot open ${this.what}: ${why}`,
+    );
     this.opened = true;
     const info = { ...reply.info };
     if (!(info.width > 0 && info.height > 0)) {
@@ -89,7 +93,11 @@ export class CaptureSource implements FrameSource {
     await this.helper.stop();
   }
 
-  private expect<T extends HelperReply['type']>(reply: HelperReply, type: T, failure: (why: string) => string): Extract<HelperReply, { type: T }> {
+  private expect<T extends HelperReply['type']>(
+    reply: HelperReply,
+    type: T,
+    failure: (why: string) => string,
+  ): Extract<HelperReply, { type: T }> {
     // OpenCV's and FFmpeg's messages may quote the URL, password and all.
     if (reply.type === 'failed') throw new Error(failure(redactCredentials(reply.message)));
     if (reply.type !== type) throw new Error(`${this.what}: unexpected ${reply.type} from the capture helper`);

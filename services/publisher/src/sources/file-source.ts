@@ -48,7 +48,12 @@ export class FileSource implements FrameSource {
     const capture = this.openFromStart();
     const claimed = capture.get(cv.CAP_PROP_FPS);
     this.fileFps = claimed >= PLAUSIBLE_FPS.min && claimed <= PLAUSIBLE_FPS.max ? claimed : this.fallbackFps();
-    return { width: capture.get(cv.CAP_PROP_FRAME_WIDTH), height: capture.get(cv.CAP_PROP_FRAME_HEIGHT), fps: this.fileFps, format: this.format };
+    return {
+      width: capture.get(cv.CAP_PROP_FRAME_WIDTH),
+      height: capture.get(cv.CAP_PROP_FRAME_HEIGHT),
+      fps: this.fileFps,
+      format: this.format,
+    };
   }
 
   async read(): Promise<Grab> {

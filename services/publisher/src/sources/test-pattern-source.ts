@@ -14,7 +14,13 @@ export interface FrameSize {
 
 /** Colour bars, BGR, at 75 % like the broadcast pattern. */
 const BARS: ReadonlyArray<[number, number, number]> = [
-  [191, 191, 191], [0, 191, 191], [191, 191, 0], [0, 191, 0], [191, 0, 191], [0, 0, 191], [191, 0, 0],
+  [191, 191, 191],
+  [0, 191, 191],
+  [191, 191, 0],
+  [0, 191, 0],
+  [191, 0, 191],
+  [0, 0, 191],
+  [191, 0, 0],
 ];
 const CLOCK_SAMPLE = '00:00:00.000';
 /** The moving block crosses the frame in this many ms, so motion shows dropped frames. */
@@ -69,10 +75,31 @@ export class TestPatternSource implements FrameSource {
     const travel = width - layout.blockWidth;
     const x = Math.round(((clock % SWEEP_MS) / SWEEP_MS) * travel);
     mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.white, cv.FILLED);
-    mat.drawRectangle(new cv.Point2(x, layout.sweepTop), new cv.Point2(x + layout.blockWidth, layout.sweepBottom), this.black, Math.max(1, Math.round(2 * layout.scale)));
+    mat.drawRectangle(
+      new cv.Point2(x, layout.sweepTop),
+      new cv.Point2(x + layout.blockWidth, layout.sweepBottom),
+      this.black,
+      Math.max(1, Math.round(2 * layout.scale)),
+    );
 
-    mat.putText(formatClock(clock), layout.clockOrigin, cv.FONT_HERSHEY_SIMPLEX, layout.clockFontScale, this.white, layout.clockThickness, cv.LINE_AA);
-    mat.putText(`#${this.frameCount}`, layout.counterOrigin, cv.FONT_HERSHEY_SIMPLEX, 0.8 * layout.scale, this.yellow, Math.max(1, Math.round(2 * layout.scale)), cv.LINE_AA);
+    mat.putText(
+      formatClock(clock),
+      layout.clockOrigin,
+      cv.FONT_HERSHEY_SIMPLEX,
+      layout.clockFontScale,
+      this.white,
+      layout.clockThickness,
+      cv.LINE_AA,
+    );
+    mat.putText(
+      `#${this.frameCount}`,
+      layout.counterOrigin,
+      cv.FONT_HERSHEY_SIMPLEX,
+      0.8 * layout.scale,
+      this.yellow,
+      Math.max(1, Math.round(2 * layout.scale)),
+      cv.LINE_AA,
+    );
     this.frameCount += 1;
     // The frame exists once drawn, as a camera's once read out: that is its grab time (the clock
     // drawn in it is a fraction of a ms earlier).
@@ -131,7 +158,15 @@ export class TestPatternSource implements FrameSource {
     const labelScale = 0.6 * scale;
     const labelThickness = Math.max(1, Math.round(scale * 1.5));
     background.drawRectangle(new cv.Point2(0, 0), new cv.Point2(width - 1, Math.round(34 * scale)), this.black, cv.FILLED);
-    background.putText(`camqtt ${this.label}  ${width}x${height}`, new cv.Point2(Math.round(8 * scale), Math.round(24 * scale)), cv.FONT_HERSHEY_SIMPLEX, labelScale, this.white, labelThickness, cv.LINE_AA);
+    background.putText(
+      `camqtt ${this.label}  ${width}x${height}`,
+      new cv.Point2(Math.round(8 * scale), Math.round(24 * scale)),
+      cv.FONT_HERSHEY_SIMPLEX,
+      labelScale,
+      this.white,
+      labelThickness,
+      cv.LINE_AA,
+    );
 
     const rampHeight = height - rampTop;
     return {
