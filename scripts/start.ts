@@ -48,7 +48,7 @@ function readable(line: string): string {
   const details = Object.entries(fields)
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');
-  return `${clock} ${levels[Number(level)] ?? String(level)} ${String(msg ?? '')}${details ? `  ${details}` : ''}`;
+  return `${clock} ${levels[Number(level)] ?? String(level)} ${typeof msg === 'string' ? msg : JSON.stringify(msg ?? '')}${details ? `  ${details}` : ''}`;
 }
 
 function say(line: string): void {
@@ -80,7 +80,7 @@ function run(name: string, entry: string, env: Record<string, string>): Promise<
       READY_TIMEOUT_MS,
     );
     child.on('message', (message: ReadyMessage) => {
-      if (message?.type !== 'ready') return;
+      if ((message as ReadyMessage | undefined)?.type !== 'ready') return;
       clearTimeout(timer);
       resolve(message);
     });

@@ -58,11 +58,11 @@ test('Home Assistant finds the camera by discovery and shows its retained still'
 
   // Home Assistant subscribes to the camera's topic and gets the retained still at once.
   const subscribedAt = Date.now();
-  await homeAssistant.subscribeAsync([config.topic as string, config.availability_topic as string]);
-  const image = await message(config.topic as string, 1000);
+  await homeAssistant.subscribeAsync([config.topic, config.availability_topic]);
+  const image = await message(config.topic, 1000);
   assert.deepEqual(checkJpeg(image), { ok: true }, 'the still is a complete JPEG');
   console.log(`# retained still ${Date.now() - subscribedAt} ms after subscribing`);
-  const status = JSON.parse((await message(config.availability_topic as string, 1000)).toString('utf8')) as { online: boolean };
+  const status = JSON.parse((await message(config.availability_topic, 1000)).toString('utf8')) as { online: boolean };
   assert.equal(status.online, true, 'available');
   await assert.rejects(
     homeAssistant.subscribeAsync('camqtt/+/frame'),

@@ -113,5 +113,5 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+  throw new Error(`${what}: not within ${timeoutMs} ms${last instanceof Error ? ` (${last.message})` : ''}`);
 }

@@ -141,9 +141,18 @@ export function parsePasswordFile(text: string): ParsedPasswordFile {
       refused.add(username);
       entries.delete(username);
     };
-    if (!isValidUsername(username)) return refuse('user name has whitespace or control characters, or is too long');
-    if (refused.has(username)) return refuse('user already refused on an earlier line');
-    if (entries.has(username)) return refuse('user appears twice');
+    if (!isValidUsername(username)) {
+      refuse('user name has whitespace or control characters, or is too long');
+      return;
+    }
+    if (refused.has(username)) {
+      refuse('user already refused on an earlier line');
+      return;
+    }
+    if (entries.has(username)) {
+      refuse('user appears twice');
+      return;
+    }
     try {
       entries.set(username, parsePasswordHash(line.slice(colon + 1)));
     } catch (error) {

@@ -14,7 +14,7 @@ export type ReadyDetail = Record<string, unknown>;
  * when main has resolved (`{type:'ready', service, ...detail}`), which works at any LOG_LEVEL,
  * and shuts down the normal way (SIGTERM) when the parent goes away.
  */
-export function runService(name: string, main: () => Promise<ReadyDetail | void>): void {
+export function runService(name: string, main: () => Promise<ReadyDetail> | Promise<void>): void {
   if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   main().then(
     (detail) => process.send?.({ type: 'ready', service: name, ...(detail ?? {}) }),

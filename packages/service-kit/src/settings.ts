@@ -43,11 +43,9 @@ const hostList = z
       value.split(',').every((entry) => entry.trim() === '' || /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/i.test(entry.trim())),
     { error: 'must be host names or addresses without scheme or port, comma-separated' },
   );
-const trustProxy = z
-  .string()
-  .regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/i, {
-    error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated',
-  });
+const trustProxy = z.string().regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/i, {
+  error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated',
+});
 const mqttUrl = z.string().regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
 
 export const settings = {

@@ -22,7 +22,7 @@ export class WatchedFile {
   start(): void {
     const name = basename(this.path);
     this.watcher = watch(dirname(this.path), { persistent: false }, (_event, changed) => {
-      if (changed !== null && changed.toString() !== name) return;
+      if (changed !== null && changed !== name) return;
       clearTimeout(this.settleTimer);
       this.settleTimer = setTimeout(this.onChange, SETTLE_MS);
     });

@@ -18,7 +18,7 @@ function throttleAt(options: Partial<LoginThrottleOptions> = {}): { throttle: Lo
 
 function allowed(verdict: ThrottleVerdict): NonNullable<Extract<ThrottleVerdict, { blocked: false }>['attempt']> {
   assert.equal(verdict.blocked, false, `expected the attempt to be allowed, got ${JSON.stringify(verdict)}`);
-  return (verdict as Extract<ThrottleVerdict, { blocked: false }>).attempt;
+  return verdict.attempt;
 }
 
 /** One checked, wrong attempt; returns the blocks it started. */

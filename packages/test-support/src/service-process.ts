@@ -51,7 +51,7 @@ export class ServiceProcess {
    * Node 20 refuses --cpu-prof in NODE_OPTIONS.
    */
   static start(
-    service: ServiceName | string,
+    service: string,
     env: Record<string, string>,
     args: string[] = [],
     options: { label?: string; nodeArgs?: string[] } = {},

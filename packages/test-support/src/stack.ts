@@ -26,7 +26,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startBroker(provisionDir: string, accounts: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+export function startBroker(provisionDir: string, accounts: string, env: Record<string, string> = {}): ServiceProcess {
   return ServiceProcess.start('broker', { ...loopbackBrokerEnv(provisionDir, accounts), ...env });
 }
 
@@ -37,7 +37,7 @@ export async function startStack(
 ): Promise<Stack> {
   const provisionDir = await mkdtemp(join(tmpdir(), 'camqtt-stack-'));
   const accounts = [stackAccounts(cameras.map((c) => c.id)), ...(options.extraAccounts ?? [])].join(',');
-  const broker = await startBroker(provisionDir, accounts, options.brokerEnv);
+  const broker = startBroker(provisionDir, accounts, options.brokerEnv);
   const started: ServiceProcess[] = [broker];
   try {
     const [mqtt, mqtts, brokerHttp] = await Promise.all([broker.port('mqtt'), broker.port('mqtts'), broker.port('http')]);

@@ -64,8 +64,7 @@ export async function watchCamera(
   );
   const first = await canvasSnapshot(page, camera);
   await page.waitForFunction(
-    ([cam, before]) =>
-      (document.querySelector(`[data-camera="${cam}"] canvas`) as HTMLCanvasElement | null)?.toDataURL('image/png') !== before,
+    ([cam, before]) => document.querySelector<HTMLCanvasElement>(`[data-camera="${cam}"] canvas`)?.toDataURL('image/png') !== before,
     [camera, first] as const,
     { timeout: timeoutMs },
   );

@@ -54,19 +54,19 @@ test('two processes read the same time: a fresh child agrees with this long-runn
     ],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   assert.equal((await lines.next()).value, 'ready');
   const gaps: number[] = [];
   for (let i = 0; i < 20; i++) {
     const sent = epochNowMs();
-    child.stdin!.write('now?\n');
+    child.stdin.write('now?\n');
     const answer = Number((await lines.next()).value);
     const received = epochNowMs();
     // The child read its clock between our two readings, give or take the clocks' error.
     gaps.push(Math.min(answer - sent, received - answer));
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  child.stdin!.end();
+  child.stdin.end();
   await once(child, 'exit');
   gaps.sort((a, b) => a - b);
   // The median reading lies inside the bracket to within 0.5 ms (a timeOrigin clock was off by 1-5 ms here).
