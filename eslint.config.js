@@ -41,6 +41,44 @@ export default tseslint.config(
       ],
     },
   },
+  // What each part may import (ARCHITECTURE.md): the wire contract nothing from Node or other
+  // parts, the page only the wire contract, a service no other service and no test code.
+  {
+    files: ['packages/wire/src/**/*.ts', 'web/page/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', '@camqtt/*', '!@camqtt/wire'],
+              message: 'The wire contract and the page run in browsers: no Node, no service code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/service-kit/src/**/*.ts', 'broker/src/**/*.ts', 'services/*/src/**/*.ts', 'web/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@camqtt/*', '!@camqtt/wire', '!@camqtt/service-kit'],
+              message: 'A service uses the wire contract and the service kit, never another service or test code.',
+            },
+            {
+              group: ['../../*', '!../../packages'],
+              message: 'Import shared code through its package (@camqtt/wire, @camqtt/service-kit).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     // A before() hook may throw before it assigns what the after() hook cleans up, which
     // TypeScript cannot see: `await stack?.stop()` there is a needed check, not a redundant one.

@@ -22,18 +22,23 @@ function commands(script: string): string[] {
     .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
-function quickStartCommands(): string[] {
+/** The commands of a README section's sh blocks. */
+function sectionCommands(title: string): string[] {
   const readme = readFileSync(`${repoRoot}README.md`, 'utf8');
-  const section = /## Quick start\n([\s\S]*?)\n## /.exec(readme)?.[1];
-  assert.ok(section, 'README.md has a "## Quick start" section');
+  const section = new RegExp(`\\n## ${title}\\n([\\s\\S]*?)(?=\\n## |$)`).exec(readme)?.[1];
+  assert.ok(section, `README.md has a "## ${title}" section`);
   return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((match) => commands(match[1]!));
+}
+
+function quickStartCommands(): string[] {
+  return [...sectionCommands('Quick start'), ...sectionCommands('Tests')];
 }
 
 test("each command of the README's Quick start is run by CI as typed", () => {
   const ci = new Set(commands(readFileSync(`${repoRoot}.ci/run`, 'utf8')));
   const readme = quickStartCommands();
   assert.ok(
-    readme.includes('npm test') && readme.includes('npm ci && npm run build:opencv'),
+    readme.includes('npm test') && readme.includes('npm run lint') && readme.includes('npm ci && npm run build:opencv'),
     `the commands were read: ${readme.join(' | ')}`,
   );
   for (const command of readme) {
