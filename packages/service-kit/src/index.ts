@@ -9,3 +9,4 @@ export * from './watched-file.js';
 export * from './per-key-rate-limit.js';
 export * from './address-group.js';
 export * from './child-process.js';
+export * from './lifecycle.js';
