@@ -49,9 +49,9 @@ describe('publisher with the bundled broker', () => {
   });
 
   after(async () => {
-    await publisher?.stop();
-    await watcher?.close();
-    await broker?.stop();
+    await publisher.stop();
+    await watcher.close();
+    await broker.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -120,7 +120,7 @@ test('paused: a paced source is not read at all; a snapshot request wakes it for
   assert.equal(parts.snapshots.request(), first, 'a second request before the frame shares the first');
   assert.deepEqual(await first, { seq: 1 });
   assert.equal(parts.sink.snapshots.length, 1);
-  assert.equal(parts.sink.frames.length, 0, 'the snapshot is not sent as a frame too');
+  assert.deepEqual(parts.sink.frames, [], 'the snapshot is not sent as a frame too');
   assert.equal(source.reads, 1);
   assert.equal(parts.snapshots.pending, false);
 

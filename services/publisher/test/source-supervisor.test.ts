@@ -59,7 +59,7 @@ test('a source that fails to open is retried; its error (credentials removed) is
   supervisor.on('failed', (error) => failures.push(error));
   const abort = new AbortController();
   let reads = 0;
-  const running = supervisor.run(async (_signal, delivering) => {
+  const running = supervisor.run((_signal, delivering) => {
     reads += 1;
     assert.deepEqual(supervisor.info, INFO, 'open while read');
     assert.equal(supervisor.error, undefined, 'the error clears once it opened');
@@ -67,11 +67,12 @@ test('a source that fails to open is retried; its error (credentials removed) is
       assert.equal(backoff.nextDelayMs, 10, 'the delay grew after the failed open');
       delivering();
       assert.equal(backoff.nextDelayMs, 5, 'and is back to the first once frames came');
-      throw new Error('stopped delivering frames');
+      return Promise.reject(new Error('stopped delivering frames'));
     }
     abort.abort();
+    return Promise.resolve();
   }, abort.signal);
-  const [firstError] = await once(supervisor, 'failed');
+  const [firstError] = (await once(supervisor, 'failed')) as [string];
   assert.equal(firstError, 'cannot open rtsp://***@camera/stream');
   await running;
   assert.deepEqual(failures, ['cannot open rtsp://***@camera/stream', 'stopped delivering frames']);
@@ -86,7 +87,7 @@ test('a source that ended for good (a file played once) is said to have ended an
   const supervisor = new SourceSupervisor(source, new RetryBackoff({ firstMs: 1, maxMs: 1 }), silent);
   const abort = new AbortController();
   const running = supervisor.run(() => Promise.reject(new EndOfSourceError('end of video file')), abort.signal);
-  const [error] = await once(supervisor, 'failed');
+  const [error] = (await once(supervisor, 'failed')) as [string];
   assert.equal(error, 'end of video file');
   assert.equal(supervisor.error, 'end of video file');
   await new Promise((resolve) => setTimeout(resolve, 20));
