@@ -92,6 +92,7 @@ export class CameraService {
         overlay: config.VIDEO_OVERLAY,
         snapshotQuality: config.SNAPSHOT_QUALITY,
         maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
+        // Test-only, not a user setting (hence not in the settings table): see retry-backoff.ts.
         sourceRetry: sourceRetryFromEnv(process.env.CAMQTT_TEST_SOURCE_RETRY_MS),
       },
       log,

@@ -37,7 +37,7 @@ export class RetryBackoff {
 }
 
 /**
- * CAMQTT_TEST_SOURCE_RETRY_MS="first,max" (test-only, undocumented for users): shorter retry
+ * CAMQTT_TEST_SOURCE_RETRY_MS="first,max" (test-only, not a user setting): shorter retry
  * delays, so tests that kill and restart a camera wait less in real time. Anything else, unset
  * included, gives the production delays.
  */
