@@ -7,9 +7,10 @@
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { FramePipeline, SnapshotResult } from './frame-pipeline.js';
-import { capControlCommand, type ControlLimits, InvalidCommandError } from '@camqtt/wire';
-import { type LiveSettings, parseCommand } from './live-settings.js';
+import { capControlCommand, type ControlCommand, type ControlLimits, decodeControlCommand, InvalidCommandError } from '@camqtt/wire';
+import type { FramePipeline } from './frame-pipeline.js';
+import type { LiveSettings } from './live-settings.js';
+import type { SnapshotResult } from './snapshot-requests.js';
 import type { CommandAnswer, StatusReporter } from './status-reporter.js';
 
 /** Commands are a few dozen bytes; anything much bigger is not one. */
@@ -17,17 +18,36 @@ const MAX_COMMAND_BYTES = 4096;
 /** A snapshot waits at most this long for a frame (the source may be down). */
 const SNAPSHOT_TIMEOUT_MS = 10_000;
 
+export interface ControlHandlerOptions {
+  client: MqttClient;
+  /** `<prefix>/<camera>/control` */
+  topic: string;
+  settings: LiveSettings;
+  pipeline: FramePipeline;
+  status: StatusReporter;
+  /** VIDEO_MAX_* and the source's own size, as they are when a command arrives. */
+  limits: () => ControlLimits;
+  log: Logger;
+}
+
 export class ControlHandler {
-  constructor(
-    private readonly client: MqttClient,
-    private readonly topic: string,
-    private readonly settings: LiveSettings,
-    private readonly pipeline: FramePipeline,
-    private readonly status: StatusReporter,
-    /** VIDEO_MAX_* and the source's own size, as they are when a command arrives. */
-    private readonly limits: () => ControlLimits,
-    private readonly log: Logger,
-  ) {}
+  private readonly client: MqttClient;
+  private readonly topic: string;
+  private readonly settings: LiveSettings;
+  private readonly pipeline: FramePipeline;
+  private readonly status: StatusReporter;
+  private readonly limits: () => ControlLimits;
+  private readonly log: Logger;
+
+  constructor(options: ControlHandlerOptions) {
+    this.client = options.client;
+    this.topic = options.topic;
+    this.settings = options.settings;
+    this.pipeline = options.pipeline;
+    this.status = options.status;
+    this.limits = options.limits;
+    this.log = options.log;
+  }
 
   start(): void {
     this.client.on('message', this.onMessage);
@@ -60,9 +80,9 @@ export class ControlHandler {
       answer({ ok: false, error: `command over ${MAX_COMMAND_BYTES} bytes`, at });
       return;
     }
-    let command;
+    let command: ControlCommand;
     try {
-      command = parseCommand(payload);
+      command = decodeControlCommand(payload);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.log.warn({ command: payload.toString('utf8').slice(0, 200), error: message }, 'control command ignored');
@@ -70,15 +90,16 @@ export class ControlHandler {
       answer({ ...(id === undefined ? {} : { id }), ok: false, error: message, at });
       return;
     }
-    const idPart = command.id === undefined ? {} : { id: command.id };
+    const { id, snapshot, ...asked } = command;
+    const idPart = id === undefined ? {} : { id };
     // Capped rather than refused: the sender gets the most this camera gives, and is told so.
-    const { command: patch, capped } = capControlCommand(command.patch, this.limits(), this.settings.value);
-    if (capped.length > 0) this.log.warn({ command: command.patch, capped, id: command.id }, 'control command capped');
+    const { command: patch, capped } = capControlCommand(asked, this.limits(), this.settings.value);
+    if (capped.length > 0) this.log.warn({ command: asked, capped, id }, 'control command capped');
     const changed = this.settings.apply(patch);
-    this.log.info({ command: patch, snapshot: command.snapshot, id: command.id, changed }, 'control command applied');
+    this.log.info({ command: patch, snapshot: snapshot === true, id, changed }, 'control command applied');
     const applied: CommandAnswer = { ...idPart, ok: true, changed: { ...changed }, ...(capped.length > 0 ? { capped } : {}), at };
     answer(applied);
-    if (command.snapshot) void this.snapshot(applied);
+    if (snapshot) void this.snapshot(applied);
   };
 
   /**

@@ -45,16 +45,26 @@ export function passthroughRefusal(info: JpegInfo | undefined, options: EncodeOp
 export class FrameEncoder {
   /** Highest quality that kept frames under the cap, once a frame was over it. */
   private ceiling: number | undefined;
-  /** Why frames are encoded below the asked quality or not sent, for the status. */
-  warning: string | undefined;
-  /** Whether the last frame was passed through. */
-  passthrough = false;
-  /** Frames not sent because they were over the cap even at the lowest quality. */
-  oversizeDrops = 0;
-  /** Set while the source is smaller than the asked size, so frames go out at the source's size. */
-  sizeWarning: string | undefined;
+  private capWarning: string | undefined;
+  private lastPassedThrough = false;
+  private smallSourceWarning: string | undefined;
 
   constructor(private readonly maxPayloadBytes: number) {}
+
+  /** Why frames are encoded below the asked quality or not sent, for the status. */
+  get warning(): string | undefined {
+    return this.capWarning;
+  }
+
+  /** Whether the last frame was passed through. */
+  get passthrough(): boolean {
+    return this.lastPassedThrough;
+  }
+
+  /** Set while the source is smaller than the asked size, so frames go out at the source's size. */
+  get sizeWarning(): string | undefined {
+    return this.smallSourceWarning;
+  }
 
   /** Quality frames are actually encoded at, when below the asked one. */
   get encodeQuality(): number | undefined {
@@ -64,7 +74,7 @@ export class FrameEncoder {
   /** Settings changed (quality, size): the size cap is measured afresh. */
   reset(): void {
     this.ceiling = undefined;
-    this.warning = undefined;
+    this.capWarning = undefined;
   }
 
   /** The payload for a regular frame, or undefined when it cannot fit under the cap. */
@@ -74,22 +84,21 @@ export class FrameEncoder {
     if (grab.jpeg && this.ceiling === undefined && passthroughRefusal(info, options) === undefined) {
       const payload = withFrameMeta(grab.jpeg, meta);
       if (payload.length <= this.maxPayloadBytes) {
-        this.passthrough = true;
+        this.lastPassedThrough = true;
         return { payload, quality: undefined };
       }
     }
-    this.passthrough = false;
+    this.lastPassedThrough = false;
     const mat = await this.prepare(grab, options, meta.captureTime);
     const start = Math.min(options.quality, this.ceiling ?? options.quality);
     const encoded = await this.fit(mat, start, meta).finally(() => releaseIntermediate(mat, grab));
     if (!encoded) {
-      this.oversizeDrops += 1;
-      this.warning = `frames over MQTT_MAX_PAYLOAD_BYTES (${this.maxPayloadBytes}) even at quality ${MIN_QUALITY}: not sent; lower the resolution`;
+      this.capWarning = `frames over MQTT_MAX_PAYLOAD_BYTES (${this.maxPayloadBytes}) even at quality ${MIN_QUALITY}: not sent; lower the resolution`;
       return undefined;
     }
     if (encoded.quality < options.quality && encoded.quality !== this.ceiling) {
       this.ceiling = encoded.quality;
-      this.warning = `frames over MQTT_MAX_PAYLOAD_BYTES (${this.maxPayloadBytes}) at quality ${options.quality}: quality stepped down to ${encoded.quality}`;
+      this.capWarning = `frames over MQTT_MAX_PAYLOAD_BYTES (${this.maxPayloadBytes}) at quality ${options.quality}: quality stepped down to ${encoded.quality}`;
     }
     return encoded;
   }
@@ -108,7 +117,7 @@ export class FrameEncoder {
     if (!source) return options;
     const fitted = fitSize(options.width, options.height, source.width, source.height);
     const smaller = fitted.width !== options.width || fitted.height !== options.height;
-    this.sizeWarning = smaller
+    this.smallSourceWarning = smaller
       ? `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})`
       : undefined;
     return smaller ? { ...options, ...fitted } : options;
@@ -144,7 +153,7 @@ export class FrameEncoder {
   }
 }
 
-/** Frees a Mat the encoder made (see the pipeline on why Mats are freed at once); the grab's own is the pipeline's. */
+/** Frees a Mat the encoder made (see FrameLoop on why Mats are freed at once); the grab's own is the loop's. */
 function releaseIntermediate(mat: Mat, grab: Grab): void {
   if (mat !== grab.mat) mat.release();
 }

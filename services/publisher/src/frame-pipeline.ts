@@ -1,22 +1,22 @@
 /**
- * The publisher's one frame loop: open the source (retrying with backoff), then grab -> encode
- * (FrameEncoder: passthrough, or resize + overlay + JPEG) -> add the frame metadata -> hand to
- * the FramePublisher. Strictly sequential: never more than one grab/encode in flight. Live
- * sources are read in the capture helper process and every OpenCV call here that costs real time
- * is the async (thread-pool) variant, so the event loop stays free for MQTT.
+ * The publisher's frames, from source to MQTT: SourceSupervisor keeps the source open (retrying
+ * with backoff), FrameLoop reads it and picks the frames to send (pacing, pause, snapshots), and
+ * this file turns each picked frame into a payload (FrameEncoder: passthrough, or resize +
+ * overlay + JPEG) with its metadata and hands it to the FramePublisher. Live sources are read in
+ * the capture helper process and every OpenCV call here that costs real time is the async
+ * (thread-pool) variant, so the event loop stays free for MQTT.
  */
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { redactCredentials } from '@camqtt/wire';
 import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
+import { FrameLoop } from './frame-loop.js';
 import type { FramePublisher } from './frame-publisher.js';
+import { FrameTimings, type PipelineTimings } from './frame-timings.js';
 import type { LiveSettings, SettingsPatch } from './live-settings.js';
-import { Pacer } from './pacer.js';
-import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo } from './sources/frame-source.js';
-
-const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 10_000;
+import { RetryBackoff, type RetryLimits, SOURCE_RETRY } from './retry-backoff.js';
+import { type SnapshotAnswer, SnapshotRequests, type SnapshotResult } from './snapshot-requests.js';
+import type { FrameSource, Grab, SourceInfo } from './sources/frame-source.js';
+import { SourceSupervisor } from './source-supervisor.js';
 
 export interface PipelineOptions {
   camera: string;
@@ -28,49 +28,52 @@ export interface PipelineOptions {
   overlay: boolean;
   snapshotQuality: number;
   maxPayloadBytes: number;
+  /** Delays between attempts to open a failed source (default SOURCE_RETRY; tests shorten them). */
+  sourceRetry?: RetryLimits;
 }
 
-/** Running sums of per-frame costs, for the periodic debug log (ms). */
-export interface PipelineTimings {
-  reads: number;
-  /** Time in source.read(), over all reads (a live source is read more often than published). */
-  grabMs: number;
-  /** Frames encoded and offered; the other sums are over these. */
-  frames: number;
-  passedThrough: number;
-  encodeMs: number;
-  /** Grab returned -> frame offered to the gate. */
-  grabToOfferMs: number;
-}
-
-export type SnapshotResult = { seq: number } | { error: string };
-
-export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; failed: [error: string]; changed: []; wake: [] }> {
+export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; failed: [error: string]; changed: [] }> {
   private abort = new AbortController();
   private running: Promise<void> | undefined;
-  private readonly pacer: Pacer;
+  private readonly supervisor: SourceSupervisor;
+  private readonly loop: FrameLoop;
   private readonly encoder: FrameEncoder;
-  private backoffMs = BACKOFF_FIRST_MS;
+  private readonly snapshots = new SnapshotRequests();
+  private readonly timings = new FrameTimings();
   private seq = 0;
   /** A quality command came: the operator wants that quality, so no more passthrough. */
   private qualityCommanded = false;
-  private snapshot: { resolve: (result: SnapshotResult) => void; promise: Promise<SnapshotResult> } | undefined;
-  /** What the source delivers, while it is open. */
-  sourceInfo: SourceInfo | undefined;
-  /** Why the source is not delivering, while it is not. */
-  error: string | undefined;
-  timings: PipelineTimings = emptyTimings();
 
   constructor(
     readonly source: FrameSource,
     private readonly settings: LiveSettings,
-    private readonly publisher: FramePublisher,
+    private readonly framePublisher: FramePublisher,
     private readonly options: PipelineOptions,
     private readonly log: Logger,
   ) {
     super();
-    this.pacer = new Pacer(Math.min(settings.value.fps, options.fpsCap));
     this.encoder = new FrameEncoder(options.maxPayloadBytes);
+    this.supervisor = new SourceSupervisor(source, new RetryBackoff(options.sourceRetry ?? SOURCE_RETRY), log);
+    this.supervisor.on('opened', (info) => this.emit('opened', info));
+    this.supervisor.on('failed', (error) => this.emit('failed', error));
+    this.loop = new FrameLoop({
+      source,
+      settings,
+      snapshots: this.snapshots,
+      timings: this.timings,
+      fpsCap: options.fpsCap,
+      sink: { frame: (grab) => this.publishFrame(grab), snapshot: (grab, answer) => this.publishSnapshot(grab, answer) },
+    });
+  }
+
+  /** What the source delivers, while it is open. */
+  get sourceInfo(): SourceInfo | undefined {
+    return this.supervisor.info;
+  }
+
+  /** Why the source is not delivering, while it is not. */
+  get error(): string | undefined {
+    return this.supervisor.error;
   }
 
   /** Whether the last frame was the source's own JPEG, published as it came. */
@@ -90,7 +93,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   start(): void {
     this.abort = new AbortController();
     this.settings.on('change', this.onSettingsChange);
-    this.running = this.run(this.abort.signal);
+    this.running = this.supervisor.run((signal, delivering) => this.loop.read(signal, delivering), this.abort.signal);
   }
 
   /**
@@ -100,7 +103,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   async stop(timeoutMs: number): Promise<boolean> {
     this.abort.abort();
     this.settings.off('change', this.onSettingsChange);
-    this.snapshot?.resolve({ error: 'publisher stopping' });
+    this.snapshots.cancel('publisher stopping');
     const running = this.running;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([
@@ -115,103 +118,18 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
 
   /** Sends the next frame as a snapshot (even while paused); resolves once it was published. */
   requestSnapshot(): Promise<SnapshotResult> {
-    if (!this.snapshot) {
-      let resolve!: (result: SnapshotResult) => void;
-      const promise = new Promise<SnapshotResult>((r) => {
-        resolve = r;
-      });
-      this.snapshot = { resolve, promise };
-      this.emit('wake');
-    }
-    return this.snapshot.promise;
+    return this.snapshots.request();
   }
 
   /** Takes and resets the per-frame cost sums. */
   takeTimings(): PipelineTimings {
-    const taken = this.timings;
-    this.timings = emptyTimings();
-    return taken;
+    return this.timings.take();
   }
 
   private readonly onSettingsChange = (changed: SettingsPatch): void => {
     if (changed.quality !== undefined) this.qualityCommanded = true;
     if (changed.quality !== undefined || changed.width !== undefined || changed.height !== undefined) this.encoder.reset();
   };
-
-  private async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        this.log.debug({ source: this.source.description }, 'opening source');
-        this.sourceInfo = await this.source.open();
-      } catch (error) {
-        if (signal.aborted) break;
-        this.failed(error);
-        await this.backoff(signal);
-        continue;
-      }
-      this.opened(this.sourceInfo);
-      try {
-        await this.pump(signal);
-      } catch (error) {
-        if (error instanceof EndOfSourceError) {
-          this.ended(error, signal);
-          await untilAborted(signal);
-        } else if (!signal.aborted) {
-          this.failed(error);
-        }
-      } finally {
-        this.source.close();
-        this.sourceInfo = undefined;
-      }
-      if (!signal.aborted) await this.backoff(signal);
-    }
-  }
-
-  /** Reads frames until the source fails (throws) or the pipeline stops. */
-  private async pump(signal: AbortSignal): Promise<void> {
-    const { source, pacer } = this;
-    pacer.reset();
-    let delivering = false;
-    while (!signal.aborted) {
-      const wanted = this.settings.value;
-      pacer.setFps(Math.min(wanted.fps, source.maxFps ?? Infinity, this.options.fpsCap), performance.now());
-      if (!source.live && !this.snapshot) {
-        if (wanted.paused) {
-          await this.untilWoken(signal);
-          pacer.reset();
-          continue;
-        }
-        // A paced source makes its frame when asked, so ask only when one is due.
-        if (!(await pause(pacer.delayUntilDue(performance.now()), signal))) return;
-      }
-      const readStart = performance.now();
-      const grab = await source.read();
-      this.timings.reads += 1;
-      this.timings.grabMs += performance.now() - readStart;
-      if (!delivering) {
-        delivering = true;
-        this.backoffMs = BACKOFF_FIRST_MS;
-      }
-      try {
-        if (signal.aborted) return;
-        if (this.snapshot) {
-          await this.publishSnapshot(grab);
-          continue;
-        }
-        // A live source is read even while paused or between due frames: left unread, its buffers
-        // would hand over stale frames later.
-        if (source.live && (this.settings.value.paused || !pacer.isDue(grab.grabbedAt))) continue;
-        pacer.advance(grab.grabbedAt);
-        await this.publishFrame(grab);
-      } finally {
-        // The pipeline owns the frame's pixels. Freed here, the allocator hands the same memory to
-        // the next frame; left to V8's GC (which does not see native memory), every frame lands in
-        // fresh pages, and faulting in ~1 MB of them cost 2.6 ms per 640x480 frame on the bench
-        // machine, more than the JPEG encode.
-        grab.mat?.release();
-      }
-    }
-  }
 
   private encodeOptions(): EncodeOptions {
     const { width, height, quality } = this.settings.value;
@@ -225,122 +143,53 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   }
 
   private async publishFrame(grab: Grab): Promise<void> {
-    if (!this.publisher.connected) {
+    if (!this.framePublisher.connected) {
       // Nobody to send it to: skip the encode as well.
-      this.publisher.dropOffline();
+      this.framePublisher.dropOffline();
       return;
     }
-    const before = { passthrough: this.encoder.passthrough, warning: this.encoder.warning, sizeWarning: this.encoder.sizeWarning };
+    const { encoder } = this;
+    const before = { passthrough: encoder.passthrough, warning: encoder.warning, sizeWarning: encoder.sizeWarning };
     const encodeStart = performance.now();
     const meta = { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime };
-    const encoded = await this.encoder.encode(grab, this.encodeOptions(), meta);
+    const encoded = await encoder.encode(grab, this.encodeOptions(), meta);
     if (encoded) {
       this.seq += 1;
-      this.publisher.offer(encoded.payload, meta);
-      const t = this.timings;
-      t.frames += 1;
-      if (encoded.quality === undefined) t.passedThrough += 1;
-      t.encodeMs += performance.now() - encodeStart;
-      t.grabToOfferMs += performance.now() - grab.grabbedAt;
+      this.framePublisher.offer(encoded.payload, meta);
+      const offeredAt = performance.now();
+      this.timings.recordFrame({
+        passedThrough: encoded.quality === undefined,
+        encodeMs: offeredAt - encodeStart,
+        grabToOfferMs: offeredAt - grab.grabbedAt,
+      });
     }
-    if (
-      before.passthrough !== this.encoder.passthrough ||
-      before.warning !== this.encoder.warning ||
-      before.sizeWarning !== this.encoder.sizeWarning
-    ) {
-      if (this.encoder.warning !== before.warning && this.encoder.warning)
-        this.log.warn({ warning: this.encoder.warning }, 'frame size cap');
-      if (this.encoder.sizeWarning !== before.sizeWarning && this.encoder.sizeWarning)
-        this.log.warn({ warning: this.encoder.sizeWarning }, 'source smaller than the asked size');
+    if (before.passthrough !== encoder.passthrough || before.warning !== encoder.warning || before.sizeWarning !== encoder.sizeWarning) {
+      if (encoder.warning !== before.warning && encoder.warning) this.log.warn({ warning: encoder.warning }, 'frame size cap');
+      if (encoder.sizeWarning !== before.sizeWarning && encoder.sizeWarning)
+        this.log.warn({ warning: encoder.sizeWarning }, 'source smaller than the asked size');
       this.emit('changed');
     }
   }
 
-  private async publishSnapshot(grab: Grab): Promise<void> {
-    const request = this.snapshot!;
-    this.snapshot = undefined;
-    if (!this.publisher.connected) {
-      request.resolve({ error: 'not connected to the broker' });
+  private async publishSnapshot(grab: Grab, answer: SnapshotAnswer): Promise<void> {
+    if (!this.framePublisher.connected) {
+      answer({ error: 'not connected to the broker' });
       return;
     }
     const seq = this.seq + 1;
     const meta = { camera: this.options.camera, seq, captureTime: grab.captureTime, snapshot: true };
     const encoded = await this.encoder.encodeSnapshot(grab, this.encodeOptions(), this.options.snapshotQuality, meta);
     if (!encoded) {
-      request.resolve({ error: `snapshot over MQTT_MAX_PAYLOAD_BYTES (${this.options.maxPayloadBytes}) even at the lowest quality` });
+      answer({ error: `snapshot over MQTT_MAX_PAYLOAD_BYTES (${this.options.maxPayloadBytes}) even at the lowest quality` });
       return;
     }
     this.seq = seq;
     try {
-      await this.publisher.publishSnapshot(encoded.payload, meta);
+      await this.framePublisher.publishSnapshot(encoded.payload, meta);
       this.log.info({ seq, quality: encoded.quality, bytes: encoded.payload.length }, 'snapshot sent');
-      request.resolve({ seq });
+      answer({ seq });
     } catch (error) {
-      request.resolve({ error: `snapshot not sent: ${error instanceof Error ? error.message : String(error)}` });
+      answer({ error: `snapshot not sent: ${error instanceof Error ? error.message : String(error)}` });
     }
   }
-
-  /** While paused: returns on any settings change, a snapshot request or stop. */
-  private async untilWoken(signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.settings.off('change', done);
-        this.off('wake', done);
-        signal.removeEventListener('abort', done);
-        resolve();
-      };
-      this.settings.on('change', done);
-      this.on('wake', done);
-      signal.addEventListener('abort', done);
-    });
-  }
-
-  private opened(info: SourceInfo): void {
-    this.error = undefined;
-    this.log.info({ source: this.source.description, ...info }, 'source opened');
-    this.emit('opened', info);
-  }
-
-  private failed(error: unknown): void {
-    // Goes to the log and the retained status; a source's message may quote its URL.
-    const message = redactCredentials(error instanceof Error ? error.message : String(error));
-    this.error = message;
-    this.log.error({ source: this.source.description, error: message, retryInMs: this.backoffMs }, 'source failed');
-    this.emit('failed', message);
-  }
-
-  /** The source is done for good: said in the status, and no retry. */
-  private ended(error: EndOfSourceError, signal: AbortSignal): void {
-    if (signal.aborted) return;
-    this.error = error.message;
-    this.log.info({ source: this.source.description }, error.message);
-    this.emit('failed', error.message);
-  }
-
-  private async backoff(signal: AbortSignal): Promise<void> {
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
-    await pause(delay, signal);
-  }
-}
-
-/** Waits `ms`; resolves false if aborted first. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  if (ms <= 0) return true;
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  return signal.aborted ? Promise.resolve() : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-function emptyTimings(): PipelineTimings {
-  return { reads: 0, frames: 0, passedThrough: 0, grabMs: 0, encodeMs: 0, grabToOfferMs: 0 };
 }

@@ -25,11 +25,9 @@ export class FramePublisher {
   private inFlightDone: (() => void) | undefined;
   private offlineDrops = 0;
   private failedPublishes = 0;
-  /** The newest frame the socket took (Home Assistant's still is taken from it). */
-  latest: Uint8Array | undefined;
-  /** Frames the socket took. */
-  sent = 0;
-  bytesSent = 0;
+  private newest: Uint8Array | undefined;
+  private framesSent = 0;
+  private payloadBytesSent = 0;
   /** ms from grab to the socket taking the frame, per frame since the last takeLatencies(). */
   private latencies: number[] = [];
 
@@ -41,6 +39,21 @@ export class FramePublisher {
     private readonly log: Logger,
   ) {
     this.gate = new NewestWinsGate((frame, done) => this.deliver(frame, done));
+  }
+
+  /** The newest frame the socket took (Home Assistant's still is taken from it). */
+  get latest(): Uint8Array | undefined {
+    return this.newest;
+  }
+
+  /** Frames the socket took (snapshots included). */
+  get sent(): number {
+    return this.framesSent;
+  }
+
+  /** Payload bytes of the frames the socket took. */
+  get bytesSent(): number {
+    return this.payloadBytesSent;
   }
 
   /** Frames that never reached the socket: replaced at the gate, dropped offline, or failed. */
@@ -103,8 +116,8 @@ export class FramePublisher {
       Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
       this.publishOptions(meta, 1),
     );
-    this.sent += 1;
-    this.bytesSent += payload.byteLength;
+    this.framesSent += 1;
+    this.payloadBytesSent += payload.byteLength;
   }
 
   /** Takes the capture -> socket latencies (ms) recorded since the last call. */
@@ -131,9 +144,9 @@ export class FramePublisher {
         this.failedPublishes += 1;
         this.log.debug({ error: error.message }, 'frame publish failed');
       } else {
-        this.sent += 1;
-        this.bytesSent += payload.byteLength;
-        this.latest = payload;
+        this.framesSent += 1;
+        this.payloadBytesSent += payload.byteLength;
+        this.newest = payload;
         if (this.latencies.length < MAX_LATENCY_SAMPLES) this.latencies.push(epochNowMs() - meta.captureTime);
       }
       done();

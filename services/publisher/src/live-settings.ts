@@ -3,7 +3,6 @@
  * the pipeline reads the current values at every frame, so a change applies from the next one.
  */
 import { EventEmitter } from 'node:events';
-import { decodeControlCommand } from '@camqtt/wire';
 
 export interface StreamSettings {
   fps: number;
@@ -14,20 +13,6 @@ export interface StreamSettings {
 }
 
 export type SettingsPatch = Partial<StreamSettings>;
-
-export interface Command {
-  patch: SettingsPatch;
-  /** {"snapshot":true}: send the next frame at SNAPSHOT_QUALITY, flagged as a snapshot. */
-  snapshot: boolean;
-  /** Echoed in the status's lastCommand, so a sender can match the answer to its command. */
-  id?: string;
-}
-
-/** A control payload as this publisher applies it; throws InvalidCommandError (see protocol). */
-export function parseCommand(payload: Uint8Array): Command {
-  const { id, snapshot, ...patch } = decodeControlCommand(payload);
-  return { patch, snapshot: snapshot === true, ...(id === undefined ? {} : { id }) };
-}
 
 export class LiveSettings extends EventEmitter<{ change: [changed: SettingsPatch] }> {
   private current: StreamSettings;

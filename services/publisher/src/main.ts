@@ -26,9 +26,9 @@ runService('publisher', async () => {
   const log = pino({ name: 'publisher', level: config.LOG_LEVEL });
 
   // Imported only now: it loads the OpenCV addon, and reporting a wrong setting must not need that.
-  const { Publisher } = await import('./publisher.js');
-  const publisher = new Publisher(config, log);
-  publisher.start();
+  const { CameraService } = await import('./camera-service.js');
+  const service = new CameraService(config, log);
+  service.start();
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -39,7 +39,7 @@ runService('publisher', async () => {
       log.warn('shutdown took too long; exiting anyway');
       process.exit(0);
     }, SHUTDOWN_HARD_LIMIT_MS).unref();
-    publisher
+    service
       .stop(SHUTDOWN_BUDGET_MS)
       .catch((error: unknown) => log.error({ error: error instanceof Error ? error.message : String(error) }, 'error while shutting down'))
       .finally(() => {

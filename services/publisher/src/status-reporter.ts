@@ -20,6 +20,21 @@ interface RateSample {
   bytes: number;
 }
 
+export interface StatusReporterOptions {
+  client: MqttClient;
+  /** `<prefix>/<camera>/status` */
+  topic: string;
+  camera: string;
+  /** STATUS_INTERVAL_S */
+  intervalS: number;
+  /** MQTT_MAX_MESSAGES_PER_S, or Infinity */
+  fpsCap: number;
+  pipeline: FramePipeline;
+  framePublisher: FramePublisher;
+  settings: LiveSettings;
+  log: Logger;
+}
+
 export class StatusReporter {
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
@@ -30,24 +45,29 @@ export class StatusReporter {
   /** Event-loop stalls show as late MQTT keepalives and late frames: logged every period. */
   private loopDelay: IntervalHistogram | undefined;
 
-  /** @param fpsCap MQTT_MAX_MESSAGES_PER_S, or Infinity */
-  constructor(
-    private readonly client: MqttClient,
-    private readonly topic: string,
-    private readonly camera: string,
-    private readonly intervalS: number,
-    private readonly fpsCap: number,
-    private readonly pipeline: FramePipeline,
-    private readonly publisher: FramePublisher,
-    private readonly settings: LiveSettings,
-    private readonly log: Logger,
-  ) {}
+  private readonly client: MqttClient;
+  private readonly topic: string;
+  private readonly camera: string;
+  private readonly pipeline: FramePipeline;
+  private readonly framePublisher: FramePublisher;
+  private readonly settings: LiveSettings;
+  private readonly log: Logger;
+
+  constructor(private readonly options: StatusReporterOptions) {
+    this.client = options.client;
+    this.topic = options.topic;
+    this.camera = options.camera;
+    this.pipeline = options.pipeline;
+    this.framePublisher = options.framePublisher;
+    this.settings = options.settings;
+    this.log = options.log;
+  }
 
   start(): void {
     this.lastSample = this.sample();
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
-    this.timer = setInterval(() => this.tick(), this.intervalS * 1000);
+    this.timer = setInterval(() => this.tick(), this.options.intervalS * 1000);
     this.client.on('connect', this.publishNow);
     this.pipeline.on('opened', this.publishNow);
     this.pipeline.on('failed', this.publishNow);
@@ -84,11 +104,11 @@ export class StatusReporter {
       source: pipeline.source.description,
       width: settings.width,
       height: settings.height,
-      targetFps: Math.min(settings.fps, this.fpsCap),
+      targetFps: Math.min(settings.fps, this.options.fpsCap),
       fps: this.fps,
       quality: settings.quality,
-      framesSent: this.publisher.sent,
-      framesDropped: this.publisher.dropped,
+      framesSent: this.framePublisher.sent,
+      framesDropped: this.framePublisher.dropped,
       bytesPerSecond: this.bytesPerSecond,
       paused: settings.paused,
       passthrough: pipeline.passthrough,
@@ -101,7 +121,9 @@ export class StatusReporter {
       if (info.format !== undefined) status.sourceFormat = info.format;
     }
     if (pipeline.encodeQuality !== undefined && pipeline.encodeQuality < settings.quality) status.encodeQuality = pipeline.encodeQuality;
-    const warnings = [fpsCapWarning(settings.fps, this.fpsCap), ...pipeline.encoderWarnings].filter((w): w is string => w !== undefined);
+    const warnings = [fpsCapWarning(settings.fps, this.options.fpsCap), ...pipeline.encoderWarnings].filter(
+      (w): w is string => w !== undefined,
+    );
     if (warnings.length > 0) status.warnings = warnings;
     if (pipeline.error !== undefined) status.error = pipeline.error;
     if (this.lastCommand) status.lastCommand = this.lastCommand;
@@ -149,7 +171,7 @@ export class StatusReporter {
 
   private logStats(): void {
     const t = this.pipeline.takeTimings();
-    const latencies = this.publisher.takeLatencies().sort((a, b) => a - b);
+    const latencies = this.framePublisher.takeLatencies().sort((a, b) => a - b);
     const loopDelayMaxMs = this.loopDelay ? Math.round(this.loopDelay.max / 1e4) / 100 : undefined;
     this.loopDelay?.reset();
     const avg = (ms: number, count = t.frames): number | undefined => (count > 0 ? Math.round((ms / count) * 100) / 100 : undefined);
@@ -167,14 +189,14 @@ export class StatusReporter {
         captureToSentP50Ms: pct(0.5),
         captureToSentP99Ms: pct(0.99),
         loopDelayMaxMs,
-        framesDropped: this.publisher.dropped,
+        framesDropped: this.framePublisher.dropped,
       },
       'pipeline stats',
     );
   }
 
   private sample(): RateSample {
-    return { at: performance.now(), sent: this.publisher.sent, bytes: this.publisher.bytesSent };
+    return { at: performance.now(), sent: this.framePublisher.sent, bytes: this.framePublisher.bytesSent };
   }
 }
 

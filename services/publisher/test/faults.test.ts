@@ -34,14 +34,11 @@ describe('publisher faults', () => {
     const port = broker.port;
     await broker.stop();
     const stoppedAt = Date.now();
+    // Only the publisher's log tells that it noticed the outage (nobody is there to see it).
     await publisher.waitForLog((line) => line.msg === 'disconnected; reconnecting');
     await broker.start(port);
 
-    // The publisher reconnects by itself (a second 'connected'), the subscriber too.
-    await publisher.waitForLog(
-      (line) => line.msg === 'connected' && publisher.lines.filter((l) => l.msg === 'connected').length >= 2,
-      WAIT_MS,
-    );
+    // The publisher reconnects by itself, the subscriber too: frames resume.
     const after = await subscriber.nextFrame((frame) => (frame.meta?.seq ?? 0) > before.meta!.seq, WAIT_MS);
     assert.ok(after.meta);
     // Frames grabbed while the broker was away were dropped, not queued for later.
@@ -57,11 +54,12 @@ describe('publisher faults', () => {
     subscribers.push(subscriber);
     const publisher = ServiceProcess.start('publisher', publisherEnv(broker.url, { CAMERA_ID: 'nocam', CAMERA_SOURCE: '/dev/video63' }));
     processes.push(publisher);
-    const failed = await publisher.waitForLog((line) => line.msg === 'source failed');
-    assert.match(String(failed.error), /no such camera device: \/dev\/video63/);
-    await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed);
-    const status = await subscriber.status((s) => s.online && /video63/.test(s.error ?? ''));
+    const status = await subscriber.status((s) => s.online && s.error !== undefined);
+    assert.equal(status.error, 'no such camera device: /dev/video63');
     assert.equal(status.framesSent, 0);
+    // A retry leaves no trace but the log: the same error again.
+    const failed = await publisher.waitForLog((line) => line.msg === 'source failed');
+    await publisher.waitForLog((line) => line.msg === 'source failed' && line !== failed);
     assert.equal(publisher.exitCode, null);
   });
 

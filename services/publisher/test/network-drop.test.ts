@@ -171,10 +171,10 @@ describe('publisher across a silent network drop', () => {
   });
 
   after(async () => {
-    await publisher?.stop();
-    await watcher?.close();
-    await proxy?.stop();
-    await broker?.stop();
+    await publisher.stop();
+    await watcher.close();
+    await proxy.stop();
+    await broker.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

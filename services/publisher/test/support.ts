@@ -8,7 +8,6 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Aedes } from 'aedes';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/wire';
 import { ServiceProcess, TestBroker } from '@camqtt/test-support';
@@ -124,9 +123,20 @@ function settle<T>(waiters: Array<Waiter<T>>, item: T): Array<Waiter<T>> {
   });
 }
 
-/** Env for a publisher under test: debug logs, quick status, the given broker. */
+/**
+ * Env for a publisher under test: debug logs, quick status, the given broker, and a failed source
+ * retried after 0.25 s doubling to 2 s instead of 1 s to 10 s (CAMQTT_TEST_SOURCE_RETRY_MS, see
+ * src/retry-backoff.ts), so a camera killed and restarted is back without a long real-time wait.
+ */
 export function publisherEnv(brokerUrl: string, extra: Record<string, string>): Record<string, string> {
-  return { MQTT_URL: brokerUrl, CAMERA_ID: 'testcam', VIDEO_FPS: '15', STATUS_INTERVAL_S: '1', ...extra };
+  return {
+    MQTT_URL: brokerUrl,
+    CAMERA_ID: 'testcam',
+    VIDEO_FPS: '15',
+    STATUS_INTERVAL_S: '1',
+    CAMQTT_TEST_SOURCE_RETRY_MS: '250,2000',
+    ...extra,
+  };
 }
 
 /**

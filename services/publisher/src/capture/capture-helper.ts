@@ -38,7 +38,8 @@ const BUFFER_DRAIN_MAX_MS = 3000;
 class CaptureHelper {
   private capture: VideoCapture | undefined;
   private spec: OpenSpec | undefined;
-  private raw = false;
+  /** True while reads return the source's own JPEGs (MJPEG with passthrough on). */
+  private passthroughActive = false;
   /** The first live frame, read while draining FFmpeg's buffer at open: the next read's answer. */
   private firstLive: HelperReply | undefined;
 
@@ -70,12 +71,12 @@ class CaptureHelper {
     const capture = spec.kind === 'device' ? this.openDevice(spec) : this.openStream(spec);
     this.capture = capture;
     const format = decodeFourcc(capture.get(cv.CAP_PROP_FOURCC));
-    this.raw = false;
-    if (spec.raw && /^mjp/i.test(format)) {
+    this.passthroughActive = false;
+    if (spec.passthrough && /^mjp/i.test(format)) {
       // V4L2 hands over the camera's MJPG buffer as one row of bytes with CONVERT_RGB off; FFmpeg
       // hands over the demuxed packet (a complete JPEG for MJPEG) with FORMAT -1. Both must be
       // set before the first read.
-      this.raw = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
+      this.passthroughActive = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
     }
     const info: SourceInfo = {
       width: capture.get(cv.CAP_PROP_FRAME_WIDTH),
@@ -84,7 +85,7 @@ class CaptureHelper {
       format,
     };
     if (spec.kind !== 'device') info.bufferedFramesSkipped = this.skipBufferedFrames(info.fps);
-    return { type: 'opened', info, raw: this.raw };
+    return { type: 'opened', info, passthrough: this.passthroughActive };
   }
 
   /** Reads until a frame comes off the network, keeps that one for the next read; returns how many were dropped. */
@@ -115,9 +116,10 @@ class CaptureHelper {
     const mat = capture.read();
     const captureTime = this.grabTime(capture);
     if (mat.empty) return { type: 'failed', message: 'stopped delivering frames' };
-    // A raw read is one row of bytes; anything else is decoded pixels (the backend may ignore raw).
-    // getData copies the pixels out, so the Mats are freed at once (see FramePipeline on why).
-    if (this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1) {
+    // A passthrough read is one row of bytes; anything else is decoded pixels (the backend may
+    // ignore the request). getData copies the pixels out, so the Mats are freed at once (see
+    // FrameLoop on why).
+    if (this.passthroughActive && mat.rows === 1 && mat.type === cv.CV_8UC1) {
       const jpeg = mat.getData();
       mat.release();
       return { type: 'frame', captureTime, jpeg };

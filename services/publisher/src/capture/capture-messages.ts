@@ -13,13 +13,13 @@ export interface OpenSpec {
   height: number;
   fps: number;
   /** Take the source's JPEGs undecoded when it delivers MJPEG (CAPTURE_PASSTHROUGH). */
-  raw: boolean;
+  passthrough: boolean;
 }
 
 export type HelperRequest = { type: 'open'; spec: OpenSpec } | { type: 'read' } | { type: 'close' };
 
 export type HelperReply =
-  | { type: 'opened'; info: SourceInfo; raw: boolean }
+  | { type: 'opened'; info: SourceInfo; passthrough: boolean }
   | { type: 'failed'; message: string }
   /** One frame: either the source's own JPEG or decoded BGR pixels. */
   | { type: 'frame'; captureTime: number; jpeg?: Uint8Array; bgr?: { rows: number; cols: number; data: Uint8Array } }

@@ -25,12 +25,12 @@ export class CaptureSource implements FrameSource {
   private readonly helper = new CaptureProcess();
   private opened = false;
 
-  /** @param raw take the source's JPEGs undecoded when it delivers MJPEG (CAPTURE_PASSTHROUGH) */
+  /** @param passthrough take the source's JPEGs undecoded when it delivers MJPEG (CAPTURE_PASSTHROUGH) */
   constructor(
     private readonly source: string,
     private readonly kind: 'device' | 'stream',
     private readonly request: () => CaptureRequest,
-    private readonly raw: boolean,
+    private readonly passthrough: boolean,
   ) {
     this.description = redactCredentials(source);
   }
@@ -48,7 +48,7 @@ export class CaptureSource implements FrameSource {
     const wanted = this.request();
     const target = this.kind === 'device' && isIndex ? Number(this.source) : this.source;
     const reply = this.expect(
-      await this.helper.request({ type: 'open', spec: { kind: this.kind, target, ...wanted, raw: this.raw } }),
+      await this.helper.request({ type: 'open', spec: { kind: this.kind, target, ...wanted, passthrough: this.passthrough } }),
       'opened',
       (why) => `cannot open ${this.what}: ${why}`,
     );

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import cv, { type VideoCapture } from '@u4/opencv4nodejs';
 import { redactCredentials } from '@camqtt/wire';
-import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo, decodeFourcc, grabTimes } from './frame-source.js';
+import { EndOfSourceError, type FrameSource, type Grab, type SourceInfo, decodeFourcc, grabTimes, settled } from './frame-source.js';
 
 /** Files claiming a rate outside this range are played at VIDEO_FPS instead. */
 const PLAUSIBLE_FPS = { min: 1, max: 240 };
@@ -21,14 +21,14 @@ export class FileSource implements FrameSource {
   private position = 0;
 
   /** True while reads return the file's own JPEGs (an MJPG file with passthrough on). */
-  private raw = false;
+  private passthroughActive = false;
   private format = 'unknown';
 
-  /** @param allowRaw take an MJPG file's JPEGs undecoded (CAPTURE_PASSTHROUGH) */
+  /** @param passthrough take an MJPG file's JPEGs undecoded (CAPTURE_PASSTHROUGH) */
   constructor(
     private readonly path: string,
     private readonly fallbackFps: () => number,
-    private readonly allowRaw = false,
+    private readonly passthrough = false,
     /** VIDEO_LOOP: false ends the source after the last frame. */
     private readonly loopAtEnd = true,
   ) {}
@@ -42,7 +42,11 @@ export class FileSource implements FrameSource {
     return this.fileFps > 0 ? this.fileFps : undefined;
   }
 
-  async open(): Promise<SourceInfo> {
+  open(): Promise<SourceInfo> {
+    return settled(() => this.openNow());
+  }
+
+  private openNow(): SourceInfo {
     this.close();
     if (!existsSync(this.path)) throw new Error(`video file not found: ${this.path}`);
     const capture = this.openFromStart();
@@ -80,13 +84,13 @@ export class FileSource implements FrameSource {
       // The frame just read is shown from (position - 1) * frameMs on; return it once it is due.
       if (this.position > due) {
         const times = grabTimes();
-        // A raw read is the demuxed packet, one row of bytes: for MJPG a complete JPEG.
-        if (!(this.raw && mat.rows === 1 && mat.type === cv.CV_8UC1)) return { mat, ...times };
+        // A passthrough read is the demuxed packet, one row of bytes: for MJPG a complete JPEG.
+        if (!(this.passthroughActive && mat.rows === 1 && mat.type === cv.CV_8UC1)) return { mat, ...times };
         const jpeg = mat.getData();
         mat.release();
         return { jpeg, ...times };
       }
-      // Read to catch up, not shown: freed now (see FramePipeline on why Mats are freed at once).
+      // Read to catch up, not shown: freed now (see FrameLoop on why Mats are freed at once).
       mat.release();
     }
   }
@@ -110,7 +114,7 @@ export class FileSource implements FrameSource {
     this.capture = capture;
     this.format = decodeFourcc(capture.get(cv.CAP_PROP_FOURCC));
     // Must be set before the first read; FFmpeg then hands over packets instead of pixels.
-    this.raw = this.allowRaw && /^mjp/i.test(this.format) && capture.set(cv.CAP_PROP_FORMAT, -1);
+    this.passthroughActive = this.passthrough && /^mjp/i.test(this.format) && capture.set(cv.CAP_PROP_FORMAT, -1);
     this.position = 0;
     this.playStart = undefined;
     return this.capture;

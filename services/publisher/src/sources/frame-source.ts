@@ -54,6 +54,16 @@ export interface FrameSource {
   dispose?(): Promise<void>;
 }
 
+/**
+ * `make()`'s value as a promise that rejects if it throws, for a source whose open or read has
+ * nothing to wait for: callers get the rejection the FrameSource contract promises.
+ */
+export function settled<T>(make: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    resolve(make());
+  });
+}
+
 /** The frame's size, without decoding a JPEG; undefined for a JPEG without a readable header. */
 export function grabSize(grab: Grab): { width: number; height: number } | undefined {
   if (grab.mat) return { width: grab.mat.cols, height: grab.mat.rows };

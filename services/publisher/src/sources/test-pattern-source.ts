@@ -5,7 +5,7 @@
  * against a real clock) and the frame counter.
  */
 import cv, { type Mat } from '@u4/opencv4nodejs';
-import { type FrameSource, type Grab, type SourceInfo, grabTimes } from './frame-source.js';
+import { type FrameSource, type Grab, type SourceInfo, grabTimes, settled } from './frame-source.js';
 
 export interface FrameSize {
   width: number;
@@ -61,12 +61,18 @@ export class TestPatternSource implements FrameSource {
     private readonly largeClock = false,
   ) {}
 
-  async open(): Promise<SourceInfo> {
-    const layout = this.currentLayout();
-    return { width: layout.size.width, height: layout.size.height, fps: this.fps() };
+  open(): Promise<SourceInfo> {
+    return settled(() => {
+      const layout = this.currentLayout();
+      return { width: layout.size.width, height: layout.size.height, fps: this.fps() };
+    });
   }
 
-  async read(): Promise<Grab> {
+  read(): Promise<Grab> {
+    return settled(() => this.draw());
+  }
+
+  private draw(): Grab {
     const layout = this.currentLayout();
     const clock = grabTimes().captureTime;
     const mat = layout.background.copy();

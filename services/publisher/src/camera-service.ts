@@ -1,5 +1,6 @@
 /**
- * Wires the publisher's parts: MQTT client, source, pipeline, frame gate, status and control.
+ * The publisher service for one camera: wires its parts (MQTT client, source, pipeline, frame
+ * publisher, status, control, health file, Home Assistant) and starts and stops them.
  * Loaded by main.ts only after the configuration checked out, so a wrong setting is reported
  * even where the OpenCV addon cannot load.
  */
@@ -19,13 +20,14 @@ import { CaptureSource } from './sources/capture-source.js';
 import { FileSource } from './sources/file-source.js';
 import { type FrameSource, sourceKind } from './sources/frame-source.js';
 import { TestPatternSource } from './sources/test-pattern-source.js';
+import { sourceRetryFromEnv } from './retry-backoff.js';
 import { StatusReporter, fpsCapWarning } from './status-reporter.js';
 
-export class Publisher {
+export class CameraService {
   private readonly settings: LiveSettings;
   private client: MqttClient | undefined;
   private pipeline: FramePipeline | undefined;
-  private frames: FramePublisher | undefined;
+  private framePublisher: FramePublisher | undefined;
   private status: StatusReporter | undefined;
   private control: ControlHandler | undefined;
   private health: HealthFile | undefined;
@@ -77,11 +79,12 @@ export class Publisher {
 
     const source = this.createSource();
     const fpsCap = config.MQTT_MAX_MESSAGES_PER_S > 0 ? config.MQTT_MAX_MESSAGES_PER_S : Infinity;
-    this.frames = new FramePublisher(client, topics.frame(camera), config.FRAME_EXPIRY_S, log);
-    this.pipeline = new FramePipeline(
+    const framePublisher = new FramePublisher(client, topics.frame(camera), config.FRAME_EXPIRY_S, log);
+    this.framePublisher = framePublisher;
+    const pipeline = new FramePipeline(
       source,
       settings,
-      this.frames,
+      framePublisher,
       {
         camera,
         fpsCap,
@@ -89,29 +92,33 @@ export class Publisher {
         overlay: config.VIDEO_OVERLAY,
         snapshotQuality: config.SNAPSHOT_QUALITY,
         maxPayloadBytes: config.MQTT_MAX_PAYLOAD_BYTES,
+        // Test-only, not a user setting (hence not in the settings table): see retry-backoff.ts.
+        sourceRetry: sourceRetryFromEnv(process.env.CAMQTT_TEST_SOURCE_RETRY_MS),
       },
       log,
     );
-    this.status = new StatusReporter(
+    this.pipeline = pipeline;
+    const status = new StatusReporter({
       client,
-      topics.status(camera),
+      topic: topics.status(camera),
       camera,
-      config.STATUS_INTERVAL_S,
+      intervalS: config.STATUS_INTERVAL_S,
       fpsCap,
-      this.pipeline,
-      this.frames,
+      pipeline,
+      framePublisher,
       settings,
       log,
-    );
-    this.control = new ControlHandler(
+    });
+    this.status = status;
+    this.control = new ControlHandler({
       client,
-      topics.control(camera),
+      topic: topics.control(camera),
       settings,
-      this.pipeline,
-      this.status,
-      () => this.controlLimits(),
+      pipeline,
+      status,
+      limits: () => this.controlLimits(),
       log,
-    );
+    });
     const capWarning = (fps: number): void => {
       const warning = fpsCapWarning(fps, fpsCap);
       if (warning) log.warn({ fps, cap: fpsCap }, warning);
@@ -122,7 +129,6 @@ export class Publisher {
     });
 
     if (config.PUBLISHER_HEALTH_FILE) this.health = new HealthFile(config.PUBLISHER_HEALTH_FILE, client, log);
-    const frames = this.frames;
     this.homeAssistant = new HomeAssistantLink(
       client,
       {
@@ -133,16 +139,16 @@ export class Publisher {
         imageIntervalS: config.HA_IMAGE_INTERVAL_S,
         pageUrl: config.WEB_PUBLIC_URL || `http://localhost:${config.WEB_PORT}`,
       },
-      () => frames.latest,
+      () => framePublisher.latest,
       log,
     );
 
-    this.frames.start();
+    framePublisher.start();
     this.health?.start();
     this.homeAssistant.start();
-    this.status.start();
+    status.start();
     this.control.start();
-    this.pipeline.start();
+    pipeline.start();
     log.info(
       {
         camera,
@@ -168,7 +174,7 @@ export class Publisher {
       this.log.warn('source still busy; leaving it to the process exit');
     }
     this.status?.stop();
-    this.frames?.stop();
+    this.framePublisher?.stop();
     await this.status?.publishOffline(left() * 0.6);
     const client = this.client;
     if (client) {
