@@ -96,3 +96,17 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
     clearTimeout(timer);
   }
 }
+
+/**
+ * Waits for `work` at most `ms`: true if it settled in time (a rejection still rejects), false if
+ * not. For stopping, where a step that hangs must not hold the rest back.
+ */
+export async function waitAtMost(work: Promise<unknown>, ms: number): Promise<boolean> {
+  try {
+    await withTimeout(work, ms, 'work');
+    return true;
+  } catch (error) {
+    if (error instanceof TimeoutError) return false;
+    throw error;
+  }
+}

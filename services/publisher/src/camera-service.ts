@@ -7,7 +7,14 @@
 import './quiet-opencv-loader.js';
 import type { MqttClient } from 'mqtt';
 import { CAMERA_CLIENT_ID_PREFIX, Topics, offlineStatus, redactCredentials, type ControlLimits } from '@camqtt/wire';
-import { connectMqtt, explainConnectionError, isProtocolFallback, mqttClientOptions, protocolVersionOf } from '@camqtt/service-kit';
+import {
+  connectMqtt,
+  explainConnectionError,
+  isProtocolFallback,
+  mqttClientOptions,
+  protocolVersionOf,
+  waitAtMost,
+} from '@camqtt/service-kit';
 import type { Logger } from 'pino';
 import { ControlHandler } from './control-handler.js';
 import { FramePipeline } from './frame-pipeline.js';
@@ -178,14 +185,7 @@ export class CameraService {
     await this.status?.publishOffline(left() * 0.6);
     const client = this.client;
     if (client) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        client.endAsync(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, left());
-        }),
-      ]);
-      clearTimeout(timer);
+      await waitAtMost(client.endAsync(), left());
     }
   }
 

@@ -12,6 +12,7 @@ import type { FramePipeline } from './frame-pipeline.js';
 import type { LiveSettings } from './live-settings.js';
 import type { SnapshotResult } from './snapshot-requests.js';
 import type { CommandAnswer, StatusReporter } from './status-reporter.js';
+import { TimeoutError, withTimeout } from '@camqtt/service-kit';
 
 /** Commands are a few dozen bytes; anything much bigger is not one. */
 const MAX_COMMAND_BYTES = 4096;
@@ -123,14 +124,12 @@ export class ControlHandler {
   }
 
   private async snapshot(answer: CommandAnswer): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([
-      this.pipeline.requestSnapshot(),
-      new Promise<SnapshotResult>((resolve) => {
-        timer = setTimeout(() => resolve({ error: `no frame within ${SNAPSHOT_TIMEOUT_MS / 1000} s (source down?)` }), SNAPSHOT_TIMEOUT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    const result: SnapshotResult = await withTimeout(this.pipeline.requestSnapshot(), SNAPSHOT_TIMEOUT_MS, 'snapshot').catch(
+      (error: unknown) => {
+        if (error instanceof TimeoutError) return { error: `no frame within ${SNAPSHOT_TIMEOUT_MS / 1000} s (source down?)` };
+        throw error;
+      },
+    );
     // Answers the same command again, now with the snapshot's seq (or why there is none).
     this.status.answer('seq' in result ? { ...answer, snapshotSeq: result.seq } : { ...answer, ok: false, error: result.error });
   }

@@ -17,6 +17,7 @@ import { RetryBackoff, type RetryLimits, SOURCE_RETRY } from './retry-backoff.js
 import { type SnapshotAnswer, SnapshotRequests, type SnapshotResult } from './snapshot-requests.js';
 import type { FrameSource, Grab, SourceInfo } from './sources/frame-source.js';
 import { SourceSupervisor } from './source-supervisor.js';
+import { waitAtMost } from '@camqtt/service-kit';
 
 export interface PipelineOptions {
   camera: string;
@@ -105,15 +106,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     this.settings.off('change', this.onSettingsChange);
     this.snapshots.cancel('publisher stopping');
     const running = this.running;
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      Promise.all([this.source.dispose?.(), running]).then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    return finished;
+    return await waitAtMost(Promise.all([this.source.dispose?.(), running]), timeoutMs);
   }
 
   /** Sends the next frame as a snapshot (even while paused); resolves once it was published. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { FramePipeline } from './frame-pipeline.js';
 import type { FramePublisher } from './frame-publisher.js';
 import type { LiveSettings } from './live-settings.js';
+import { waitAtMost } from '@camqtt/service-kit';
 
 export type CommandAnswer = NonNullable<CameraStatus['lastCommand']>;
 
@@ -144,16 +145,12 @@ export class StatusReporter {
   /** Publishes the offline status (a clean disconnect does not fire the last will). */
   async publishOffline(timeoutMs: number): Promise<void> {
     if (!this.client.connected) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.client.publishAsync(this.topic, JSON.stringify(offlineStatus(this.camera)), { qos: 1, retain: true }).catch((error: unknown) => {
+    const published = this.client
+      .publishAsync(this.topic, JSON.stringify(offlineStatus(this.camera)), { qos: 1, retain: true })
+      .catch((error: unknown) => {
         this.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'offline status publish failed');
-      }),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+      });
+    await waitAtMost(published, timeoutMs);
   }
 
   private tick(): void {

@@ -29,7 +29,7 @@ describe('publisher with the bundled broker', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'camqtt-pub-broker-'));
-    broker = await startBroker(dir, ACCOUNTS);
+    broker = startBroker(dir, ACCOUNTS);
     port = await broker.port('mqtt');
     const url = `mqtt://127.0.0.1:${port}`;
     publisher = ServiceProcess.start(
@@ -132,7 +132,7 @@ describe('publisher with the bundled broker', () => {
     // A status period passes with the broker down: frames grabbed meanwhile must not pile up.
     await publisher.waitForLog((line) => line.msg === 'pipeline stats' && Number(line.time) > killedAt + 100, WAIT_MS);
 
-    broker = await startBroker(dir, ACCOUNTS, { BROKER_MQTT_PORT: String(port) });
+    broker = startBroker(dir, ACCOUNTS, { BROKER_MQTT_PORT: String(port) });
     assert.equal(await broker.port('mqtt'), port);
     const backAt = Date.now();
     const reconnected = await publisher.waitForLog(

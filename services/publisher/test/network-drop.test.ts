@@ -146,7 +146,7 @@ describe('publisher across a silent network drop', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'camqtt-pub-drop-'));
-    broker = await startBroker(dir, `${CAMERA}:camera,admin:admin`);
+    broker = startBroker(dir, `${CAMERA}:camera,admin:admin`);
     const brokerPort = await broker.port('mqtt');
     proxy = new SilentLinkProxy(brokerPort);
     await proxy.start();
