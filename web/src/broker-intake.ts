@@ -47,6 +47,10 @@ export interface BrokerIntakeOptions {
   log: Logger;
   /** Told whenever the link to the broker changes (connected, lost, refused). */
   onLinkChange?: (link: BrokerLink) => void;
+  /** How long a control command waits for the camera's answer; default ANSWER_TIMEOUT_MS (tests lower it). */
+  answerTimeoutMs?: number;
+  /** How long a camera's frames may stay late before that is its new normal; default 3 s (tests lower it). */
+  staleResetMs?: number;
 }
 
 export class BrokerIntake {
@@ -54,12 +58,13 @@ export class BrokerIntake {
   private readonly badFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly badStatusLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly staleFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
-  private readonly staleFrames = new StaleFrameFilter();
+  private readonly staleFrames: StaleFrameFilter;
   private linkState: BrokerLink;
   private readonly answers = new ControlAnswers();
 
   constructor(private readonly options: BrokerIntakeOptions) {
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
+    this.staleFrames = new StaleFrameFilter(options.staleResetMs);
   }
 
   get connected(): boolean {
@@ -126,7 +131,7 @@ export class BrokerIntake {
       await client.publishAsync(topics.control(camera), JSON.stringify(command), { qos: 1 });
       return undefined;
     }
-    const { correlationData, answer } = this.answers.expect();
+    const { correlationData, answer } = this.answers.expect(this.options.answerTimeoutMs);
     await client.publishAsync(topics.control(camera), JSON.stringify(command), {
       qos: 1,
       properties: { responseTopic: topics.answer(camera), correlationData },

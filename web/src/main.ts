@@ -13,6 +13,7 @@ import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { loadSessionSecret } from './session-secret.js';
+import { testLimits } from './test-limits.js';
 import { parseTrustProxy } from './trust-proxy.js';
 import { ViewerAccess } from './viewer-access.js';
 import { ViewerFanout } from './viewer-fanout.js';
@@ -20,17 +21,6 @@ import { loadViewerUsers } from './viewer-users.js';
 import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
-
-/**
- * For tests only, not a setting: the stall limit of WebSocket viewers and MJPEG clients in ms
- * (stall-watchdog.ts; 10 s otherwise), so a test of a frozen viewer need not wait 10 s.
- */
-const TEST_STALL_LIMIT_ENV = 'CAMQTT_TEST_STALL_LIMIT_MS';
-
-function testStallLimitMs(): number | undefined {
-  const value = process.env[TEST_STALL_LIMIT_ENV];
-  return value && /^\d+$/.test(value) ? Number(value) : undefined;
-}
 
 async function main(): Promise<{ ports: { http: number } }> {
   const config = loadConfig([
@@ -76,7 +66,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     log,
   });
 
-  const stallLimitMs = testStallLimitMs();
+  const { stallLimitMs, answerTimeoutMs, staleResetMs } = testLimits();
   // The directory tells the fan-out about changes, and the fan-out greets with the directory.
   const hub = new FrameHub();
   const directory: CameraDirectory = new CameraDirectory((change) => fanout.broadcast(change));
@@ -109,6 +99,8 @@ async function main(): Promise<{ ports: { http: number } }> {
     metrics,
     log,
     onLinkChange: (link) => fanout.broadcast({ type: 'broker', link }),
+    answerTimeoutMs,
+    staleResetMs,
   });
   const server = new WebServer({
     host: config.WEB_HOST,
