@@ -1,6 +1,8 @@
 /**
  * The camqtt viewer page: one tile per camera, fed by the relay's WebSocket at /ws.
  */
+// First: it must run before the wire contract's status schemas are built (see the file).
+import './zod-jitless.js';
 import { CameraGrid } from './camera-grid.js';
 import { ClockOffset } from './clock-offset.js';
 import { pickDecoder } from './frame-decoder.js';

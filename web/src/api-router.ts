@@ -1,21 +1,28 @@
 /**
  * /api: the camera list, snapshots, MJPEG streams and control commands. Everything here sits
- * behind ViewerAccess's guard.
+ * behind the access guard (access-guard.ts).
  */
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { capControlCommand, type ControlLimits, isCameraId } from '@camqtt/wire';
+import {
+  capControlCommand,
+  type ControlCommand,
+  type ControlLimits,
+  InvalidCommandError,
+  isCameraId,
+  validateControlCommand,
+} from '@camqtt/wire';
+import type { BrokerIntake } from './broker-intake.js';
 import type { CameraDirectory } from './camera-directory.js';
-import { checkControlCommand } from './control-command.js';
 import type { FrameHub } from './frame-hub.js';
-import type { FrameRelay } from './frame-relay.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { ViewerAccess } from './viewer-access.js';
 
 export interface ApiRouterOptions {
   directory: CameraDirectory;
   hub: FrameHub;
-  relay: FrameRelay;
+  /** Sends the control commands. */
+  intake: BrokerIntake;
   mjpeg: MjpegStreams;
   /** Also decides who may send control commands (VIEWER_CONTROL, VIEWER_CONTROL_USERS). */
   access: ViewerAccess;
@@ -25,7 +32,7 @@ export interface ApiRouterOptions {
 }
 
 export function apiRouter(options: ApiRouterOptions): express.Router {
-  const { directory, hub, relay, mjpeg, access, controlLimits, log } = options;
+  const { directory, hub, intake, mjpeg, access, controlLimits, log } = options;
   const router = express.Router();
 
   /** A camera the relay knows, by status or by a frame; otherwise answers 404 and returns undefined. */
@@ -41,7 +48,7 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
   });
 
   router.get('/cameras/:id/snapshot.jpg', (request, response) => {
-    const camera = String(request.params.id);
+    const camera = request.params.id;
     const frame = isCameraId(camera) ? hub.latest(camera) : undefined;
     if (!frame) {
       response.status(404).json({ error: `no frame from ${JSON.stringify(camera)} yet` });
@@ -60,36 +67,41 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
 
   router.get('/cameras/:id/stream.mjpg', (request, response) => {
     const camera = knownCamera(request, response);
-    if (camera) mjpeg.add(camera, request, response, access.identity(request));
+    if (camera) mjpeg.add(camera, request, response, access.guard.identity(request));
   });
 
   // JSON only: a foreign page cannot send application/json without a CORS preflight, which this
   // relay never grants, so a logged-in browser cannot be made to send commands (CSRF).
   router.post('/cameras/:id/control', express.json({ limit: '4kb' }), async (request, response) => {
-    const viewer = access.identity(request);
+    const viewer = access.guard.identity(request);
     if (!viewer.canControl) {
-      const why = access.controlDisabled
+      const why = access.control.disabled
         ? 'camera control is turned off on this relay (VIEWER_CONTROL=false)'
         : 'this viewer may not control cameras (VIEWER_CONTROL_USERS)';
       response.status(403).json({ error: why });
       return;
     }
-    if (!request.is('application/json') || !access.sameOrigin(request)) {
+    if (!request.is('application/json') || !access.origins.allows(request)) {
       response.status(415).json({ error: 'send the command as application/json from this site' });
       return;
     }
     const camera = knownCamera(request, response);
     if (!camera) return;
-    const checked = checkControlCommand(request.body);
-    if ('error' in checked) {
-      response.status(400).json({ error: checked.error });
+    // Checked with the wire contract's own validation before anything reaches the camera's
+    // control topic: junk is never forwarded, and a bad body gets the reason the camera would give.
+    let checked: ControlCommand;
+    try {
+      checked = validateControlCommand(request.body);
+    } catch (error) {
+      if (!(error instanceof InvalidCommandError)) throw error;
+      response.status(400).json({ error: error.message });
       return;
     }
     // The camera caps again at its own limits and its source's size, and says so in its status.
     const { command, capped } = capControlCommand(checked, controlLimits, directory.get(camera));
     let answer;
     try {
-      answer = await relay.sendControl(camera, command);
+      answer = await intake.sendControl(camera, command);
     } catch (error) {
       response.status(503).json({ error: `command not sent: ${error instanceof Error ? error.message : String(error)}` });
       return;
@@ -114,7 +126,10 @@ export function apiRouter(options: ApiRouterOptions): express.Router {
 
   // A body that is not JSON (or too big) gets a JSON answer like every other mistake here.
   router.use((error: { status?: number; message?: string }, _request: Request, response: Response, next: express.NextFunction) => {
-    if (response.headersSent || typeof error.status !== 'number' || error.status >= 500) return next(error);
+    if (response.headersSent || typeof error.status !== 'number' || error.status >= 500) {
+      next(error);
+      return;
+    }
     response.status(error.status).json({ error: `bad request body: ${error.message ?? 'invalid'}` });
   });
 

@@ -23,7 +23,10 @@ export class ControlAnswers {
     const correlationData = randomBytes(16);
     const key = correlationData.toString('hex');
     const answer = new Promise<CommandAnswer | undefined>((resolve) => {
-      if (this.pending.size >= MAX_PENDING) return resolve(undefined);
+      if (this.pending.size >= MAX_PENDING) {
+        resolve(undefined);
+        return;
+      }
       const timer = setTimeout(() => this.settle(key, undefined), timeoutMs);
       this.pending.set(key, (value) => {
         clearTimeout(timer);

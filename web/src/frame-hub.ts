@@ -15,7 +15,7 @@ export interface LatestFrame {
 
 /** Something that sends frames to its viewers: the WebSocket fan-out and the MJPEG streams. */
 export interface FrameSink {
-  publishFrame(camera: string, frame: LatestFrame): void;
+  deliverFrame(camera: string, frame: LatestFrame): void;
   forgetCamera(camera: string): void;
 }
 
@@ -27,14 +27,17 @@ export class FrameHub {
     this.sinks.push(sink);
   }
 
-  /** `receivedAt`: when the relay got it, on the epoch clock (packages/wire/src/epoch-clock.ts). */
-  publish(camera: string, jpeg: Buffer, receivedAt: number): void {
+  /**
+   * A good frame from the broker intake: kept as the camera's newest, and handed to every sink.
+   * `receivedAt`: when the relay got it, on the epoch clock (packages/wire/src/epoch-clock.ts).
+   */
+  deliver(camera: string, jpeg: Buffer, receivedAt: number): void {
     const encoded = encodeViewerFrame(camera, receivedAt, jpeg);
     const message = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
     // The JPEG as a view into the message: one copy of the bytes per frame, shared by everyone.
     const frame: LatestFrame = { jpeg: message.subarray(message.length - jpeg.length), message, receivedAt };
     this.latestFrames.set(camera, frame);
-    for (const sink of this.sinks) sink.publishFrame(camera, frame);
+    for (const sink of this.sinks) sink.deliverFrame(camera, frame);
   }
 
   /** Cameras that have sent a frame (an older publisher may send no status). */

@@ -50,12 +50,13 @@ export class HostCheck {
   /** Express middleware; mount after /healthz (container checks may use any name). */
   middleware(): (request: Request, response: Response, next: NextFunction) => void {
     return (request, response, next) => {
-      if (this.accepts(request)) return next();
-      response
-        .status(403)
-        .json({
-          error: `host ${JSON.stringify(request.headers.host ?? '')} is not served without a login: use localhost or 127.0.0.1, or add the name to WEB_ALLOWED_HOSTS`,
-        });
+      if (this.accepts(request)) {
+        next();
+        return;
+      }
+      response.status(403).json({
+        error: `host ${JSON.stringify(request.headers.host ?? '')} is not served without a login: use localhost or 127.0.0.1, or add the name to WEB_ALLOWED_HOSTS`,
+      });
     };
   }
 }

@@ -5,18 +5,19 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { epochNowMs, Topics } from '@camqtt/wire';
-import { loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService } from '@camqtt/service-kit';
+import { type AccountFile, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService } from '@camqtt/service-kit';
+import { BrokerIntake } from './broker-intake.js';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
-import { FrameRelay } from './frame-relay.js';
 import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { loadSessionSecret } from './session-secret.js';
+import { testLimits } from './test-limits.js';
 import { parseTrustProxy } from './trust-proxy.js';
 import { ViewerAccess } from './viewer-access.js';
 import { ViewerFanout } from './viewer-fanout.js';
-import { ViewerUsers } from './viewer-users.js';
+import { loadViewerUsers } from './viewer-users.js';
 import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -47,7 +48,7 @@ async function main(): Promise<{ ports: { http: number } }> {
   const password =
     config.VIEWER_PASSWORD ||
     (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
-  const users = config.VIEWER_USERS_FILE ? await ViewerUsers.load(config.VIEWER_USERS_FILE, log) : undefined;
+  const users = config.VIEWER_USERS_FILE ? await loadViewerUsers(config.VIEWER_USERS_FILE, log) : undefined;
   const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
   // Only the shared password's sessions use it; no file is made for a relay without one.
   const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
@@ -65,6 +66,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     log,
   });
 
+  const { stallLimitMs, answerTimeoutMs, staleResetMs } = testLimits();
   // The directory tells the fan-out about changes, and the fan-out greets with the directory.
   const hub = new FrameHub();
   const directory: CameraDirectory = new CameraDirectory((change) => fanout.broadcast(change));
@@ -78,15 +80,16 @@ async function main(): Promise<{ ports: { http: number } }> {
       cameras: directory.list(),
       canControl: viewer.canControl,
       loginRequired: access.required,
-      brokerLink: relay.link,
+      brokerLink: intake.link,
     }),
     latest: (camera) => hub.latest(camera),
     cameras,
+    stallLimitMs,
   });
-  const mjpeg = new MjpegStreams(log, metrics, (camera) => hub.latest(camera));
+  const mjpeg = new MjpegStreams(log, metrics, (camera) => hub.latest(camera), stallLimitMs);
   hub.addSink(fanout);
   hub.addSink(mjpeg);
-  const relay = new FrameRelay({
+  const intake = new BrokerIntake({
     url: config.MQTT_URL,
     clientOptions: mqttClientOptions(config, { clientId: `camqtt-web-${randomBytes(6).toString('hex')}` }),
     protocol: config.MQTT_PROTOCOL_VERSION,
@@ -96,6 +99,8 @@ async function main(): Promise<{ ports: { http: number } }> {
     metrics,
     log,
     onLinkChange: (link) => fanout.broadcast({ type: 'broker', link }),
+    answerTimeoutMs,
+    staleResetMs,
   });
   const server = new WebServer({
     host: config.WEB_HOST,
@@ -105,7 +110,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     hub,
     fanout,
     mjpeg,
-    relay,
+    intake,
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
@@ -120,15 +125,15 @@ async function main(): Promise<{ ports: { http: number } }> {
   });
 
   // An account removed or re-passworded loses its open sockets and streams too, not just new requests.
-  users?.onChange(() => {
+  users?.onRevoked(() => {
     fanout.closeRevoked();
     mjpeg.endRevoked();
   });
 
   fanout.start();
   mjpeg.start();
-  relay.start();
-  users?.start();
+  intake.start();
+  users?.watch();
   const port = await server.start();
   log.info({ listener: 'http', host: config.WEB_HOST, port }, 'listening');
   logLoginMode(log, config.WEB_HOST, password !== '', users, controlUsers);
@@ -141,7 +146,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     try {
       mjpeg.stop();
       users?.stop();
-      await Promise.all([server.stop(), fanout.stop(), relay.stop()]);
+      await Promise.all([server.stop(), fanout.stop(), intake.stop()]);
       log.info('stopped');
       process.exit(0);
     } catch (error) {
@@ -157,7 +162,7 @@ async function main(): Promise<{ ports: { http: number } }> {
 }
 
 /** One line at every start saying how viewers log in, so nobody runs an open camera viewer without knowing it. */
-function logLoginMode(log: Logger, host: string, hasPassword: boolean, users: ViewerUsers | undefined, controlUsers: string[]): void {
+function logLoginMode(log: Logger, host: string, hasPassword: boolean, users: AccountFile | undefined, controlUsers: string[]): void {
   const control = controlUsers.length > 0 ? { controlUsers } : {};
   if (users) {
     const also = hasPassword ? ', and VIEWER_PASSWORD with any user name' : '';

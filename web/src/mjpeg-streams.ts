@@ -5,18 +5,17 @@
  * The same rules as the WebSocket fan-out: one NewestWinsGate per client, so at most one frame is
  * being written and one waits (a newer one replaces it); a write is done when `res.write` calls
  * back; the JPEG bytes are the shared Buffer every viewer gets (only the ~60-byte part header is
- * per frame); a client whose writes make no progress for STALL_LIMIT_MS is cut off.
+ * per frame); a client whose writes make no progress for the stall limit is cut off (stall-watchdog.ts).
  */
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { NewestWinsGate } from '@camqtt/wire';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
-import type { ViewerIdentity } from './viewer-access.js';
+import { StallWatchdog, WriteProgress } from './stall-watchdog.js';
+import type { ViewerIdentity } from './viewer-identity.js';
 
 const BOUNDARY = 'camqttframe';
-const STALL_LIMIT_MS = 10_000;
-const WATCHDOG_INTERVAL_MS = 1_000;
 
 interface Part {
   header: Buffer;
@@ -25,8 +24,7 @@ interface Part {
 
 class MjpegClient {
   readonly gate = new NewestWinsGate<Part>((part, done) => this.write(part, done));
-  /** Since when the current write has been waiting; undefined when nothing is being written. */
-  blockedSince: number | undefined;
+  readonly progress = new WriteProgress();
 
   constructor(
     readonly id: number,
@@ -42,12 +40,12 @@ class MjpegClient {
       return;
     }
     this.metrics.camera(this.camera).sent('mjpeg', part.jpeg.length);
-    this.blockedSince = Date.now();
+    this.progress.started();
     // Three writes, no concatenation: the JPEG Buffer is never copied per client.
     this.response.write(part.header);
     this.response.write(part.jpeg);
     this.response.write('\r\n', () => {
-      this.blockedSince = undefined;
+      this.progress.finished();
       done();
     });
   }
@@ -56,25 +54,33 @@ class MjpegClient {
 export class MjpegStreams implements FrameSink {
   private readonly clients = new Set<MjpegClient>();
   private nextId = 1;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: StallWatchdog<MjpegClient>;
 
+  /** @param stallLimitMs how long a client may take nothing before it is cut off; default STALL_LIMIT_MS */
   constructor(
     private readonly log: Logger,
     private readonly metrics: RelayMetrics,
     private readonly latest: (camera: string) => LatestFrame | undefined,
-  ) {}
+    stallLimitMs?: number,
+  ) {
+    this.watchdog = new StallWatchdog(
+      () => this.clients,
+      (client, blockedMs) => this.terminateStalled(client, blockedMs),
+      stallLimitMs,
+    );
+  }
 
   get size(): number {
     return this.clients.size;
   }
 
   start(): void {
-    this.watchdogTimer = setInterval(() => this.terminateStalled(), WATCHDOG_INTERVAL_MS);
+    this.watchdog.start();
   }
 
   /** Ends every stream (a client like VLC or ffmpeg then sees the end of the stream). */
   stop(): void {
-    clearInterval(this.watchdogTimer);
+    this.watchdog.stop();
     for (const client of this.clients) client.response.destroy();
     this.clients.clear();
     this.updateGauge();
@@ -107,7 +113,7 @@ export class MjpegStreams implements FrameSink {
     if (frame) client.gate.offer(part(frame));
   }
 
-  publishFrame(camera: string, frame: LatestFrame): void {
+  deliverFrame(camera: string, frame: LatestFrame): void {
     let shared: Part | undefined;
     for (const client of this.clients) {
       if (client.camera !== camera) continue;
@@ -135,17 +141,10 @@ export class MjpegStreams implements FrameSink {
     }
   }
 
-  private terminateStalled(): void {
-    const now = Date.now();
-    for (const client of this.clients) {
-      if (client.blockedSince === undefined || now - client.blockedSince <= STALL_LIMIT_MS) continue;
-      this.log.warn(
-        { mjpeg: client.id, camera: client.camera, blockedMs: now - client.blockedSince },
-        'MJPEG client blocked too long, closing it',
-      );
-      this.metrics.viewersTerminated.inc({ transport: 'mjpeg' });
-      client.response.destroy();
-    }
+  private terminateStalled(client: MjpegClient, blockedMs: number): void {
+    this.log.warn({ mjpeg: client.id, camera: client.camera, blockedMs }, 'MJPEG client blocked too long, closing it');
+    this.metrics.viewersTerminated.inc({ transport: 'mjpeg' });
+    client.response.destroy();
   }
 
   private updateGauge(): void {

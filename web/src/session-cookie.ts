@@ -15,6 +15,16 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 export const SESSION_COOKIE = 'camqtt_session';
 export const SESSION_MS = 7 * 24 * 3600_000;
 
+/**
+ * The cookie's attributes: HttpOnly (no script reads it), SameSite=Strict (no other site's page
+ * sends it), Secure when the login came over HTTPS (`request.secure`: directly, or through a
+ * proxy WEB_TRUST_PROXY trusts). Setting it adds the lifetime, SESSION_MS; clearing it takes
+ * these as they are.
+ */
+export function sessionCookieAttributes(secure: boolean): { httpOnly: true; sameSite: 'strict'; secure: boolean; path: '/' } {
+  return { httpOnly: true, sameSite: 'strict', secure, path: '/' };
+}
+
 /** Who a valid cookie was issued to. */
 export type SessionHolder = { kind: 'shared' } | { kind: 'account'; user: string; fingerprint: string };
 
@@ -36,44 +46,32 @@ export class SessionTokens {
     this.passwordKey = password === '' ? undefined : createHmac('sha256', secret!).update(`camqtt viewer session v2\0${password}`).digest();
   }
 
-  issue(holder: SessionHolder): string {
-    const expires = String(Date.now() + SESSION_MS);
+  /** @param now for tests: the issue time, ms since the epoch */
+  issue(holder: SessionHolder, now = Date.now()): string {
+    const expires = String(now + SESSION_MS);
     if (holder.kind === 'shared') return `${expires}.${sign(this.passwordKey!, expires)}`;
     const userPart = Buffer.from(holder.user, 'utf8').toString('base64url');
     return `u.${userPart}.${expires}.${sign(this.accountKey, `${userPart}.${expires}.${holder.fingerprint}`)}`;
   }
 
-  check(value: string): SessionHolder | undefined {
+  /** Who `value` was issued to, if it is a cookie of ours that still holds at `now`. */
+  check(value: string, now = Date.now()): SessionHolder | undefined {
     const parts = value.split('.');
     if (parts.length === 2 && this.passwordKey) {
       const [expires, signature] = parts as [string, string];
-      return unexpired(expires) && sameText(signature, sign(this.passwordKey, expires)) ? { kind: 'shared' } : undefined;
+      return unexpired(expires, now) && sameText(signature, sign(this.passwordKey, expires)) ? { kind: 'shared' } : undefined;
     }
     if (parts.length === 4 && parts[0] === 'u') {
       const [, userPart, expires, signature] = parts as [string, string, string, string];
       const user = Buffer.from(userPart, 'base64url').toString('utf8');
       const fingerprint = this.fingerprint(user);
-      if (fingerprint === undefined || !unexpired(expires)) return undefined;
+      if (fingerprint === undefined || !unexpired(expires, now)) return undefined;
       return sameText(signature, sign(this.accountKey, `${userPart}.${expires}.${fingerprint}`))
         ? { kind: 'account', user, fingerprint }
         : undefined;
     }
     return undefined;
   }
-}
-
-/** The named cookie from a Cookie header; undefined when absent or malformed. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  for (const pair of (header ?? '').split(';')) {
-    const at = pair.indexOf('=');
-    if (at <= 0 || pair.slice(0, at).trim() !== name) continue;
-    try {
-      return decodeURIComponent(pair.slice(at + 1).trim());
-    } catch {
-      return undefined; // malformed %-escapes: no session, rather than a 500
-    }
-  }
-  return undefined;
 }
 
 function sign(key: Buffer, text: string): string {
@@ -86,6 +84,6 @@ function sameText(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function unexpired(expires: string): boolean {
-  return /^\d+$/.test(expires) && Number(expires) >= Date.now();
+function unexpired(expires: string, now: number): boolean {
+  return /^\d+$/.test(expires) && Number(expires) >= now;
 }

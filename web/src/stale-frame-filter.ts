@@ -15,7 +15,7 @@
 /** How far over a camera's usual delay a frame counts as stale: well above network jitter. */
 export const STALE_AFTER_MS = 1000;
 /** A run of stale frames longer than this is a new normal, not a burst. */
-const BASELINE_RESET_MS = 3000;
+export const BASELINE_RESET_MS = 3000;
 /** The usual delay is the smallest of the current and the previous window of this length. */
 const WINDOW_MS = 10_000;
 
@@ -26,13 +26,15 @@ class CameraDelay {
   /** Receive time of the first frame of the current run of stale frames. */
   private staleSince: number | undefined;
 
+  constructor(private readonly baselineResetMs: number) {}
+
   /** How far behind the usual delay a frame is, or 0 if it is on time. */
   lateness(delay: number, receivedAt: number): number {
     const usual = Math.min(this.currentMin, this.previousMin);
     const late = delay - usual;
     if (late > STALE_AFTER_MS) {
       this.staleSince ??= receivedAt;
-      if (receivedAt - this.staleSince < BASELINE_RESET_MS) return late;
+      if (receivedAt - this.staleSince < this.baselineResetMs) return late;
       this.currentMin = this.previousMin = Infinity;
     }
     this.staleSince = undefined;
@@ -49,13 +51,16 @@ class CameraDelay {
 export class StaleFrameFilter {
   private readonly cameras = new Map<string, CameraDelay>();
 
+  /** @param baselineResetMs how long a camera's frames may stay late before that is its new normal (tests lower it) */
+  constructor(private readonly baselineResetMs = BASELINE_RESET_MS) {}
+
   /**
    * How many ms later than usual a frame captured at `captureTime` (camera clock) and received at
    * `receivedAt` (relay clock) arrived, if that makes it stale; 0 for a frame to show.
    */
   staleBy(camera: string, captureTime: number, receivedAt: number): number {
     let delay = this.cameras.get(camera);
-    if (!delay) this.cameras.set(camera, (delay = new CameraDelay()));
+    if (!delay) this.cameras.set(camera, (delay = new CameraDelay(this.baselineResetMs)));
     return delay.lateness(receivedAt - captureTime, receivedAt);
   }
 

@@ -7,18 +7,16 @@
  * one. A write is "done" when ws calls back (the bytes reached the kernel), so a viewer that does
  * not read stops completing writes and simply loses frames. The frame message is built once by
  * the caller and the same Buffer goes to every socket. A viewer whose writes make no progress for
- * STALL_LIMIT_MS is terminated, and so is one that stops answering pings.
+ * the stall limit is terminated (stall-watchdog.ts), and so is one that stops answering pings.
  */
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { NewestWinsGate, parseViewerRequest, type ViewerEvent } from '@camqtt/wire';
 import type { FrameSink, LatestFrame } from './frame-hub.js';
 import type { RelayMetrics } from './relay-metrics.js';
-import type { ViewerIdentity } from './viewer-access.js';
+import { StallWatchdog, WriteProgress } from './stall-watchdog.js';
+import type { ViewerIdentity } from './viewer-identity.js';
 
-/** A viewer whose socket takes nothing for this long is gone as far as we care. */
-const STALL_LIMIT_MS = 10_000;
-const WATCHDOG_INTERVAL_MS = 1_000;
 /** Finds viewers whose TCP connection died silently (phone went to sleep, NAT dropped it). */
 const HEARTBEAT_INTERVAL_MS = 15_000;
 /**
@@ -38,9 +36,7 @@ class Viewer {
   private readonly gates = new Map<string, NewestWinsGate<QueuedFrame>>();
   /** The cameras this viewer wants frames of; undefined means every camera. */
   selection: ReadonlySet<string> | undefined;
-  private writesInFlight = 0;
-  /** Since when the oldest unfinished write has been waiting with no write finishing. */
-  private blockedSince: number | undefined;
+  readonly progress = new WriteProgress();
   /** Cleared when a ping goes out, set again by the pong. */
   answeredPing = true;
 
@@ -75,11 +71,6 @@ class Viewer {
     this.gates.delete(camera);
   }
 
-  /** ms the socket has taken nothing while it had something to take; 0 when it is keeping up. */
-  blockedFor(now: number): number {
-    return this.blockedSince === undefined ? 0 : now - this.blockedSince;
-  }
-
   private deliverFrame({ camera, message }: QueuedFrame, done: () => void): void {
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.metrics.camera(camera).dropped('socket_full', 'ws');
@@ -95,12 +86,9 @@ class Viewer {
       done();
       return;
     }
-    this.writesInFlight += 1;
-    this.blockedSince ??= Date.now();
+    this.progress.started();
     this.socket.send(data, { binary: typeof data !== 'string' }, () => {
-      // Any finished write is progress: the stall clock restarts from here.
-      this.writesInFlight -= 1;
-      this.blockedSince = this.writesInFlight > 0 ? Date.now() : undefined;
+      this.progress.finished();
       done();
     });
   }
@@ -115,12 +103,14 @@ export interface ViewerFanoutOptions {
   latest: (camera: string) => LatestFrame | undefined;
   /** Every camera with a frame or a status, for a viewer that selects all of them. */
   cameras: () => Iterable<string>;
+  /** How long a viewer's socket may take nothing before it is terminated; default STALL_LIMIT_MS. */
+  stallLimitMs?: number;
 }
 
 export class ViewerFanout implements FrameSink {
   private readonly viewers = new Set<Viewer>();
   private nextViewerId = 1;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly watchdog: StallWatchdog<Viewer>;
   private heartbeatTimer: NodeJS.Timeout | undefined;
 
   private readonly log: Logger;
@@ -129,6 +119,11 @@ export class ViewerFanout implements FrameSink {
   constructor(private readonly options: ViewerFanoutOptions) {
     this.log = options.log;
     this.metrics = options.metrics;
+    this.watchdog = new StallWatchdog(
+      () => this.viewers,
+      (viewer, blockedMs) => this.terminateStalled(viewer, blockedMs),
+      options.stallLimitMs,
+    );
   }
 
   get size(): number {
@@ -136,13 +131,13 @@ export class ViewerFanout implements FrameSink {
   }
 
   start(): void {
-    this.watchdogTimer = setInterval(() => this.terminateStalled(), WATCHDOG_INTERVAL_MS);
+    this.watchdog.start();
     this.heartbeatTimer = setInterval(() => this.pingAll(), HEARTBEAT_INTERVAL_MS);
   }
 
   /** Closes every viewer (1001 going away) and gives the timers back. */
   async stop(): Promise<void> {
-    clearInterval(this.watchdogTimer);
+    this.watchdog.stop();
     clearInterval(this.heartbeatTimer);
     const closed = [...this.viewers].map(async (viewer) => {
       if (viewer.socket.readyState === WebSocket.CLOSED) return;
@@ -191,7 +186,7 @@ export class ViewerFanout implements FrameSink {
   }
 
   /** `frame.message` is the encoded viewer frame, built once; every viewer is sent these same bytes. */
-  publishFrame(camera: string, frame: LatestFrame): void {
+  deliverFrame(camera: string, frame: LatestFrame): void {
     for (const viewer of this.viewers) if (viewer.wants(camera)) viewer.offerFrame(camera, frame.message);
   }
 
@@ -216,7 +211,7 @@ export class ViewerFanout implements FrameSink {
    * nothing happens.
    */
   private onViewerMessage(viewer: Viewer, data: RawData, isBinary: boolean): void {
-    const request = isBinary ? { error: 'binary messages are not accepted' } : parseViewerRequest(data.toString());
+    const request = isBinary ? { error: 'binary messages are not accepted' } : parseViewerRequest(textOf(data));
     if (!('error' in request)) {
       this.select(viewer, request.cameras);
       return;
@@ -239,19 +234,14 @@ export class ViewerFanout implements FrameSink {
     this.log.debug({ viewer: viewer.id, cameras }, 'viewer selected cameras');
   }
 
-  private terminateStalled(): void {
-    const now = Date.now();
-    for (const viewer of this.viewers) {
-      if (viewer.socket.readyState !== WebSocket.OPEN) continue;
-      const blockedMs = viewer.blockedFor(now);
-      if (blockedMs <= STALL_LIMIT_MS) continue;
-      this.log.warn(
-        { viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount },
-        'viewer socket blocked too long, terminating it',
-      );
-      this.metrics.viewersTerminated.inc({ transport: 'ws' });
-      viewer.socket.terminate();
-    }
+  private terminateStalled(viewer: Viewer, blockedMs: number): void {
+    if (viewer.socket.readyState !== WebSocket.OPEN) return;
+    this.log.warn(
+      { viewer: viewer.id, blockedMs, bufferedBytes: viewer.socket.bufferedAmount },
+      'viewer socket blocked too long, terminating it',
+    );
+    this.metrics.viewersTerminated.inc({ transport: 'ws' });
+    viewer.socket.terminate();
   }
 
   private pingAll(): void {
@@ -267,4 +257,10 @@ export class ViewerFanout implements FrameSink {
       viewer.socket.ping();
     }
   }
+}
+
+/** A text message as ws hands it over: one Buffer, unless the socket was set to another binaryType. */
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
 }

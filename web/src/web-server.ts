@@ -1,6 +1,7 @@
 /**
  * The relay's HTTP side: the page (static files), /healthz, /login, /api (see api-router.ts),
- * /metrics, and the viewer WebSocket at /ws on the same port, all but /healthz behind ViewerAccess.
+ * /metrics, and the viewer WebSocket at /ws on the same port, all but /healthz behind the access
+ * guard (see viewer-access.ts).
  */
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -10,9 +11,9 @@ import type { Logger } from 'pino';
 import type { ControlLimits } from '@camqtt/wire';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
+import type { BrokerIntake } from './broker-intake.js';
 import type { CameraDirectory } from './camera-directory.js';
 import type { FrameHub } from './frame-hub.js';
-import type { FrameRelay } from './frame-relay.js';
 import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
 import type { RelayMetrics } from './relay-metrics.js';
@@ -33,7 +34,7 @@ export interface WebServerOptions {
   hub: FrameHub;
   fanout: ViewerFanout;
   mjpeg: MjpegStreams;
-  relay: FrameRelay;
+  intake: BrokerIntake;
   access: ViewerAccess;
   /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
   hostCheck: HostCheck;
@@ -72,7 +73,7 @@ export class WebServer {
       // while the password is being checked would otherwise crash the relay.
       const onEarlyError = (): void => void socket.destroy();
       socket.on('error', onEarlyError);
-      void this.options.access.checkUpgrade(request).then(
+      void this.options.access.guard.checkUpgrade(request).then(
         (verdict) => {
           if (!verdict.ok) {
             log.warn(
@@ -117,14 +118,14 @@ export class WebServer {
   }
 
   private createApp(): express.Express {
-    const { publicDir, directory, fanout, mjpeg, relay, access, hostCheck, trustProxy, metrics, log } = this.options;
+    const { publicDir, directory, fanout, mjpeg, intake, access, hostCheck, trustProxy, metrics, log } = this.options;
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', trustProxy);
     app.use(securityHeaders);
 
     app.get('/healthz', (_request, response) => {
-      const { connected, broker, problem } = relay.link;
+      const { connected, broker, problem } = intake.link;
       // 503 while the broker is away: the relay is up but has nothing to relay.
       response.status(connected ? 200 : 503).json({
         status: connected ? 'ok' : 'degraded',
@@ -138,7 +139,7 @@ export class WebServer {
     });
     app.use(hostCheck.middleware());
     app.use(access.routes());
-    app.use(access.guard());
+    app.use(access.guard.middleware());
     app.use('/api', apiRouter({ ...this.options }));
     app.get('/metrics', async (_request, response) => {
       response.type(metrics.registry.contentType).send(await metrics.registry.metrics());

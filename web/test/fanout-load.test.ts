@@ -10,13 +10,12 @@ import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { readFrameMeta } from '@camqtt/wire';
-import { type ServiceProcess, waitFor } from '@camqtt/test-support';
+import { waitFor } from '@camqtt/test-support';
 import { FakeCamera, getJson, makeJpegs, TestViewer, startRelayUnderTest, type RelayUnderTest } from './support.js';
 
 const VIEWERS = 50;
 const FRAMES = 150;
 let stack: RelayUnderTest | undefined;
-let relay: ServiceProcess;
 let port: number;
 let baseUrl: string;
 let publisher: MqttClient;
@@ -25,7 +24,7 @@ const viewers: TestViewer[] = [];
 
 before(async () => {
   stack = await startRelayUnderTest();
-  ({ relay, port, baseUrl, publisher } = stack);
+  ({ port, baseUrl, publisher } = stack);
 });
 
 after(async () => {

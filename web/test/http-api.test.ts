@@ -37,7 +37,8 @@ const viewers: TestViewer[] = [];
 
 before(async () => {
   const jpegs = await makeJpegs(10);
-  stack = await startRelayUnderTest();
+  // No camera answers here: a command is 202 after this wait for its answer (2 s outside tests).
+  stack = await startRelayUnderTest({ CAMQTT_TEST_ANSWER_TIMEOUT_MS: '300' });
   ({ broker, relay, baseUrl, publisher } = stack);
   for (const id of ['front', 'back']) {
     await publisher.publishAsync(topics.status(id), JSON.stringify({ camera: id, online: true }), { qos: 1, retain: true });

@@ -7,11 +7,9 @@ import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { WebSocket } from 'ws';
 import { checkJpeg, decodeViewerFrame, withFrameMeta, type ViewerEvent, type ViewerFrame } from '@camqtt/wire';
@@ -69,9 +67,11 @@ export async function startRelay(
   });
   try {
     const bound = await relay.port('http');
-    // Frames published before the relay subscribed would be lost; wait until it is subscribed.
-    if (waitForBroker) await relay.waitForLog((line) => line.msg === 'connected to the MQTT broker');
-    return { relay, port: bound, baseUrl: `http://127.0.0.1:${bound}` };
+    const baseUrl = `http://127.0.0.1:${bound}`;
+    // Frames published before the relay subscribed would be lost: wait until /healthz says it is
+    // connected (it subscribes on the connect, before any frame of ours can reach the broker).
+    if (waitForBroker) await waitFor('the relay connected to the broker', async () => (await getJson(`${baseUrl}/healthz`)).status === 200);
+    return { relay, port: bound, baseUrl };
   } catch (error) {
     await relay.stop();
     throw error;
@@ -171,8 +171,8 @@ export async function metric(baseUrl: string, name: string, labels: Record<strin
   for (const line of text.split('\n')) {
     const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const sample = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
-    if (Object.entries(labels).every(([key, value]) => sample[key] === value)) sum += Number(match[3]);
+    const sample = new Map([...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([key, value]) => sample.get(key) === value)) sum += Number(match[3]);
   }
   return sum;
 }

@@ -57,6 +57,9 @@ async function sendControl(baseUrl: string, headers: Record<string, string>): Pr
   return answer.status;
 }
 
+/** The fake camera never answers a command: the relay says 202 after this wait (2 s outside tests). */
+const NO_ANSWER_WAIT = { CAMQTT_TEST_ANSWER_TIMEOUT_MS: '300' };
+
 async function status(url: string, headers: Record<string, string>): Promise<number> {
   const answer = await fetch(url, { headers });
   await answer.body?.cancel();
@@ -95,7 +98,9 @@ describe('a users file alone, control for alice only', () => {
     usersFile = join(dir, 'viewers');
     await mqttUser('add', usersFile, 'alice', PASSWORDS.alice);
     await mqttUser('add', usersFile, 'bob', PASSWORDS.bob);
-    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, VIEWER_CONTROL_USERS: 'alice' } }));
+    ({ relay, baseUrl } = await startRelay(live.broker.url, 0, {
+      env: { VIEWER_USERS_FILE: usersFile, VIEWER_CONTROL_USERS: 'alice', ...NO_ANSWER_WAIT },
+    }));
   });
 
   after(async () => {
@@ -225,7 +230,7 @@ describe('a users file and VIEWER_PASSWORD together, control for alice only', ()
     const usersFile = join(dir, 'viewers-and-password');
     await mqttUser('add', usersFile, 'alice', PASSWORDS.alice);
     ({ relay, baseUrl } = await startRelay(live.broker.url, 0, {
-      env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice' },
+      env: { VIEWER_USERS_FILE: usersFile, VIEWER_PASSWORD: SHARED_PASSWORD, VIEWER_CONTROL_USERS: 'alice', ...NO_ANSWER_WAIT },
     }));
     // Control commands go only to cameras the relay knows; wait for cam1's retained status.
     await waitFor('cam1 known to the relay', async () => {

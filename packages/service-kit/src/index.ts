@@ -6,6 +6,8 @@ export * from './connection-problem.js';
 export * from './login-throttle.js';
 export * from './password-file.js';
 export * from './watched-file.js';
+export * from './reloading-file.js';
+export * from './account-file.js';
 export * from './per-key-rate-limit.js';
 export * from './address-group.js';
 export * from './child-process.js';

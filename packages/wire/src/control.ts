@@ -7,6 +7,12 @@
  * Anything else, unknown keys included, refuses the whole command, so a typo never half-applies.
  * The relay checks a command with this before forwarding it; the publisher before applying it.
  *
+ * One name per step:
+ *   decodeControlCommand    the message payload (UTF-8 JSON) -> a valid command (decodes, then validates)
+ *   validateControlCommand  a JSON value already parsed (an HTTP body) -> a valid command
+ *   capControlCommand       a valid command -> the same brought within limits, with a note per cap
+ * The first two throw InvalidCommandError saying what is wrong.
+ *
  * No Node APIs here: the page may use it too.
  */
 
@@ -43,7 +49,7 @@ const ID_PATTERN = /^[\x20-\x7e]{1,64}$/;
 const KNOWN_KEYS = 'fps, quality, width, height, paused, snapshot, id';
 
 /** Checks a parsed JSON value; throws InvalidCommandError saying what is wrong. */
-export function parseControlCommand(value: unknown): ControlCommand {
+export function validateControlCommand(value: unknown): ControlCommand {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidCommandError('not a JSON object');
   const fields = value as Record<string, unknown>;
   const id = typeof fields.id === 'string' && ID_PATTERN.test(fields.id) ? fields.id : undefined;
@@ -128,7 +134,7 @@ export function capControlCommand(
   return { command: out, capped };
 }
 
-/** Parses a control message payload (UTF-8 JSON). */
+/** Decodes a control message payload (UTF-8 JSON) and validates it. */
 export function decodeControlCommand(payload: Uint8Array): ControlCommand {
   let value: unknown;
   try {
@@ -136,5 +142,5 @@ export function decodeControlCommand(payload: Uint8Array): ControlCommand {
   } catch {
     throw new InvalidCommandError('not JSON');
   }
-  return parseControlCommand(value);
+  return validateControlCommand(value);
 }

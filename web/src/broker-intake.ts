@@ -1,7 +1,8 @@
 /**
- * The relay's MQTT side: subscribes to every camera's frames and statuses, keeps the camera
- * directory from the retained statuses, and hands each good frame to the fan-out as one
- * ready-to-send viewer message.
+ * The relay's MQTT side, its intake from the broker: subscribes to every camera's frames,
+ * statuses and command answers, keeps the camera directory from the retained statuses, drops
+ * frames that are not complete JPEGs or arrive seconds late, and hands each good frame to the
+ * frame hub. It also sends the control commands the API accepted.
  */
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import {
   redactCredentials,
   redactStatus,
   type BrokerLink,
+  type ControlCommand,
   type Topics,
 } from '@camqtt/wire';
 import {
@@ -24,7 +26,6 @@ import {
   type MqttProtocolChoice,
 } from '@camqtt/service-kit';
 import type { CameraDirectory } from './camera-directory.js';
-import type { ControlCommand } from './control-command.js';
 import { ControlAnswers, type CommandAnswer } from './control-answers.js';
 import type { FrameHub } from './frame-hub.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
@@ -34,7 +35,7 @@ import { StaleFrameFilter } from './stale-frame-filter.js';
 /** One warning per camera per minute about bad payloads, however many arrive. */
 const BAD_PAYLOAD_LOG_WINDOW_MS = 60_000;
 
-export interface FrameRelayOptions {
+export interface BrokerIntakeOptions {
   url: string;
   clientOptions: IClientOptions;
   /** MQTT_PROTOCOL_VERSION. */
@@ -46,19 +47,24 @@ export interface FrameRelayOptions {
   log: Logger;
   /** Told whenever the link to the broker changes (connected, lost, refused). */
   onLinkChange?: (link: BrokerLink) => void;
+  /** How long a control command waits for the camera's answer; default ANSWER_TIMEOUT_MS (tests lower it). */
+  answerTimeoutMs?: number;
+  /** How long a camera's frames may stay late before that is its new normal; default 3 s (tests lower it). */
+  staleResetMs?: number;
 }
 
-export class FrameRelay {
+export class BrokerIntake {
   private client: MqttClient | undefined;
   private readonly badFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly badStatusLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
   private readonly staleFrameLog = new PerKeyRateLimit(BAD_PAYLOAD_LOG_WINDOW_MS);
-  private readonly staleFrames = new StaleFrameFilter();
+  private readonly staleFrames: StaleFrameFilter;
   private linkState: BrokerLink;
   private readonly answers = new ControlAnswers();
 
-  constructor(private readonly options: FrameRelayOptions) {
+  constructor(private readonly options: BrokerIntakeOptions) {
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
+    this.staleFrames = new StaleFrameFilter(options.staleResetMs);
   }
 
   get connected(): boolean {
@@ -125,7 +131,7 @@ export class FrameRelay {
       await client.publishAsync(topics.control(camera), JSON.stringify(command), { qos: 1 });
       return undefined;
     }
-    const { correlationData, answer } = this.answers.expect();
+    const { correlationData, answer } = this.answers.expect(this.options.answerTimeoutMs);
     await client.publishAsync(topics.control(camera), JSON.stringify(command), {
       qos: 1,
       properties: { responseTopic: topics.answer(camera), correlationData },
@@ -180,7 +186,7 @@ export class FrameRelay {
         );
       return;
     }
-    hub.publish(camera, payload, receivedAt);
+    hub.deliver(camera, payload, receivedAt);
   }
 
   private onStatus(camera: string, payload: Buffer): void {
