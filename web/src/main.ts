@@ -5,7 +5,15 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { epochNowMs, Topics } from '@camqtt/wire';
-import { type AccountFile, loadConfig, MQTT_SETTINGS, mqttClientOptions, readSettingFile, runService } from '@camqtt/service-kit';
+import {
+  type AccountFile,
+  loadConfig,
+  MQTT_SETTINGS,
+  mqttClientOptions,
+  readSettingFile,
+  runService,
+  stopOnSignals,
+} from '@camqtt/service-kit';
 import { BrokerIntake } from './broker-intake.js';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
@@ -21,6 +29,8 @@ import { loadViewerUsers } from './viewer-users.js';
 import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Exit anyway after this long: a viewer socket that will not close must not hold docker stop to its 10 s SIGKILL. */
+const SHUTDOWN_DEADLINE_MS = 5000;
 
 async function main(): Promise<{ ports: { http: number } }> {
   const config = loadConfig([
@@ -138,26 +148,17 @@ async function main(): Promise<{ ports: { http: number } }> {
   log.info({ listener: 'http', host: config.WEB_HOST, port }, 'listening');
   logLoginMode(log, config.WEB_HOST, password !== '', users, controlUsers);
 
-  let stopping = false;
-  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    try {
+  stopOnSignals({
+    log,
+    deadlineMs: SHUTDOWN_DEADLINE_MS,
+    stop: async () => {
       mjpeg.stop();
       users?.stop();
       await Promise.all([server.stop(), fanout.stop(), intake.stop()]);
-      log.info('stopped');
-      process.exit(0);
-    } catch (error) {
-      log.error({ err: error }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  // SIGHUP re-reads the viewer users file, for file systems where watching it does not work.
-  if (users) process.on('SIGHUP', () => void users.reload());
-  process.on('SIGTERM', (signal) => void shutdown(signal));
-  process.on('SIGINT', (signal) => void shutdown(signal));
+    },
+    // SIGHUP re-reads the viewer users file, for file systems where watching it does not work.
+    ...(users ? { reload: () => users.reload() } : {}),
+  });
   return { ports: { http: port } };
 }
 

@@ -4,7 +4,7 @@
  * packages/service-kit/src/settings.ts); SIGTERM/SIGINT shut it down cleanly within 2 s.
  */
 import { pino } from 'pino';
-import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService } from '@camqtt/service-kit';
+import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService, stopOnSignals } from '@camqtt/service-kit';
 import { PUBLISHER_SETTINGS } from './publisher-settings.js';
 
 /** The whole shutdown, after which the process exits regardless (docker stop waits 10 s). */
@@ -30,24 +30,5 @@ runService('publisher', async () => {
   const service = new CameraService(config, log);
   service.start();
 
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.warn('shutdown took too long; exiting anyway');
-      process.exit(0);
-    }, SHUTDOWN_HARD_LIMIT_MS).unref();
-    service
-      .stop(SHUTDOWN_BUDGET_MS)
-      .catch((error: unknown) => log.error({ error: error instanceof Error ? error.message : String(error) }, 'error while shutting down'))
-      .finally(() => {
-        log.info('stopped');
-        // pino writes stdout synchronously by default, so the last lines are out already.
-        process.exit(0);
-      });
-  };
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  stopOnSignals({ log, deadlineMs: SHUTDOWN_HARD_LIMIT_MS, stop: () => service.stop(SHUTDOWN_BUDGET_MS) });
 });
