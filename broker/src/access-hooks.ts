@@ -7,8 +7,8 @@
  * the message. MQTT 3.1.1 has none, and there Aedes closes the connection on any
  * `authorizePublish` error (lib/handlers/publish.js), so it is dropped the way Mosquitto drops it:
  * acknowledged as usual (PUBACK, or PUBREC/PUBCOMP). For that the hook
- * lets the packet through and marks it in `refusedPublishes`; `MqttBroker` skips the whole
- * publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
+ * lets the packet through and marks it in `refusedPublishes`; `MqttBroker`'s publish gate
+ * (aedes-internals.ts) skips the whole publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
  * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
  * a will, which makes the mark reliable.
  */
@@ -29,7 +29,8 @@ import type { FailureOutcome, LoginThrottle } from '@camqtt/service-kit';
 import type { ClientSessions } from './client-sessions.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
-import { PacketSizeGuard, QUOTA_EXCEEDED } from './packet-size-guard.js';
+import { QUOTA_EXCEEDED } from './broker-replies.js';
+import { connectionOf, remoteAddressOf } from './client-connection.js';
 import { fitsClientMaximum } from './publish-size.js';
 
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
@@ -75,12 +76,8 @@ export type AccessHooks = Required<
   refusedPublishes: WeakSet<PublishPacket>;
 };
 
-export function remoteAddressOf(client: Client): string | undefined {
-  return client.conn instanceof PacketSizeGuard ? client.conn.remoteAddress : undefined;
-}
-
 function backlogOf(client: Client): number {
-  return client.conn instanceof PacketSizeGuard ? client.conn.backlogBytes : 0;
+  return connectionOf(client)?.backlogBytes ?? 0;
 }
 
 function payloadBytes(payload: Buffer | string): number {
@@ -197,8 +194,7 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
         recordLogin(client, verdict, username);
         if (verdict.ok) return done(null, true);
         // MQTT 5 has a reason code for a throttled login, which Aedes cannot send (see refuseConnect).
-        if (verdict.reason === 'throttled' && client.version === 5 && client.conn instanceof PacketSizeGuard)
-          client.conn.refuseConnect(QUOTA_EXCEEDED);
+        if (verdict.reason === 'throttled' && client.version === 5) connectionOf(client)?.refuseConnect(QUOTA_EXCEEDED);
         done(verdict.error, false);
       },
       (error: unknown) => {
@@ -262,7 +258,7 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
    * A subscriber that reads slower than messages arrive (or not at all) must not hold up the
    * others, nor make the broker buffer without bound: while its unsent bytes are over the limit,
    * QoS 0 messages to it are dropped, as Mosquitto and the web relay do. QoS 1/2 still go out; the
-   * connection's hard limit (PacketSizeGuard) disconnects a client whose backlog keeps growing.
+   * connection's hard limit (ClientConnection) disconnects a client whose backlog keeps growing.
    */
   function forwardWithinBacklog(client: Client, packet: AedesPublishPacket): boolean {
     const backlog = backlogOf(client);

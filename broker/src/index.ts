@@ -5,13 +5,15 @@ export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';
 export {
-  PacketSizeGuard,
+  ClientConnection,
   MalformedPacketError,
   SlowClientError,
-  unsupportedProtocolLevel,
-  type OversizePacket,
-  type PacketSizeGuardOptions,
-} from './packet-size-guard.js';
+  connectionOf,
+  remoteAddressOf,
+  type ClientConnectionOptions,
+} from './client-connection.js';
+export { InboundPacketCheck, type InboundVerdict, type OversizePacket } from './inbound-packet-check.js';
+export { unsupportedProtocolLevel } from './fixed-header.js';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
 export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
 export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';

@@ -26,7 +26,7 @@ describe('MQTT 5 connections (conformance configuration)', { timeout: 60_000 }, 
     const connack = await raw.connect({ clientId: '' });
     assert.equal(connack.reasonCode, 0);
     assert.match(connack.properties?.assignedClientIdentifier ?? '', /.+/);
-    // The whole packet: 1 type byte, 2 length bytes for 4096, the 4096 bytes PacketSizeGuard allows.
+    // The whole packet: 1 type byte, 2 length bytes for 4096, the 4096 bytes ClientConnection allows.
     assert.equal(connack.properties?.maximumPacketSize, MAX_PACKET_BYTES + 3);
     assert.equal(connack.properties?.topicAliasMaximum, 10);
     assert.equal(connack.properties?.receiveMaximum, 1000);
