@@ -36,10 +36,14 @@ import { fitsClientMaximum } from './publish-size.js';
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
 const REFUSAL_LOG_WINDOW_MS = 10_000;
 
-/** CONNACK return codes (MQTT 3.1.1 table 3.1); Aedes declares them as an ambient const enum. */
-const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
-const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
-const NOT_AUTHORIZED = 5 as AuthErrorCode;
+/**
+ * CONNACK return codes (MQTT 3.1.1 table 3.1). Aedes declares them as an ambient const enum, which
+ * code compiled one module at a time (verbatimModuleSyntax, tsx) cannot read at run time.
+ */
+const IDENTIFIER_REJECTED = 2 as unknown as AuthErrorCode;
+const SERVER_UNAVAILABLE = 3 as unknown as AuthErrorCode;
+const BAD_USERNAME_OR_PASSWORD = 4 as unknown as AuthErrorCode;
+const NOT_AUTHORIZED = 5 as unknown as AuthErrorCode;
 
 /** Our refusals, so the client-error log can tell them from protocol errors it must report. */
 export class LoginRefusedError extends Error implements AuthenticateError {
@@ -192,14 +196,17 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
         // Claimed in this same tick as done() below, so a racing login for the id sees the claim.
         const verdict = claimClientId(client, checked);
         recordLogin(client, verdict, username);
-        if (verdict.ok) return done(null, true);
+        if (verdict.ok) {
+          done(null, true);
+          return;
+        }
         // MQTT 5 has a reason code for a throttled login, which Aedes cannot send (see refuseConnect).
         if (verdict.reason === 'throttled' && client.version === 5) connectionOf(client)?.refuseConnect(QUOTA_EXCEEDED);
         done(verdict.error, false);
       },
       (error: unknown) => {
         log.error({ err: error, username, clientId: client.id }, 'login check failed');
-        done(new LoginRefusedError('server error while checking the password', 3 as AuthErrorCode), false);
+        done(new LoginRefusedError('server error while checking the password', SERVER_UNAVAILABLE), false);
       },
     );
   };
@@ -221,7 +228,10 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       'publish refused',
     );
     // MQTT 5: Aedes answers PUBACK/PUBREC 0x87 (Not authorized) and drops it; a refused will is dropped too.
-    if (client?.version === 5) return done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+    if (client?.version === 5) {
+      done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+      return;
+    }
     // MQTT 3.1.1: not an error, that would close the connection. The mark makes MqttBroker drop it.
     refusedPublishes.add(packet);
     done(null);
@@ -281,8 +291,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   }
 
   const published: AccessHooks['published'] = function countPublished(packet, client, done) {
-    // client is null for the broker's own $SYS messages.
-    if (client) {
+    // client is null for the broker's own $SYS messages (Aedes's typings leave that out).
+    if ((client as Client | null) !== null) {
       metrics.messagesReceived.inc();
       metrics.payloadBytesReceived.inc(payloadBytes(packet.payload));
     }

@@ -197,7 +197,10 @@ export class ClientConnection extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.closing) return callback();
+    if (this.closing) {
+      callback();
+      return;
+    }
     this.options.onBytesOut(chunk.length);
     this.flow.write(chunk);
     callback(this.backlogError());
@@ -205,7 +208,10 @@ export class ClientConnection extends Duplex {
 
   /** Aedes corks the stream around each packet's header + payload; forward them as one batch. */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    if (this.closing) return callback();
+    if (this.closing) {
+      callback();
+      return;
+    }
     this.socket.cork();
     for (const { chunk } of chunks) {
       this.options.onBytesOut(chunk.length);

@@ -25,7 +25,12 @@ export function classifyClientError(error: Error): ClientErrorKind {
 /** Logs and counts an error Aedes emitted for a connection, by its kind. */
 export function reportClientError(client: Client, error: Error, { metrics, log }: { metrics: BrokerMetrics; log: Logger }): void {
   const kind = classifyClientError(error);
-  const fields = { clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), kind, reason: error.message };
+  const fields = {
+    clientId: (client.id as string | null) ?? undefined,
+    remoteAddress: remoteAddressOf(client),
+    kind,
+    reason: error.message,
+  };
   switch (kind) {
     case 'refused':
     case 'slow':

@@ -86,7 +86,11 @@ export function grantedQoSDelivery(filters: Readonly<Record<string, Subscription
   const deliver: Deliver = (packet, done) => {
     const highest = granted.highest(packet.topic);
     // No matching filter (a persistent session's queue after an unsubscribe): Aedes decides.
-    if (highest < 0) return packet.qos > 0 ? aedes.atQoS(packet, done) : aedes.atQoS0(packet, done);
+    if (highest < 0) {
+      if (packet.qos > 0) aedes.atQoS(packet, done);
+      else aedes.atQoS0(packet, done);
+      return;
+    }
     const qos = Math.min(packet.qos, highest);
     let out = packet;
     if (packet.brokerId !== undefined) {
@@ -96,7 +100,10 @@ export function grantedQoSDelivery(filters: Readonly<Record<string, Subscription
       if (ids.length > 0)
         out = { ...packet, properties: { ...packet.properties, subscriptionIdentifier: ids.length === 1 ? ids[0] : ids } };
     }
-    if (qos === 0) return aedes.atQoS0(out, done);
+    if (qos === 0) {
+      aedes.atQoS0(out, done);
+      return;
+    }
     // A copy: a persistent session's queued packet must keep the QoS it was stored with.
     aedes.atQoS(qos === out.qos ? out : { ...out, qos }, done);
   };

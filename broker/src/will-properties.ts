@@ -10,6 +10,7 @@ import type { PublishPacket } from 'aedes';
 export function withoutWillDelay(packet: PublishPacket): PublishPacket {
   const properties = (packet as { properties?: Record<string, unknown> }).properties;
   if (properties?.willDelayInterval === undefined) return packet;
-  const { willDelayInterval: _willOnly, ...rest } = properties;
-  return { ...packet, properties: rest } as PublishPacket;
+  const rest = { ...properties };
+  delete rest.willDelayInterval;
+  return { ...packet, properties: rest };
 }
