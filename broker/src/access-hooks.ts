@@ -12,16 +12,7 @@
  * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
  * a will, which makes the mark reliable.
  */
-import type {
-  AedesOptions,
-  AedesPublishPacket,
-  AuthenticateError,
-  AuthErrorCode,
-  Client,
-  ConnectPacket,
-  PublishPacket,
-  Subscription,
-} from 'aedes';
+import type { AedesOptions, AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
@@ -30,35 +21,19 @@ import type { ClientSessions } from './client-sessions.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 import { QUOTA_EXCEEDED } from './broker-replies.js';
+import {
+  BAD_USERNAME_OR_PASSWORD,
+  IDENTIFIER_REJECTED,
+  LoginRefusedError,
+  NOT_AUTHORIZED,
+  PublishRefusedError,
+  SERVER_UNAVAILABLE,
+} from './refusals.js';
 import { connectionOf, remoteAddressOf } from './client-connection.js';
 import { fitsClientMaximum } from './publish-size.js';
 
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
 const REFUSAL_LOG_WINDOW_MS = 10_000;
-
-/**
- * CONNACK return codes (MQTT 3.1.1 table 3.1). Aedes declares them as an ambient const enum, which
- * code compiled one module at a time (verbatimModuleSyntax, tsx) cannot read at run time.
- */
-const IDENTIFIER_REJECTED = 2 as unknown as AuthErrorCode;
-const SERVER_UNAVAILABLE = 3 as unknown as AuthErrorCode;
-const BAD_USERNAME_OR_PASSWORD = 4 as unknown as AuthErrorCode;
-const NOT_AUTHORIZED = 5 as unknown as AuthErrorCode;
-
-/** Our refusals, so the client-error log can tell them from protocol errors it must report. */
-export class LoginRefusedError extends Error implements AuthenticateError {
-  override name = 'LoginRefusedError';
-  constructor(
-    message: string,
-    readonly returnCode: AuthErrorCode,
-  ) {
-    super(message);
-  }
-}
-
-export class PublishRefusedError extends Error {
-  override name = 'PublishRefusedError';
-}
 
 export interface AccessHookDeps {
   accounts: AccountStore;

@@ -1,7 +1,7 @@
 /** Sorting the errors Aedes reports per connection, for the log and the metrics. */
 import type { Client } from 'aedes';
 import type { Logger } from 'pino';
-import { LoginRefusedError, PublishRefusedError } from './access-hooks.js';
+import { LoginRefusedError, PublishRefusedError } from './refusals.js';
 import { AEDES_CONNECT_TIMEOUT, AEDES_LIFECYCLE_ERRORS } from './aedes-internals.js';
 import type { BrokerMetrics } from './metrics.js';
 import { MalformedPacketError, SlowClientError, remoteAddressOf } from './client-connection.js';

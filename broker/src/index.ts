@@ -15,7 +15,8 @@ export {
 export { InboundPacketCheck, type InboundVerdict, type OversizePacket } from './inbound-packet-check.js';
 export { unsupportedProtocolLevel } from './fixed-header.js';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
-export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
+export { createAccessHooks, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
+export { LoginRefusedError, PublishRefusedError } from './refusals.js';
 export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';
 export { classifyClientError } from './client-errors.js';
 export { HealthServer, type HealthServerOptions } from './health-server.js';
