@@ -7,21 +7,12 @@
  * the message. MQTT 3.1.1 has none, and there Aedes closes the connection on any
  * `authorizePublish` error (lib/handlers/publish.js), so it is dropped the way Mosquitto drops it:
  * acknowledged as usual (PUBACK, or PUBREC/PUBCOMP). For that the hook
- * lets the packet through and marks it in `refusedPublishes`; `MqttBroker` skips the whole
- * publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
+ * lets the packet through and marks it in `refusedPublishes`; `MqttBroker`'s publish gate
+ * (aedes-internals.ts) skips the whole publish pipeline (retain store, offline queues, delivery, `published`) for a marked packet.
  * Aedes hands the same packet object to `authorizePublish` and then `broker.publish`, also for
  * a will, which makes the mark reliable.
  */
-import type {
-  AedesOptions,
-  AedesPublishPacket,
-  AuthenticateError,
-  AuthErrorCode,
-  Client,
-  ConnectPacket,
-  PublishPacket,
-  Subscription,
-} from 'aedes';
+import type { AedesOptions, AedesPublishPacket, Client, ConnectPacket, PublishPacket, Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { AclIdentity } from './acl.js';
 import type { AccountStore, AclStore } from './accounts.js';
@@ -29,31 +20,20 @@ import type { FailureOutcome, LoginThrottle } from '@camqtt/service-kit';
 import type { ClientSessions } from './client-sessions.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
-import { PacketSizeGuard, QUOTA_EXCEEDED } from './packet-size-guard.js';
+import { QUOTA_EXCEEDED } from './broker-replies.js';
+import {
+  BAD_USERNAME_OR_PASSWORD,
+  IDENTIFIER_REJECTED,
+  LoginRefusedError,
+  NOT_AUTHORIZED,
+  PublishRefusedError,
+  SERVER_UNAVAILABLE,
+} from './refusals.js';
+import { connectionOf, remoteAddressOf } from './client-connection.js';
 import { fitsClientMaximum } from './publish-size.js';
 
 /** Refusals an attacker can cause at will are logged once per reason per 10 s. */
 const REFUSAL_LOG_WINDOW_MS = 10_000;
-
-/** CONNACK return codes (MQTT 3.1.1 table 3.1); Aedes declares them as an ambient const enum. */
-const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
-const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
-const NOT_AUTHORIZED = 5 as AuthErrorCode;
-
-/** Our refusals, so the client-error log can tell them from protocol errors it must report. */
-export class LoginRefusedError extends Error implements AuthenticateError {
-  override name = 'LoginRefusedError';
-  constructor(
-    message: string,
-    readonly returnCode: AuthErrorCode,
-  ) {
-    super(message);
-  }
-}
-
-export class PublishRefusedError extends Error {
-  override name = 'PublishRefusedError';
-}
 
 export interface AccessHookDeps {
   accounts: AccountStore;
@@ -75,12 +55,8 @@ export type AccessHooks = Required<
   refusedPublishes: WeakSet<PublishPacket>;
 };
 
-export function remoteAddressOf(client: Client): string | undefined {
-  return client.conn instanceof PacketSizeGuard ? client.conn.remoteAddress : undefined;
-}
-
 function backlogOf(client: Client): number {
-  return client.conn instanceof PacketSizeGuard ? client.conn.backlogBytes : 0;
+  return connectionOf(client)?.backlogBytes ?? 0;
 }
 
 function payloadBytes(payload: Buffer | string): number {
@@ -195,15 +171,17 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
         // Claimed in this same tick as done() below, so a racing login for the id sees the claim.
         const verdict = claimClientId(client, checked);
         recordLogin(client, verdict, username);
-        if (verdict.ok) return done(null, true);
+        if (verdict.ok) {
+          done(null, true);
+          return;
+        }
         // MQTT 5 has a reason code for a throttled login, which Aedes cannot send (see refuseConnect).
-        if (verdict.reason === 'throttled' && client.version === 5 && client.conn instanceof PacketSizeGuard)
-          client.conn.refuseConnect(QUOTA_EXCEEDED);
+        if (verdict.reason === 'throttled' && client.version === 5) connectionOf(client)?.refuseConnect(QUOTA_EXCEEDED);
         done(verdict.error, false);
       },
       (error: unknown) => {
         log.error({ err: error, username, clientId: client.id }, 'login check failed');
-        done(new LoginRefusedError('server error while checking the password', 3 as AuthErrorCode), false);
+        done(new LoginRefusedError('server error while checking the password', SERVER_UNAVAILABLE), false);
       },
     );
   };
@@ -225,7 +203,10 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
       'publish refused',
     );
     // MQTT 5: Aedes answers PUBACK/PUBREC 0x87 (Not authorized) and drops it; a refused will is dropped too.
-    if (client?.version === 5) return done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+    if (client?.version === 5) {
+      done(new PublishRefusedError(`not allowed to publish to ${packet.topic}`));
+      return;
+    }
     // MQTT 3.1.1: not an error, that would close the connection. The mark makes MqttBroker drop it.
     refusedPublishes.add(packet);
     done(null);
@@ -262,7 +243,7 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
    * A subscriber that reads slower than messages arrive (or not at all) must not hold up the
    * others, nor make the broker buffer without bound: while its unsent bytes are over the limit,
    * QoS 0 messages to it are dropped, as Mosquitto and the web relay do. QoS 1/2 still go out; the
-   * connection's hard limit (PacketSizeGuard) disconnects a client whose backlog keeps growing.
+   * connection's hard limit (ClientConnection) disconnects a client whose backlog keeps growing.
    */
   function forwardWithinBacklog(client: Client, packet: AedesPublishPacket): boolean {
     const backlog = backlogOf(client);
@@ -285,8 +266,8 @@ export function createAccessHooks(deps: AccessHookDeps): AccessHooks {
   }
 
   const published: AccessHooks['published'] = function countPublished(packet, client, done) {
-    // client is null for the broker's own $SYS messages.
-    if (client) {
+    // client is null for the broker's own $SYS messages (Aedes's typings leave that out).
+    if ((client as Client | null) !== null) {
       metrics.messagesReceived.inc();
       metrics.payloadBytesReceived.inc(payloadBytes(packet.payload));
     }

@@ -70,6 +70,11 @@ function addressBytes(ip: string): number[] {
   return words.flatMap((word) => [(parseInt(word, 16) >> 8) & 0xff, parseInt(word, 16) & 0xff]);
 }
 
+/** Context-specific tags of the name constraints extension; forge types every tag as its universal-class `Type` enum. */
+const PERMITTED_SUBTREES_TAG = 0 as unknown as forge.asn1.Type;
+const DNS_NAME_TAG = 2 as unknown as forge.asn1.Type;
+const IP_ADDRESS_TAG = 7 as unknown as forge.asn1.Type;
+
 /**
  * The X.509 name constraints extension (RFC 5280 4.2.1.10; node-forge has no builder for it):
  * permitted subtrees of dNSName [2] and iPAddress [7] (address followed by an all-ones mask).
@@ -80,14 +85,14 @@ function nameConstraints(names: readonly string[]): { id: string; critical: bool
     const base = isIP(name)
       ? asn1.create(
           asn1.Class.CONTEXT_SPECIFIC,
-          7,
+          IP_ADDRESS_TAG,
           false,
           String.fromCharCode(...addressBytes(name), ...addressBytes(name).map(() => 0xff)),
         )
-      : asn1.create(asn1.Class.CONTEXT_SPECIFIC, 2, false, name);
+      : asn1.create(asn1.Class.CONTEXT_SPECIFIC, DNS_NAME_TAG, false, name);
     return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [base]);
   });
-  const permitted = asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees);
+  const permitted = asn1.create(asn1.Class.CONTEXT_SPECIFIC, PERMITTED_SUBTREES_TAG, true, subtrees);
   const value = asn1.toDer(asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [permitted])).getBytes();
   return { id: '2.5.29.30', critical: true, value };
 }

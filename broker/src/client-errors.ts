@@ -1,12 +1,10 @@
 /** Sorting the errors Aedes reports per connection, for the log and the metrics. */
 import type { Client } from 'aedes';
 import type { Logger } from 'pino';
-import { LoginRefusedError, PublishRefusedError, remoteAddressOf } from './access-hooks.js';
+import { LoginRefusedError, PublishRefusedError } from './refusals.js';
+import { AEDES_CONNECT_TIMEOUT, AEDES_LIFECYCLE_ERRORS } from './aedes-internals.js';
 import type { BrokerMetrics } from './metrics.js';
-import { MalformedPacketError, SlowClientError } from './packet-size-guard.js';
-
-/** Errors Aedes reports that are a connection's normal end rather than a client's fault. */
-const LIFECYCLE_ERRORS = new Set(['keep alive timeout', 'connect did not arrive in time', 'drain timeout', 'connection closed']);
+import { MalformedPacketError, SlowClientError, remoteAddressOf } from './client-connection.js';
 
 export type ClientErrorKind = 'refused' | 'network' | 'lifecycle' | 'slow' | 'malformed';
 
@@ -20,14 +18,19 @@ export function classifyClientError(error: Error): ClientErrorKind {
   if (error instanceof MalformedPacketError) return 'malformed';
   if (error instanceof SlowClientError) return 'slow';
   if (typeof (error as NodeJS.ErrnoException).code === 'string') return 'network';
-  if (LIFECYCLE_ERRORS.has(error.message)) return 'lifecycle';
+  if (AEDES_LIFECYCLE_ERRORS.has(error.message)) return 'lifecycle';
   return 'malformed';
 }
 
 /** Logs and counts an error Aedes emitted for a connection, by its kind. */
 export function reportClientError(client: Client, error: Error, { metrics, log }: { metrics: BrokerMetrics; log: Logger }): void {
   const kind = classifyClientError(error);
-  const fields = { clientId: client.id ?? undefined, remoteAddress: remoteAddressOf(client), kind, reason: error.message };
+  const fields = {
+    clientId: (client.id as string | null) ?? undefined,
+    remoteAddress: remoteAddressOf(client),
+    kind,
+    reason: error.message,
+  };
   switch (kind) {
     case 'refused':
     case 'slow':
@@ -37,7 +40,7 @@ export function reportClientError(client: Client, error: Error, { metrics, log }
       log.warn(fields, 'client error');
       return;
     case 'lifecycle':
-      if (error.message === 'connect did not arrive in time') metrics.refusedConnections.inc({ reason: 'connect_timeout' });
+      if (error.message === AEDES_CONNECT_TIMEOUT) metrics.refusedConnections.inc({ reason: 'connect_timeout' });
       log.info(fields, 'client error');
       return;
     case 'network':

@@ -1,9 +1,7 @@
-/** What PacketSizeGuard reads of the raw bytes before Aedes parses them: fixed headers and the first packet's protocol level. */
+/** What InboundPacketCheck reads of the raw bytes before Aedes parses them: fixed headers and the first packet's protocol level. */
 
 /** Protocol levels Aedes's parser accepts: MQTT 3.1, 3.1.1 and 5. */
 export const SUPPORTED_LEVELS = new Set([3, 4, 5]);
-/** CONNACK, return code 0x01: unacceptable protocol version. */
-export const CONNACK_BAD_LEVEL = Buffer.from([0x20, 0x02, 0x00, 0x01]);
 /** The remaining-length field is 1 to 4 bytes (MQTT 3.1.1 section 2.2.3). */
 export const MAX_LENGTH_BYTES = 4;
 

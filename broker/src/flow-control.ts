@@ -1,6 +1,6 @@
 /**
  * QoS 1/2 flow control in both directions, which aedes 2.0.0-beta.1 does not enforce. It works on
- * the raw bytes PacketSizeGuard passes (already framed by the guard's size check), so it covers
+ * the raw bytes ClientConnection passes (already framed by its size check), so it covers
  * live delivery, retained messages and the offline queue alike, and never makes Aedes wait.
  *
  * - Out: the broker must not have more than the client's Receive Maximum QoS 1/2 PUBLISH packets

@@ -5,15 +5,18 @@ export * from './certificates.js';
 export * from './provisioning.js';
 export { AccountStore, AclStore } from './accounts.js';
 export {
-  PacketSizeGuard,
+  ClientConnection,
   MalformedPacketError,
   SlowClientError,
-  unsupportedProtocolLevel,
-  type OversizePacket,
-  type PacketSizeGuardOptions,
-} from './packet-size-guard.js';
+  connectionOf,
+  remoteAddressOf,
+  type ClientConnectionOptions,
+} from './client-connection.js';
+export { InboundPacketCheck, type InboundVerdict, type OversizePacket } from './inbound-packet-check.js';
+export { unsupportedProtocolLevel } from './fixed-header.js';
 export { BrokerMetrics, METRIC_PREFIX } from './metrics.js';
-export { createAccessHooks, LoginRefusedError, PublishRefusedError, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
+export { createAccessHooks, type AccessHooks, type AccessHookDeps } from './access-hooks.js';
+export { LoginRefusedError, PublishRefusedError } from './refusals.js';
 export { MqttBroker, type MqttBrokerOptions, type ListenerName } from './mqtt-broker.js';
 export { classifyClientError } from './client-errors.js';
 export { HealthServer, type HealthServerOptions } from './health-server.js';

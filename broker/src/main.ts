@@ -5,7 +5,8 @@
  */
 import { pino, type Logger } from 'pino';
 import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/service-kit';
-import { createAccessHooks, remoteAddressOf } from './access-hooks.js';
+import { createAccessHooks } from './access-hooks.js';
+import { remoteAddressOf } from './client-connection.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';

@@ -4,12 +4,13 @@ import type { PublishPacket } from 'aedes';
 /**
  * aedes 2.0.0-beta.1 (upstream #1098) publishes a will with its Will Delay Interval among the
  * PUBLISH properties; that property is only valid in a CONNECT, and strict MQTT 5 clients (Paho)
- * reject the message as malformed. Both will paths go through `Aedes#publish`, where DroppingAedes
- * (mqtt-broker.ts) calls this.
+ * reject the message as malformed. Both will paths go through `Aedes#publish`, where MqttBroker's
+ * publish gate (aedes-internals.ts createGatedAedes) calls this.
  */
 export function withoutWillDelay(packet: PublishPacket): PublishPacket {
   const properties = (packet as { properties?: Record<string, unknown> }).properties;
   if (properties?.willDelayInterval === undefined) return packet;
-  const { willDelayInterval: _willOnly, ...rest } = properties;
-  return { ...packet, properties: rest } as PublishPacket;
+  const rest = { ...properties };
+  delete rest.willDelayInterval;
+  return { ...packet, properties: rest };
 }

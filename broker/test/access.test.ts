@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { BrokerSuite, metricValue, nextMessage, passwordOf, RawConnection } from './helpers.js';
+import { BrokerSuite, metricValue, nextMessage, passwordOf, RawConnection, waitForMetric } from './helpers.js';
 
 describe('broker access control', () => {
   const suite = new BrokerSuite();
@@ -19,12 +19,12 @@ describe('broker access control', () => {
   it('drops a refused publish at every QoS without closing the connection or retaining it', async () => {
     const b = suite.broker;
     const cam1 = await client('cam1');
-    const clientId = cam1.options.clientId;
+    const refusedBefore = await metricValue(b, 'camqtt_broker_refused_publishes_total');
     // Retained, at QoS 0, 1 and 2: each handshake completes (the promises resolve on PUBACK/PUBCOMP).
     for (const qos of [0, 1, 2] as const) {
       await cam1.publishAsync('camqtt/cam2/frame', Buffer.from(`forged qos ${qos}`), { qos, retain: true });
     }
-    await b.process.waitForLog(() => b.process.lines.filter((l) => l.msg === 'publish refused' && l.clientId === clientId).length === 3);
+    await waitForMetric(b, 'camqtt_broker_refused_publishes_total', '', refusedBefore + 3);
     assert.equal(cam1.connected, true);
 
     // Nothing was retained: the first message a new subscriber gets is the next real one.
@@ -41,11 +41,6 @@ describe('broker access control', () => {
     await cam1.publishAsync('camqtt/cam1/status', Buffer.from('still here'), { qos: 1 });
     assert.equal((await status).toString(), 'still here');
     assert.equal(cam1.connected, true);
-    assert.equal(
-      b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === clientId),
-      false,
-    );
-    assert.ok((await metricValue(b, 'camqtt_broker_refused_publishes_total')) >= 3);
   });
 
   it('blocks an address after repeated wrong passwords, even for the right one, and only that address', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { BrokerSuite, metricValue, RawConnection } from './helpers.js';
+import { BrokerSuite, metricValue, RawConnection, waitForMetric } from './helpers.js';
 
 const PER_ADDRESS = 5;
 const RATE = 10;
@@ -26,9 +26,6 @@ describe('broker connection limits per address', () => {
     for (let i = 0; i < PER_ADDRESS; i++) held.push(await suite.raw(i % 2 === 0 ? b.ports.mqtt : b.ports.mqtts, '127.0.0.8'));
     const over = await suite.raw(b.ports.mqtts, '127.0.0.8');
     await over.closed;
-    const line = await b.process.waitForLog((l) => l.msg === 'too many connections from one address; connection closed');
-    assert.equal(line.remoteAddress, '127.0.0.8');
-    assert.equal(line.maxConnectionsPerAddress, PER_ADDRESS);
     assert.ok(
       held.every((connection) => !connection.socket.destroyed),
       'the ones under the cap stay open',
@@ -50,13 +47,8 @@ describe('broker connection limits per address', () => {
         await new Promise<void>((resolve) => socket.once('close', () => resolve()).once('connect', () => socket.end()));
       }),
     );
-    await b.process.waitForLog((l) => l.msg === 'too many new connections from one address; connection closed');
-    let refused = 0;
     // The metric is counted as each refusal is handled; the broker may still be handling some.
-    while ((refused = await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="connection_rate"')) + RATE * 2 < attempts) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    assert.ok(refused >= attempts - RATE * 2, `${refused} of ${attempts} refused`);
+    await waitForMetric(b, 'camqtt_broker_refused_connections_total', 'reason="connection_rate"', attempts - RATE * 2);
     const lines = b.process.lines.filter((l) => l.msg === 'too many new connections from one address; connection closed');
     assert.equal(lines.length, 1, 'one log line for the whole burst');
     assert.equal(lines[0]!.remoteAddress, '127.0.0.9');

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
-import { ServiceProcess, loopbackBrokerEnv, stackAccounts } from '@camqtt/test-support';
+import { loopbackBrokerEnv, stackAccounts, startBroker as startBrokerProcess, waitFor, type ServiceProcess } from '@camqtt/test-support';
 
 export interface BrokerUnderTest {
   process: ServiceProcess;
@@ -17,9 +17,11 @@ export async function makeTempDir(): Promise<string> {
   return await mkdtemp(join(tmpdir(), 'camqtt-broker-'));
 }
 
+const STACK_ACCOUNTS = stackAccounts(['cam1', 'cam2']);
+
 export function brokerEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    ...loopbackBrokerEnv(dir, stackAccounts(['cam1', 'cam2'])),
+    ...loopbackBrokerEnv(dir, STACK_ACCOUNTS),
     BROKER_TLS_HOSTNAMES: 'localhost,127.0.0.1',
     BROKER_MAX_PACKET_BYTES: '1048576',
     TOPIC_PREFIX: 'camqtt',
@@ -28,7 +30,8 @@ export function brokerEnv(dir: string, extra: Record<string, string> = {}): Reco
 }
 
 export async function startBroker(dir: string, extra: Record<string, string> = {}): Promise<BrokerUnderTest> {
-  const process = ServiceProcess.start('broker', brokerEnv(dir, extra));
+  // The loopback broker of the test-support package, with this suite's accounts and settings over it.
+  const process = await startBrokerProcess(dir, STACK_ACCOUNTS, brokerEnv(dir, extra));
   const [mqttPort, mqtts, http] = await Promise.all([process.port('mqtt'), process.port('mqtts'), process.port('http')]);
   return { process, dir, ports: { mqtt: mqttPort, mqtts, http } };
 }
@@ -154,6 +157,14 @@ export async function metricValue(broker: BrokerUnderTest, name: string, labels 
     if (match && match[1] === name && (labels === '' || (match[2] ?? '').includes(labels))) sum += Number(match[3]);
   }
   return sum;
+}
+
+/** Waits until a sample of the broker's /metrics reaches `atLeast`; resolves with its value. */
+export async function waitForMetric(broker: BrokerUnderTest, name: string, labels: string, atLeast: number): Promise<number> {
+  return await waitFor(`${name}${labels ? `{${labels}}` : ''} >= ${atLeast}`, async () => {
+    const value = await metricValue(broker, name, labels);
+    return value >= atLeast ? value : undefined;
+  });
 }
 
 /** The broker process's resident memory, from its own /metrics. */

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { MqttClient } from 'mqtt';
-import { brokerRss, BrokerSuite, metricValue, MiB, passwordOf, publishHeader, RawConnection, subscribePacket } from './helpers.js';
+import {
+  brokerRss,
+  BrokerSuite,
+  metricValue,
+  MiB,
+  passwordOf,
+  publishHeader,
+  RawConnection,
+  subscribePacket,
+  waitForMetric,
+} from './helpers.js';
 
 const MAX_CONNECTIONS = 12;
 
@@ -35,8 +45,7 @@ describe('broker limits', () => {
     const plain = await raw();
     const tls = await raw(b.ports.mqtts);
     await Promise.all([plain.closed, tls.closed]);
-    await b.process.waitForLog((l) => l.msg === 'client error' && l.reason === 'connect did not arrive in time');
-    assert.ok((await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="connect_timeout"')) >= 1);
+    await waitForMetric(b, 'camqtt_broker_refused_connections_total', 'reason="connect_timeout"', 1);
   });
 
   it('caps open connections: when full, a connection not logged in yet makes room; when all are logged in, a new one is refused', async () => {
@@ -48,11 +57,7 @@ describe('broker limits', () => {
     const relay = await client('relay');
     assert.equal(relay.connected, true);
     await idle[0]!.closed;
-    const line = await b.process.waitForLog(
-      (l) => l.msg === 'connection limit reached; a connection not logged in yet was closed to make room',
-    );
-    assert.equal(line.remoteAddress, '127.0.0.7');
-    assert.equal(line.maxConnections, MAX_CONNECTIONS);
+    await waitForMetric(b, 'camqtt_broker_refused_connections_total', 'reason="evicted_unauthenticated"', 1);
     // Logged-in clients take the remaining slots, each pushing an idle one out.
     const loggedIn = [relay];
     for (let i = 1; i < MAX_CONNECTIONS; i++) loggedIn.push(await client('cam1'));
@@ -60,7 +65,7 @@ describe('broker limits', () => {
     // Now every slot is logged in: a newcomer is refused, and nobody logged in was closed for it.
     const extra = await raw();
     await extra.closed;
-    await b.process.waitForLog((l) => l.msg === 'connection limit reached; connection closed');
+    await waitForMetric(b, 'camqtt_broker_refused_connections_total', 'reason="connection_limit"', 1);
     assert.ok(loggedIn.every((c) => c.connected));
     assert.ok((await metricValue(b, 'camqtt_broker_refused_connections_total', 'reason="evicted_unauthenticated"')) >= MAX_CONNECTIONS);
     await Promise.all(loggedIn.map((c) => c.endAsync()));
@@ -133,13 +138,8 @@ describe('broker limits', () => {
     assert.equal(received, batches * perBatch, 'the live subscriber got every frame');
     // Had delivery waited for the frozen subscriber, it would have been cut off (drain timeout) before this.
     assert.equal(frozen.socket.destroyed, false, 'the frozen subscriber is still connected');
-    assert.equal(
-      b.process.lines.some((l) => l.msg === 'client disconnected' && l.clientId === 'frozen-relay'),
-      false,
-    );
     const dropped = await metricValue(b, 'camqtt_broker_dropped_messages_total', 'reason="slow_subscriber"');
     assert.ok(dropped > 0, 'frames to the frozen subscriber were dropped, not buffered');
-    await b.process.waitForLog((l) => l.msg === 'subscriber backed up; dropping QoS 0 messages to it' && l.clientId === 'frozen-relay');
     t.diagnostic(
       `frozen subscriber: RSS ${(before / MiB).toFixed(1)} MiB before, peak ${(peak / MiB).toFixed(1)} MiB; ${dropped} of ${batches * perBatch} frames dropped for it`,
     );

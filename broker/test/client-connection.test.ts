@@ -1,22 +1,22 @@
 /**
- * The size cap's fixed-header reader, fed chunk by chunk through a real TCP connection pair so
+ * ClientConnection's size cap, fed chunk by chunk through a real TCP connection pair so
  * headers can straddle chunk boundaries exactly where the test puts them.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MalformedPacketError, PacketSizeGuard, type OversizePacket } from '../src/index.js';
+import { MalformedPacketError, ClientConnection, type OversizePacket } from '../src/index.js';
 
-interface GuardedPair {
+interface ConnectionPair {
   client: Socket;
-  guard: PacketSizeGuard;
+  connection: ClientConnection;
   received: Buffer[];
   oversize: OversizePacket[];
   ended: Promise<Error | undefined>;
 }
 
-describe('PacketSizeGuard', () => {
+describe('ClientConnection', () => {
   let server: Server;
   const accepted: Socket[] = [];
 
@@ -31,7 +31,7 @@ describe('PacketSizeGuard', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  async function pair(maxPacketBytes: number): Promise<GuardedPair> {
+  async function pair(maxPacketBytes: number): Promise<ConnectionPair> {
     const address = server.address();
     assert.ok(address && typeof address === 'object');
     const client = connect(address.port, '127.0.0.1');
@@ -42,26 +42,26 @@ describe('PacketSizeGuard', () => {
     const socket = accepted.shift()!;
     const received: Buffer[] = [];
     const oversize: OversizePacket[] = [];
-    const guard = new PacketSizeGuard(socket, {
+    const connection = new ClientConnection(socket, {
       maxPacketBytes,
       onOversize: (packet) => oversize.push(packet),
       onBytesIn: () => {},
       onBytesOut: () => {},
     }).start();
-    guard.on('data', (chunk: Buffer) => received.push(chunk));
+    connection.on('data', (chunk: Buffer) => received.push(chunk));
     const ended = new Promise<Error | undefined>((resolve) => {
-      guard.on('error', (error) => resolve(error));
-      guard.on('close', () => resolve(undefined));
+      connection.on('error', (error) => resolve(error));
+      connection.on('close', () => resolve(undefined));
     });
-    return { client, guard, received, oversize, ended };
+    return { client, connection, received, oversize, ended };
   }
 
-  /** Sends each part as its own write and waits until the guard has passed it on. */
-  async function sendParts(p: GuardedPair, parts: number[][]): Promise<void> {
+  /** Sends each part as its own write and waits until the connection has passed it on. */
+  async function sendParts(p: ConnectionPair, parts: number[][]): Promise<void> {
     for (const part of parts) {
       const before = Buffer.concat(p.received).length;
       p.client.write(Buffer.from(part));
-      while (Buffer.concat(p.received).length < before + part.length) await once(p.guard, 'data');
+      while (Buffer.concat(p.received).length < before + part.length) await once(p.connection, 'data');
     }
   }
 

@@ -1,37 +1,28 @@
 /**
- * A stream stage between a client socket and `aedes.handle()` that enforces the packet size cap.
- * mqtt-packet buffers a packet's whole body before parsing it, whatever its declared length, so
- * a client announcing a 200 MB PUBLISH would make the broker hold 200 MB. This stage reads only
- * each packet's fixed header (type byte + 1-4 byte remaining length, which may be split across
- * chunks) and closes the connection as soon as a declared length is over the cap. Every other
- * byte passes through untouched: chunks are forwarded as they are, never copied.
+ * The stream Aedes reads and writes for one client (its `client.conn`), between the socket and
+ * `aedes.handle()`. It is the one place that sees a connection's raw bytes, so it does four jobs,
+ * each in its own part:
  *
- * Two more jobs sit here because this is the one place that sees a connection's raw bytes:
- * - Output never blocks Aedes. Aedes waits for 'drain' before it finishes delivering a message,
- *   and its message bus waits for every subscriber, so one frozen subscriber would stall all the
- *   others. Writes are accepted at once; `backlogBytes` lets the forward hook drop QoS 0 messages
- *   to a backed-up client, and a backlog over `maxBacklogBytes` closes the connection.
- * - A CONNECT with protocol name MQTT/MQIsdp but an unknown protocol level gets CONNACK 0x01 before
- *   the connection is closed [MQTT-3.1.2-2]; Aedes's parser would close it without any answer.
- * - QoS 1/2 flow control both ways (flow-control.ts): the MQTT 5 client's Receive Maximum, and a
- *   bound on inbound QoS 2 messages never released.
- * - When the guard ends an MQTT 5 connection itself it says why first: DISCONNECT 0x95 (packet too
- *   large), 0x93 (too many unreleased QoS 2), or CONNACK 0x97 for a throttled login.
+ * - In: every chunk passes InboundPacketCheck (size cap, protocol level) and is then forwarded
+ *   untouched; QoS 2 packets never released are bounded by FlowControl.
+ * - Out: writes never block Aedes. Aedes waits for 'drain' before it finishes delivering a
+ *   message, and its message bus waits for every subscriber, so one frozen subscriber would stall
+ *   all the others. Writes are accepted at once, go through FlowControl (the MQTT 5 client's
+ *   Receive Maximum), and `backlogBytes` lets the forward hook drop QoS 0 messages to a backed-up
+ *   client; a backlog over `maxBacklogBytes` closes the connection.
+ * - Last words: when the broker ends a connection itself it says why first (broker-replies.ts):
+ *   CONNACK 0x01 for an unsupported protocol level, CONNACK 0x97 for a throttled MQTT 5 login, and
+ *   an MQTT 5 DISCONNECT 0x95 (packet too large) or 0x93 (too many unreleased QoS 2).
+ * - Identity: the remote address, kept after the socket is gone, and the client Aedes made for it
+ *   (`connectionOf` finds this stream from an Aedes client).
  */
 import { Duplex } from 'node:stream';
+import type { Client } from 'aedes';
+import { CONNACK_BAD_LEVEL, PACKET_TOO_LARGE, RECEIVE_MAXIMUM_EXCEEDED, connackRefusal, disconnectPacket } from './broker-replies.js';
 import { FlowControl } from './flow-control.js';
-import { ALL_WITHIN_CAP, CONNACK_BAD_LEVEL, MALFORMED, SizeScanner, unsupportedProtocolLevel } from './fixed-header.js';
+import { InboundPacketCheck, type OversizePacket } from './inbound-packet-check.js';
 
-export { unsupportedProtocolLevel };
-
-export interface OversizePacket {
-  /** MQTT control packet type (3 = PUBLISH). */
-  packetType: number;
-  /** Remaining length the fixed header declared. */
-  declaredBytes: number;
-}
-
-export interface PacketSizeGuardOptions {
+export interface ClientConnectionOptions {
   maxPacketBytes: number;
   /** Called once, just before the connection is closed. */
   onOversize: (packet: OversizePacket) => void;
@@ -50,18 +41,13 @@ export interface PacketSizeGuardOptions {
   onInboundQoS2Overflow?: () => void;
 }
 
-/** What the guard needs to know of the MQTT client on the connection (public Aedes client fields). */
-export interface GuardedClient {
+/** What the connection needs to know of the MQTT client on it (public Aedes client fields). */
+export interface ConnectedClient {
   /** Protocol level, once the CONNECT is handled. */
   readonly version: number | null | undefined;
   /** The client's MQTT 5 Receive Maximum. */
   readonly receiveMaximum: number | undefined;
 }
-
-/** MQTT 5 DISCONNECT reason codes the guard sends (section 3.14.2.1). */
-export const QUOTA_EXCEEDED = 0x97;
-const DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED = 0x93;
-const DISCONNECT_PACKET_TOO_LARGE = 0x95;
 
 export class MalformedPacketError extends Error {
   override name = 'MalformedPacketError';
@@ -71,17 +57,24 @@ export class SlowClientError extends Error {
   override name = 'SlowClientError';
 }
 
-export class PacketSizeGuard extends Duplex {
+/** The ClientConnection under an Aedes client, if it has one (Aedes's own tests hand it bare streams). */
+export function connectionOf(client: Client): ClientConnection | undefined {
+  return client.conn instanceof ClientConnection ? client.conn : undefined;
+}
+
+export function remoteAddressOf(client: Client): string | undefined {
+  return connectionOf(client)?.remoteAddress;
+}
+
+export class ClientConnection extends Duplex {
   /** Kept from the socket at creation: a destroyed socket forgets it. */
   readonly remoteAddress: string | undefined;
-  /** Bytes held back until the first packet's protocol level is known; undefined once it is. */
-  private held: Buffer[] | undefined = [];
-  private readonly scanner: SizeScanner;
-  /** Set once the guard itself ends the connection: Aedes's further output is dropped. */
+  private readonly inbound: InboundPacketCheck;
+  /** Set once the broker itself ends the connection: Aedes's further output is dropped. */
   private closing = false;
-  /** Set while the guard's own last packet is flushing (endWith): its close or timer ends the socket. */
+  /** Set while the broker's own last packet is flushing (endWith): its close or timer ends the socket. */
   private ending = false;
-  private client: GuardedClient | undefined;
+  private client: ConnectedClient | undefined;
   private readonly flow: FlowControl;
   private readonly onSocketData = (chunk: Buffer): void => this.receive(chunk);
   private readonly onSocketEnd = (): void => {
@@ -96,13 +89,13 @@ export class PacketSizeGuard extends Duplex {
 
   constructor(
     private readonly socket: Duplex & { remoteAddress?: string | undefined },
-    private readonly options: PacketSizeGuardOptions,
+    private readonly options: ClientConnectionOptions,
   ) {
     // Room for a few ~50 KB frames, so the socket is not paused and resumed for every one.
     // A high writable mark: Aedes must never see write() return false (see the file comment).
     super({ allowHalfOpen: false, readableHighWaterMark: 256 * 1024, writableHighWaterMark: 1024 * 1024 * 1024 });
     this.remoteAddress = socket.remoteAddress;
-    this.scanner = new SizeScanner(options.maxPacketBytes);
+    this.inbound = new InboundPacketCheck(options.maxPacketBytes);
     this.flow = new FlowControl({
       receiveMaximum: () => (this.client?.version === 5 ? (this.client.receiveMaximum ?? 65535) : Infinity),
       send: (chunks) => this.sendFrame(chunks),
@@ -110,22 +103,31 @@ export class PacketSizeGuard extends Duplex {
       onInboundOverflow: () => {
         if (this.closing) return;
         this.options.onInboundQoS2Overflow?.();
-        this.closeWith(DISCONNECT_RECEIVE_MAXIMUM_EXCEEDED);
+        this.closeWith(RECEIVE_MAXIMUM_EXCEEDED);
       },
     });
   }
 
   /** The client Aedes made for this connection: its protocol level and Receive Maximum. */
-  attach(client: GuardedClient): void {
+  attach(client: ConnectedClient): void {
     this.client = client;
+  }
+
+  /** Starts reading the socket; returns this, to hand to `aedes.handle()`. */
+  start(): this {
+    this.socket.on('data', this.onSocketData);
+    this.socket.on('end', this.onSocketEnd);
+    this.socket.on('error', this.onSocketError);
+    this.socket.on('close', this.onSocketClose);
+    return this;
   }
 
   /**
    * Ends the connection from the broker side; an MQTT 5 client is told why first with a DISCONNECT
-   * carrying `reasonCode` [MQTT-4.13.2-1]. The guard drops whatever Aedes writes after this.
+   * carrying `reasonCode` [MQTT-4.13.2-1]. Whatever Aedes writes after this is dropped.
    */
   closeWith(reasonCode: number): void {
-    if (this.client?.version === 5) this.endWith(Buffer.from([0xe0, 0x02, reasonCode, 0x00]));
+    if (this.client?.version === 5) this.endWith(disconnectPacket(reasonCode));
     else if (!this.closing) {
       this.closing = true;
       this.destroy();
@@ -138,7 +140,7 @@ export class PacketSizeGuard extends Duplex {
    * CONNACK, written after this, is dropped.
    */
   refuseConnect(reasonCode: number): void {
-    this.endWith(Buffer.from([0x20, 0x03, 0x00, reasonCode, 0x00]));
+    this.endWith(connackRefusal(reasonCode));
   }
 
   private endWith(packet: Buffer): void {
@@ -155,49 +157,27 @@ export class PacketSizeGuard extends Duplex {
     setTimeout(() => this.socket.destroy(), 2000).unref();
   }
 
-  /** Starts reading the socket; returns this, to hand to `aedes.handle()`. */
-  start(): this {
-    this.socket.on('data', this.onSocketData);
-    this.socket.on('end', this.onSocketEnd);
-    this.socket.on('error', this.onSocketError);
-    this.socket.on('close', this.onSocketClose);
-    return this;
-  }
-
   private receive(chunk: Buffer): void {
     this.options.onBytesIn(chunk.length);
-    const refusedAt = this.scanner.scan(chunk);
-    if (refusedAt === ALL_WITHIN_CAP) {
-      this.forward(chunk);
-      return;
-    }
-    if (refusedAt === MALFORMED) {
+    const verdict = this.inbound.check(chunk);
+    if (verdict.malformed) {
       this.destroy(new MalformedPacketError('remaining length field longer than 4 bytes'));
       return;
     }
-    // Packets complete before the refused one may go on; the refused one never does.
-    if (refusedAt > 0) this.forward(chunk.subarray(0, refusedAt));
-    if (this.destroyed || this.closing) return;
-    this.options.onOversize({ packetType: this.scanner.packetType, declaredBytes: this.scanner.lengthValue });
-    this.closeWith(DISCONNECT_PACKET_TOO_LARGE);
+    if (verdict.badLevel !== undefined) {
+      this.refuseLevel(verdict.badLevel);
+      return;
+    }
+    if (verdict.bytes) {
+      this.flow.received(verdict.bytes);
+      if (!this.push(verdict.bytes)) this.socket.pause();
+    }
+    if (!verdict.oversize || this.destroyed || this.closing) return;
+    this.options.onOversize(verdict.oversize);
+    this.closeWith(PACKET_TOO_LARGE);
   }
 
-  private forward(chunk: Buffer): void {
-    if (this.held === undefined) {
-      this.flow.received(chunk);
-      if (!this.push(chunk)) this.socket.pause();
-      return;
-    }
-    this.held.push(chunk);
-    const start = Buffer.concat(this.held);
-    const level = unsupportedProtocolLevel(start);
-    if (level === undefined) return;
-    this.held = undefined;
-    if (level === null) {
-      this.flow.received(start);
-      if (!this.push(start)) this.socket.pause();
-      return;
-    }
+  private refuseLevel(level: number): void {
     this.socket.off('data', this.onSocketData);
     this.options.onBytesOut(CONNACK_BAD_LEVEL.length);
     this.socket.end(CONNACK_BAD_LEVEL);
@@ -217,9 +197,27 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    if (this.closing) return callback();
+    if (this.closing) {
+      callback();
+      return;
+    }
     this.options.onBytesOut(chunk.length);
     this.flow.write(chunk);
+    callback(this.backlogError());
+  }
+
+  /** Aedes corks the stream around each packet's header + payload; forward them as one batch. */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    if (this.closing) {
+      callback();
+      return;
+    }
+    this.socket.cork();
+    for (const { chunk } of chunks) {
+      this.options.onBytesOut(chunk.length);
+      this.flow.write(chunk);
+    }
+    this.socket.uncork();
     callback(this.backlogError());
   }
 
@@ -233,18 +231,6 @@ export class PacketSizeGuard extends Duplex {
     this.socket.cork();
     for (const chunk of chunks) this.socket.write(chunk);
     this.socket.uncork();
-  }
-
-  /** Aedes corks the stream around each packet's header + payload; forward them as one batch. */
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    if (this.closing) return callback();
-    this.socket.cork();
-    for (const { chunk } of chunks) {
-      this.options.onBytesOut(chunk.length);
-      this.flow.write(chunk);
-    }
-    this.socket.uncork();
-    callback(this.backlogError());
   }
 
   /** Writes are never waited for, so this is what bounds a client's output buffer. */
