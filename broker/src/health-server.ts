@@ -1,7 +1,7 @@
 /** The broker's HTTP side: `GET /healthz` (liveness + client count) and `GET /metrics` (Prometheus). */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { closeServer, listen } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 
 export interface HealthServerOptions {
@@ -27,14 +27,7 @@ export class HealthServer {
       });
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listen(server, this.options.port, this.options.host);
     this.options.log.info({ listener: 'http', host: this.options.host, port: this.port }, 'listening');
   }
 
@@ -61,8 +54,6 @@ export class HealthServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(server, true);
   }
 }

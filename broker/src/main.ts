@@ -3,14 +3,13 @@
  * and the health/metrics endpoint. Stops cleanly on SIGTERM/SIGINT; SIGHUP re-reads the users
  * and ACL files (they are also re-read when they change).
  */
-import { pino, type Logger } from 'pino';
-import { ConfigError, loadConfig, runService, type SettingName } from '@camqtt/service-kit';
+import { pino } from 'pino';
+import { ConfigError, LoginThrottle, loadConfig, runService, stopOnSignals, type SettingName } from '@camqtt/service-kit';
 import { createAccessHooks } from './access-hooks.js';
 import { remoteAddressOf } from './client-connection.js';
 import { AccountStore, AclStore } from './accounts.js';
 import { BROKER_SETTINGS, prepareBrokerFiles } from './broker-config.js';
 import { HealthServer } from './health-server.js';
-import { LoginThrottle } from '@camqtt/service-kit';
 import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
@@ -24,35 +23,6 @@ async function startFileStore(store: AccountStore | AclStore, setting: SettingNa
   } catch (error) {
     throw new ConfigError(`${setting} (${store.path}) cannot be used: ${(error as Error).message}`);
   }
-}
-
-function handleSignals(log: Logger, stop: () => Promise<void>, reload: () => Promise<void>): void {
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    setTimeout(() => {
-      log.warn('shutdown took too long; exiting anyway');
-      process.exit(0);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    stop().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        log.error({ err: error }, 'error while stopping');
-        process.exit(0);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
-  process.on('SIGHUP', () => {
-    log.info('SIGHUP: reloading users and access rules');
-    void reload();
-  });
 }
 
 runService('broker', async () => {
@@ -114,17 +84,19 @@ runService('broker', async () => {
     log,
   });
 
-  handleSignals(
+  stopOnSignals({
     log,
-    async () => {
+    deadlineMs: SHUTDOWN_DEADLINE_MS,
+    stop: async () => {
       accounts.stop();
       acl.stop();
       await Promise.all([http.stop(), mqtt.stop()]);
     },
-    async () => {
+    reload: async () => {
       await Promise.all([accounts.reload(), acl.reload()]);
     },
-  );
+    reloads: 'users and access rules',
+  });
   await mqtt.start();
   await http.start();
   log.info(

@@ -17,7 +17,7 @@ import { reportClientError } from './client-errors.js';
 import { ConnectionGate } from './connection-gate.js';
 import { AcceptRefusals, connectionReports, reportProtoBatch, type ListenerName } from './connection-reports.js';
 import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
-import { closeServer, listen } from './listen.js';
+import { closeServer, listen } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 import { wholePacketBytes } from './publish-size.js';
 import { withoutWillDelay } from './will-properties.js';
@@ -198,7 +198,7 @@ export class MqttBroker {
 
   /** Stops listening, disconnects every client and releases the sockets. */
   async stop(): Promise<void> {
-    const closing = this.servers.map(closeServer);
+    const closing = this.servers.map((server) => closeServer(server));
     const aedes = this.aedes;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
     for (const socket of [...this.gate.sockets()]) socket.destroy();

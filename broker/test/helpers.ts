@@ -31,7 +31,7 @@ export function brokerEnv(dir: string, extra: Record<string, string> = {}): Reco
 
 export async function startBroker(dir: string, extra: Record<string, string> = {}): Promise<BrokerUnderTest> {
   // The loopback broker of the test-support package, with this suite's accounts and settings over it.
-  const process = await startBrokerProcess(dir, STACK_ACCOUNTS, brokerEnv(dir, extra));
+  const process = startBrokerProcess(dir, STACK_ACCOUNTS, brokerEnv(dir, extra));
   const [mqttPort, mqtts, http] = await Promise.all([process.port('mqtt'), process.port('mqtts'), process.port('http')]);
   return { process, dir, ports: { mqtt: mqttPort, mqtts, http } };
 }

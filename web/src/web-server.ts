@@ -5,9 +5,9 @@
  */
 import { createServer, STATUS_CODES, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { Logger } from 'pino';
+import { closeServer, listen } from '@camqtt/service-kit';
 import type { ControlLimits } from '@camqtt/wire';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
@@ -95,15 +95,9 @@ export class WebServer {
     this.server = server;
     this.sockets = sockets;
 
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    const boundPort = await listen(server, port, host);
     server.on('error', (error) => log.error({ err: error }, 'HTTP server error'));
-    return (server.address() as AddressInfo).port;
+    return boundPort;
   }
 
   /** Stops accepting connections and ends the idle ones; viewers are closed by the fan-out. */
@@ -111,9 +105,7 @@ export class WebServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeAllConnections();
-    await closed;
+    await closeServer(server, true);
     await new Promise<void>((resolve) => (this.sockets ? this.sockets.close(() => resolve()) : resolve()));
   }
 

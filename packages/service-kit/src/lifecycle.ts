@@ -20,13 +20,15 @@ export interface StopOnSignalsOptions {
   deadlineMs: number;
   /** SIGHUP: re-read files (accounts, rules) without a restart. */
   reload?: () => Promise<void>;
+  /** What SIGHUP reloads, for its log line ("SIGHUP: reloading <what>"). */
+  reloads?: string;
 }
 
 /**
  * SIGTERM and SIGINT stop the service once (a second signal while stopping is ignored) and exit
  * with 0, or 1 when stopping failed; the deadline exits even if a stop hangs.
  */
-export function stopOnSignals({ log, stop, deadlineMs, reload }: StopOnSignalsOptions): void {
+export function stopOnSignals({ log, stop, deadlineMs, reload, reloads = 'files' }: StopOnSignalsOptions): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;
@@ -52,7 +54,7 @@ export function stopOnSignals({ log, stop, deadlineMs, reload }: StopOnSignalsOp
   process.on('SIGINT', onSignal);
   if (reload) {
     process.on('SIGHUP', () => {
-      log.info('SIGHUP: reloading');
+      log.info(`SIGHUP: reloading ${reloads}`);
       reload().catch((error: unknown) => log.error({ err: error }, 'reload failed'));
     });
   }
