@@ -1,4 +1,6 @@
 export * from './settings.js';
+export * from './setting-values.js';
+export * from './load-config.js';
 export * from './run-service.js';
 export * from './mqtt-options.js';
 export * from './mqtt-connect.js';

@@ -4,7 +4,9 @@
  */
 import { rootCertificates } from 'node:tls';
 import type { IClientOptions } from 'mqtt';
-import { type Config, ConfigError, readSettingFile } from './settings.js';
+import { ConfigError } from './setting-values.js';
+import { readSettingFile } from './load-config.js';
+import type { Config } from './settings.js';
 
 export const MQTT_SETTINGS = [
   'MQTT_URL',

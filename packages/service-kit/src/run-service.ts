@@ -1,7 +1,7 @@
 /**
  * How every camqtt service process starts and reports: the one place that exits the process.
  */
-import { ConfigError } from './settings.js';
+import { ConfigError } from './setting-values.js';
 
 /** What a service's main function may resolve with: told to whoever started it (e.g. its ports). */
 export type ReadyDetail = Record<string, unknown>;

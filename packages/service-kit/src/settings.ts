@@ -3,50 +3,9 @@
  * the names it reads and gets a typed, validated object back; a wrong value throws a ConfigError
  * whose message is one line naming the variable (see `runService`).
  */
-import { readFileSync } from 'node:fs';
-import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { CAMERA_ID_PATTERN, TOPIC_PREFIX_PATTERN } from '@camqtt/wire';
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-interface Setting<S extends z.ZodType> {
-  /** One line for `.env.example` and error messages. */
-  doc: string;
-  /** Used when the variable is unset or empty. */
-  default: string;
-  schema: S;
-}
-
-function setting<S extends z.ZodType>(doc: string, defaultValue: string, schema: S): Setting<S> {
-  return { doc, default: defaultValue, schema };
-}
-
-const int = (min: number, max: number) =>
-  z.coerce
-    .number({ error: 'must be a number' })
-    .int({ error: 'must be a whole number' })
-    .min(min, { error: `must be at least ${min}` })
-    .max(max, { error: `must be at most ${max}` });
-const port = int(0, 65535);
-const portOrOff = z.union([z.literal('off'), port], { error: 'must be a port number (0-65535) or off' });
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
-  .transform((v) => ['true', '1', 'yes'].includes(v));
-const text = z.string();
-const hostList = z
-  .string()
-  .refine(
-    (value) =>
-      value.split(',').every((entry) => entry.trim() === '' || /^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/i.test(entry.trim())),
-    { error: 'must be host names or addresses without scheme or port, comma-separated' },
-  );
-const trustProxy = z.string().regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/i, {
-  error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated',
-});
-const mqttUrl = z.string().regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
+import { bool, hostList, int, mqttUrl, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
 
 export const settings = {
   LOG_LEVEL: setting(
@@ -281,41 +240,3 @@ export const settings = {
 
 export type SettingName = keyof typeof settings;
 export type Config<K extends SettingName> = { [P in K]: z.output<(typeof settings)[P]['schema']> };
-
-/**
- * Validates the named settings from `env` (default: process.env after loading `.env`).
- * Throws a ConfigError naming the first wrong variable.
- */
-export function loadConfig<K extends SettingName>(names: readonly K[], env: NodeJS.ProcessEnv = processEnv()): Config<K> {
-  const out: Record<string, unknown> = {};
-  for (const name of names) {
-    const spec = settings[name];
-    const raw = env[name]?.trim() || spec.default;
-    const parsed = spec.schema.safeParse(raw);
-    if (!parsed.success) {
-      const why = parsed.error.issues[0]?.message ?? 'is invalid';
-      throw new ConfigError(`${name} ${why} (got ${JSON.stringify(raw)})`);
-    }
-    out[name] = parsed.data;
-  }
-  return out as Config<K>;
-}
-
-let dotenvLoaded = false;
-function processEnv(): NodeJS.ProcessEnv {
-  if (!dotenvLoaded) {
-    // Values already in the environment win over .env, as with docker compose.
-    loadDotenv({ quiet: true });
-    dotenvLoaded = true;
-  }
-  return process.env;
-}
-
-/** Reads a file a setting names, turning a failure into a ConfigError naming the setting. */
-export function readSettingFile(name: SettingName, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${name} names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-  }
-}

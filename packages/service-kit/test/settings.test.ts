@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ConfigError, loadConfig, settings, type SettingName } from '../src/settings.js';
+import { ConfigError, loadConfig, settings, type SettingName } from '../src/index.js';
 
 test('defaults apply when a variable is unset or empty', () => {
   const config = loadConfig(['VIDEO_FPS', 'CAMERA_SOURCE', 'BROKER_ALLOW_ANONYMOUS'], { VIDEO_FPS: '' });
