@@ -63,7 +63,8 @@ export class EmulatedCamera {
     this.dir = mkdtempSync(path.join(parent, 'camqtt-v4l2-cam-'));
     this.jpegDir = path.join(this.dir, 'jpegs');
     this.controlDir = path.join(this.dir, 'control');
-    this.logPath = path.join(this.dir, 'events.log');
+    // In the control folder: the one a container's user may write (test/compose/v4l2-camera.yml).
+    this.logPath = path.join(this.controlDir, 'events.log');
     mkdirSync(this.controlDir);
     for (const size of options.jpegSizes ?? []) this.writeJpegs(size, options.jpegCount ?? 30);
   }
