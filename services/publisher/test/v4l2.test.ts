@@ -64,7 +64,9 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
   test('a camera that cannot give what was asked: the status shows the size and fps it settled on', async () => {
     const camera = emulated({ formats: 'MJPG 640x480@15,5; YUYV 640x480@15,5 320x240@30', jpegSizes: ['640x480'] });
     const { subscriber } = await publish('v4l2settle', camera, { VIDEO_WIDTH: '1280', VIDEO_HEIGHT: '720', VIDEO_FPS: '30' });
-    const status = await subscriber.status((s) => s.sourceFormat !== undefined && (s.warnings ?? []).length > 0);
+    const status = await subscriber.status((s) => s.sourceFormat !== undefined && (s.warnings ?? []).length > 0).catch((error: unknown) => {
+      throw new Error(`${String(error)}; the last status: ${JSON.stringify(subscriber.statuses.at(-1))}`);
+    });
     assert.deepEqual([status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps, status.targetFps], ['MJPG', 640, 480, 15, 30]);
     // Never scaled up: the camera's 640x480, cut to the 16:9 asked for.
     assert.ok(status.warnings?.some((w) => w.includes('the source delivers 640x480, so frames are 640x360')), JSON.stringify(status.warnings));
