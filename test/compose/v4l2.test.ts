@@ -59,7 +59,11 @@ describe('docker compose up with the default CAMERA_SOURCE (/dev/video0), an emu
   let base = '';
 
   before(async () => {
-    assert.equal(spawnSync('docker', ['info'], { stdio: 'ignore' }).status, 0, 'a Docker engine must be running (../shared/docker/engine.sh up)');
+    assert.equal(
+      spawnSync('docker', ['info'], { stdio: 'ignore' }).status,
+      0,
+      'a Docker engine must be running (../shared/docker/engine.sh up)',
+    );
     // The image is Debian bookworm like CI's machine, so the library built here loads in it.
     camera = new EmulatedCamera(buildEmulator(), { jpegSizes: ['640x480'] });
     copyFileSync(camera.library, path.join(camera.dir, 'libcamqtt-v4l2-emu.so'));
@@ -76,26 +80,38 @@ describe('docker compose up with the default CAMERA_SOURCE (/dev/video0), an emu
 
   after(async () => {
     if (project) {
-      const logs = await project.compose([...OVERRIDE, 'logs', '--no-color', '--tail', '20', 'publisher']).catch((error: unknown) => String(error));
+      const logs = await project
+        .compose([...OVERRIDE, 'logs', '--no-color', '--tail', '20', 'publisher'])
+        .catch((error: unknown) => String(error));
       process.stdout.write(`# publisher logs (tail)\n${logs.replace(/^/gm, '# ')}\n`);
       await project.down();
     }
     camera?.remove();
   });
 
-  test('the publisher opens /dev/video0, settles on MJPG 640x480, and the relay serves the camera\'s own JPEGs', async () => {
-    const status = await waitUntil('cam1 streams from the emulated camera', async () => {
-      const response = await fetchWithin(`${base}/api/cameras`).catch(() => undefined);
-      if (!response?.ok) return undefined;
-      const cameras = (await response.json()) as CameraStatus[];
-      return cameras.find((c) => c.camera === 'cam1' && c.sourceFormat !== undefined && c.passthrough === true);
-    }, 180_000);
-    assert.deepEqual([status.source, status.sourceFormat, status.sourceWidth, status.sourceHeight, status.error], ['/dev/video0', 'MJPG', 640, 480, undefined]);
+  test("the publisher opens /dev/video0, settles on MJPG 640x480, and the relay serves the camera's own JPEGs", async () => {
+    const status = await waitUntil(
+      'cam1 streams from the emulated camera',
+      async () => {
+        const response = await fetchWithin(`${base}/api/cameras`).catch(() => undefined);
+        if (!response?.ok) return undefined;
+        const cameras = (await response.json()) as CameraStatus[];
+        return cameras.find((c) => c.camera === 'cam1' && c.sourceFormat !== undefined && c.passthrough === true);
+      },
+      180_000,
+    );
+    assert.deepEqual(
+      [status.source, status.sourceFormat, status.sourceWidth, status.sourceHeight, status.error],
+      ['/dev/video0', 'MJPG', 640, 480, undefined],
+    );
     const snapshot = Buffer.from(await (await fetchWithin(`${base}/api/cameras/cam1/snapshot.jpg`)).arrayBuffer());
     const served = camera.jpegs.get('640x480')!;
-    assert.ok(served.some((jpeg) => jpeg.equals(withoutComments(snapshot))), 'the snapshot is one of the emulated camera\'s JPEGs, byte for byte');
+    assert.ok(
+      served.some((jpeg) => jpeg.equals(withoutComments(snapshot))),
+      "the snapshot is one of the emulated camera's JPEGs, byte for byte",
+    );
     // The emulator ran inside the container (its log is written by the container's capture helper).
     const streamOn = await camera.event((e) => e.event === 'streamon');
-    assert.equal(streamOn.fps, 30, '.env.example\'s VIDEO_FPS, which the camera offers');
+    assert.equal(streamOn.fps, 30, ".env.example's VIDEO_FPS, which the camera offers");
   });
 });

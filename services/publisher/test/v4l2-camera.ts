@@ -21,7 +21,9 @@ export const EMULATED_DEVICE = '/dev/video0';
  * after a change) and returns its path. `CC` picks the compiler (default cc).
  */
 export function buildEmulator(outDir = path.join(tmpdir(), 'camqtt-v4l2-emu')): string {
-  const sources = readdirSync(SOURCE_DIR).filter((name) => /\.[ch]$/.test(name)).sort();
+  const sources = readdirSync(SOURCE_DIR)
+    .filter((name) => /\.[ch]$/.test(name))
+    .sort();
   const hash = createHash('sha256');
   for (const name of sources) hash.update(name).update(readFileSync(path.join(SOURCE_DIR, name)));
   const library = path.join(outDir, `libcamqtt-v4l2-emu-${hash.digest('hex').slice(0, 12)}.so`);
@@ -29,7 +31,11 @@ export function buildEmulator(outDir = path.join(tmpdir(), 'camqtt-v4l2-emu')): 
   mkdirSync(outDir, { recursive: true });
   const partial = `${library}.${process.pid}.tmp`;
   const cSources = sources.filter((name) => name.endsWith('.c')).map((name) => path.join(SOURCE_DIR, name));
-  execFileSync(process.env.CC || 'cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', partial, ...cSources, '-ldl', '-pthread'], { stdio: 'pipe' });
+  execFileSync(
+    process.env.CC || 'cc',
+    ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-o', partial, ...cSources, '-ldl', '-pthread'],
+    { stdio: 'pipe' },
+  );
   renameSync(partial, library);
   return library;
 }
@@ -59,7 +65,11 @@ export class EmulatedCamera {
   /** The MJPG frames it serves, per size ("640x480"), in serving order. */
   readonly jpegs = new Map<string, Buffer[]>();
 
-  constructor(readonly library: string, private readonly options: CameraOptions = {}, parent = tmpdir()) {
+  constructor(
+    readonly library: string,
+    private readonly options: CameraOptions = {},
+    parent = tmpdir(),
+  ) {
     this.dir = mkdtempSync(path.join(parent, 'camqtt-v4l2-cam-'));
     this.jpegDir = path.join(this.dir, 'jpegs');
     this.controlDir = path.join(this.dir, 'control');
@@ -115,7 +125,8 @@ export class EmulatedCamera {
     for (;;) {
       const found = this.events().find(match);
       if (found) return found;
-      if (performance.now() > deadline) throw new Error(`no matching emulator event within ${timeoutMs} ms; last: ${JSON.stringify(this.events().slice(-5))}`);
+      if (performance.now() > deadline)
+        throw new Error(`no matching emulator event within ${timeoutMs} ms; last: ${JSON.stringify(this.events().slice(-5))}`);
       await sleep(25);
     }
   }
@@ -132,7 +143,14 @@ export class EmulatedCamera {
     const frames: Buffer[] = [];
     for (let i = 0; i < count; i++) {
       const mat = new cv.Mat(height, width, cv.CV_8UC3, [160, 90, 40]);
-      mat.putText(`frame ${i}`, new cv.Point2(width / 10, height / 2), cv.FONT_HERSHEY_SIMPLEX, height / 160, new cv.Vec3(255, 255, 255), Math.max(1, Math.round(height / 120)));
+      mat.putText(
+        `frame ${i}`,
+        new cv.Point2(width / 10, height / 2),
+        cv.FONT_HERSHEY_SIMPLEX,
+        height / 160,
+        new cv.Vec3(255, 255, 255),
+        Math.max(1, Math.round(height / 120)),
+      );
       const jpeg = cv.imencode('.jpg', mat, [cv.IMWRITE_JPEG_QUALITY, 80]);
       writeFileSync(path.join(dir, `${String(i).padStart(3, '0')}.jpg`), jpeg);
       frames.push(jpeg);

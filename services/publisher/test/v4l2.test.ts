@@ -51,25 +51,36 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
     assert.deepEqual([status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps], ['MJPG', 1280, 720, 15]);
     const frames = await subscriber.collectFrames(10);
     for (const frame of frames) {
-      assert.ok(servedIndex(camera, '1280x720', frame) >= 0, 'a published frame is one of the camera\'s JPEGs, byte for byte');
+      assert.ok(servedIndex(camera, '1280x720', frame) >= 0, "a published frame is one of the camera's JPEGs, byte for byte");
       assert.deepEqual(readJpegInfo(frame.payload), { width: 1280, height: 720, hasHuffmanTables: true });
     }
     // What the driver was told last before streaming.
     const events = camera.events();
     const streamOn = events.findIndex((e) => e.event === 'streamon');
-    const settled = events.slice(0, streamOn).filter((e) => e.event === 'format').at(-1);
+    const settled = events
+      .slice(0, streamOn)
+      .filter((e) => e.event === 'format')
+      .at(-1);
     assert.deepEqual([settled?.fourcc, settled?.width, settled?.height, events[streamOn]?.fps], ['MJPG', 1280, 720, 15]);
   });
 
   test('a camera that cannot give what was asked: the status shows the size and fps it settled on', async () => {
     const camera = emulated({ formats: 'MJPG 640x480@15,5; YUYV 640x480@15,5 320x240@30', jpegSizes: ['640x480'] });
     const { subscriber } = await publish('v4l2settle', camera, { VIDEO_WIDTH: '1280', VIDEO_HEIGHT: '720', VIDEO_FPS: '30' });
-    const status = await subscriber.status((s) => s.sourceFormat !== undefined && (s.warnings ?? []).length > 0).catch((error: unknown) => {
-      throw new Error(`${String(error)}; the last status: ${JSON.stringify(subscriber.statuses.at(-1))}`);
-    });
-    assert.deepEqual([status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps, status.targetFps], ['MJPG', 640, 480, 15, 30]);
+    const status = await subscriber
+      .status((s) => s.sourceFormat !== undefined && (s.warnings ?? []).length > 0)
+      .catch((error: unknown) => {
+        throw new Error(`${String(error)}; the last status: ${JSON.stringify(subscriber.statuses.at(-1))}`);
+      });
+    assert.deepEqual(
+      [status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps, status.targetFps],
+      ['MJPG', 640, 480, 15, 30],
+    );
     // Never scaled up: the camera's 640x480, cut to the 16:9 asked for.
-    assert.ok(status.warnings?.some((w) => w.includes('the source delivers 640x480, so frames are 640x360')), JSON.stringify(status.warnings));
+    assert.ok(
+      status.warnings?.some((w) => w.includes('the source delivers 640x480, so frames are 640x360')),
+      JSON.stringify(status.warnings),
+    );
     const frame = await subscriber.nextFrame();
     assert.deepEqual(readJpegInfo(frame.payload), { width: 640, height: 360, hasHuffmanTables: true });
   });
@@ -78,7 +89,10 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
     const camera = emulated({ formats: 'YUYV 640x480@30,15 320x240@30' });
     const { subscriber } = await publish('v4l2yuyv', camera, { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '15' });
     const status = await subscriber.status((s) => s.sourceFormat !== undefined);
-    assert.deepEqual([status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps, status.passthrough], ['YUYV', 640, 480, 15, false]);
+    assert.deepEqual(
+      [status.sourceFormat, status.sourceWidth, status.sourceHeight, status.sourceFps, status.passthrough],
+      ['YUYV', 640, 480, 15, false],
+    );
     const frames = await subscriber.collectFrames(3);
     const image = cv.imdecode(frames[0]!.payload);
     assert.deepEqual([image.cols, image.rows], [640, 480]);
@@ -91,7 +105,7 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
     assert.notDeepEqual(frames[0]!.payload.subarray(400), frames[2]!.payload.subarray(400));
   });
 
-  test('the driver\'s buffer timestamps become the capture times, even when buffers arrive late', async () => {
+  test("the driver's buffer timestamps become the capture times, even when buffers arrive late", async () => {
     const delayMs = 250;
     const camera = emulated({ formats: 'MJPG 640x480@15', jpegSizes: ['640x480'], delayMs });
     const { subscriber } = await publish('v4l2stamp', camera, { VIDEO_WIDTH: '640', VIDEO_HEIGHT: '480', VIDEO_FPS: '15' });
@@ -103,7 +117,9 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
       const captureTime = frame.meta.captureTime;
       // The buffer this frame came in: same picture, stamped nearest to the capture time.
       const candidates = served.filter((e) => Number(e.sequence) % camera.jpegs.get('640x480')!.length === index);
-      const buffer = candidates.reduce((a, b) => (Math.abs(Number(a.realUs) / 1000 - captureTime) <= Math.abs(Number(b.realUs) / 1000 - captureTime) ? a : b));
+      const buffer = candidates.reduce((a, b) =>
+        Math.abs(Number(a.realUs) / 1000 - captureTime) <= Math.abs(Number(b.realUs) / 1000 - captureTime) ? a : b,
+      );
       const stampedMs = Number(buffer.realUs) / 1000;
       const deliveredMs = Number(buffer.deliveredRealUs) / 1000;
       assert.ok(Math.abs(captureTime - stampedMs) < 10, `capture time ${captureTime} is the buffer's timestamp ${stampedMs}`);
@@ -133,7 +149,12 @@ describe('a V4L2 camera at /dev/video0 (emulated)', () => {
     assert.equal(healthy.online, true);
     assert.equal(publisher.exitCode, null);
     // One capture helper opened the camera before and after: nothing was restarted.
-    const openers = new Set(camera.events().filter((e) => e.event === 'open').map((e) => e.pid));
+    const openers = new Set(
+      camera
+        .events()
+        .filter((e) => e.event === 'open')
+        .map((e) => e.pid),
+    );
     assert.equal(openers.size, 1);
     console.log(`# V4L2 replug -> first frame: ${resumeMs} ms`);
   });
