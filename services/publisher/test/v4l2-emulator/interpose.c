@@ -8,6 +8,7 @@
 #include "emu.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -43,7 +44,13 @@ REAL(stat64, int, const char *, struct stat64 *)
 REAL(__xstat, int, int, const char *, struct stat *)
 REAL(__xstat64, int, int, const char *, struct stat64 *)
 
-__attribute__((constructor)) static void emu_init(void) { emu_config_load(); }
+/* A forked child keeps the fds but not the camera thread: there they are plain pipes. */
+static void forget_devices(void) { memset(devices, 0, sizeof devices); }
+
+__attribute__((constructor)) static void emu_init(void) {
+  emu_config_load();
+  pthread_atfork(NULL, NULL, forget_devices);
+}
 
 static struct emu_dev *device_of(int fd) {
   return fd >= 0 && fd < MAX_FDS ? __atomic_load_n(&devices[fd], __ATOMIC_ACQUIRE) : NULL;
@@ -67,8 +74,9 @@ static int emu_open(int flags) {
   return fd;
 }
 
+/* As glibc's __OPEN_NEEDS_MODE: only then was a mode passed. */
 static mode_t mode_arg(int flags, va_list args) {
-  return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(args, int) : 0;
+  return (flags & O_CREAT) || (flags & __O_TMPFILE) == __O_TMPFILE ? (mode_t)va_arg(args, int) : 0;
 }
 
 #define OPEN_BODY(real_call)                       \
