@@ -20,6 +20,8 @@ export interface BenchCase {
   frozen: number;
   /** MQTT_PROTOCOL_VERSION of publisher and relay: auto (MQTT 5 with every broker here) unless a case pins 3.1.1. */
   protocol?: '4';
+  /** The cameras: the test pattern, or an emulated V4L2 camera whose MJPG passes through (v4l2-source.ts). */
+  source?: 'v4l2';
 }
 
 export const FPS = 30;
@@ -41,6 +43,7 @@ export const ALL_CASES: readonly BenchCase[] = [
   at640('mosquitto-v10', '640x480, 10 viewers, Mosquitto', { broker: 'mosquitto' }),
   at640('aedes-tls-v10', '640x480, 10 viewers, Aedes over TLS', { broker: 'aedes-tls' }),
   at640('mqtt311-v10', '640x480, 10 viewers, MQTT 3.1.1', { protocol: '4' }),
+  at640('v4l2-mjpg-v10', '640x480, 10 viewers, V4L2 MJPG passthrough', { source: 'v4l2' }),
 ];
 
 /** Case ids that answer the questions, for the report's sections. */

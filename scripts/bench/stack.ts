@@ -1,6 +1,6 @@
 /**
  * One run's camqtt stack as real processes on loopback: a broker, one publisher per camera on the
- * built-in test pattern, and the relay, with the same code and settings names as docker compose.
+ * built-in test pattern (or an emulated V4L2 camera), and the relay, with the same code and settings names as docker compose.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { FPS, QUALITY, type BenchCase } from './cases.js';
 import { startAedes, startMosquitto, type RunningBroker } from './brokers.js';
 import { startService, type ServiceProcess } from './processes.js';
+import { startV4l2Source } from './v4l2-source.js';
 
 export const TOPIC_PREFIX = 'camqtt';
 /** The publisher logs its pipeline timings (grab -> offered) at debug level every this many s. */
@@ -47,13 +48,15 @@ function protocolEnv(benchCase: BenchCase): Record<string, string> {
 export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly string[], options: StackOptions): Promise<BenchStack> {
   const broker = await startBroker(benchCase, options);
   const services: ServiceProcess[] = [];
+  const v4l2 = benchCase.source === 'v4l2' ? cameraIds.map(() => startV4l2Source(benchCase)) : [];
   const stop = async (): Promise<void> => {
     // Relay and publishers first, so the broker sees clean disconnects.
     await Promise.all(services.map((p) => p.stop()));
     await broker.stop();
+    for (const source of v4l2) source.remove();
   };
   try {
-    const publishers = cameraIds.map((camera) =>
+    const publishers = cameraIds.map((camera, i) =>
       startService(
         'publisher',
         `publisher ${camera}`,
@@ -69,6 +72,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
           JPEG_QUALITY: String(QUALITY),
           STATUS_INTERVAL_S: String(PUBLISHER_STATS_INTERVAL_S),
           ...protocolEnv(benchCase),
+          ...v4l2[i]?.env,
         },
         profileArgs(options, `publisher-${camera}`),
       ),

@@ -111,15 +111,19 @@ export class FrameEncoder {
 
   /**
    * The asked size, scaled down (proportions kept) to fit the source's frame: scaling up costs
-   * CPU and memory for a bigger picture that shows nothing more.
+   * CPU and memory for a bigger picture that shows nothing more. `clear`: a source that fits
+   * clears the warning; prepare() passes false, as encode() already fitted its options, and
+   * re-fitting those cleared the warning of every re-encoded frame.
    */
-  private withinSource(options: EncodeOptions, source: { width: number; height: number } | undefined): EncodeOptions {
+  private withinSource(options: EncodeOptions, source: { width: number; height: number } | undefined, clear = true): EncodeOptions {
     if (!source) return options;
     const fitted = fitSize(options.width, options.height, source.width, source.height);
     const smaller = fitted.width !== options.width || fitted.height !== options.height;
-    this.smallSourceWarning = smaller
-      ? `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})`
-      : undefined;
+    if (smaller) {
+      this.smallSourceWarning = `not scaled up: the source delivers ${source.width}x${source.height}, so frames are ${fitted.width}x${fitted.height} (asked ${options.width}x${options.height})`;
+    } else if (clear) {
+      this.smallSourceWarning = undefined;
+    }
     return smaller ? { ...options, ...fitted } : options;
   }
 
@@ -130,7 +134,7 @@ export class FrameEncoder {
       releaseIntermediate(mat, grab);
       throw new Error('the source delivered a frame that does not decode');
     }
-    const options = this.withinSource(asked, { width: mat.cols, height: mat.rows });
+    const options = this.withinSource(asked, { width: mat.cols, height: mat.rows }, false);
     if (mat.cols !== options.width || mat.rows !== options.height) {
       const resized = await mat.resizeAsync(options.height, options.width);
       releaseIntermediate(mat, grab);
