@@ -44,7 +44,7 @@ runService('broker', async () => {
 
   const sessions = new ClientSessions();
   // Read at scrape time; `mqtt` exists by then.
-  const metrics: BrokerMetrics = new BrokerMetrics(() => mqtt.connectedClients);
+  const metrics: BrokerMetrics = new BrokerMetrics({ clients: () => mqtt.connectedClients, connections: () => mqtt.openConnections });
   const mqtt: MqttBroker = new MqttBroker({
     host: config.BROKER_HOST,
     mqttPort: config.BROKER_MQTT_PORT,

@@ -9,6 +9,7 @@ export const METRIC_PREFIX = 'camqtt_broker_';
 export class BrokerMetrics {
   readonly registry = new Registry();
   readonly connectedClients: Gauge;
+  readonly openConnections: Gauge;
   readonly messagesReceived: Counter;
   readonly messagesSent: Counter;
   readonly payloadBytesReceived: Counter;
@@ -23,8 +24,8 @@ export class BrokerMetrics {
   readonly droppedMessages: Counter<'reason'>;
   readonly refusedConnections: Counter<'reason'>;
 
-  /** @param countClients read at scrape time, so the gauge is never stale. */
-  constructor(countClients: () => number) {
+  /** The counts are read at scrape time, so the gauges are never stale. */
+  constructor(count: { clients: () => number; connections: () => number }) {
     const registers = [this.registry];
     const counter = <L extends string = never>(name: string, help: string, labelNames: L[] = []): Counter<L> =>
       new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers });
@@ -33,7 +34,15 @@ export class BrokerMetrics {
       help: 'MQTT clients connected now.',
       registers,
       collect() {
-        this.set(countClients());
+        this.set(count.clients());
+      },
+    });
+    this.openConnections = new Gauge({
+      name: `${METRIC_PREFIX}open_connections`,
+      help: 'TCP connections open now, MQTT and MQTTS, logged in or not (what BROKER_MAX_CONNECTIONS caps).',
+      registers,
+      collect() {
+        this.set(count.connections());
       },
     });
     this.messagesReceived = counter('messages_received_total', 'PUBLISH packets accepted from clients.');

@@ -78,6 +78,11 @@ export class MqttBroker {
     return this.aedes?.connectedClients ?? 0;
   }
 
+  /** TCP connections open now, logged in or not. */
+  get openConnections(): number {
+    return this.gate.size;
+  }
+
   async start(): Promise<void> {
     const { log } = this.options;
     const { refusedPublishes, ...hooks } = this.options.hooks;

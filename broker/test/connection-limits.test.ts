@@ -24,6 +24,8 @@ describe('broker connection limits per address', () => {
     const b = suite.broker;
     const held: RawConnection[] = [];
     for (let i = 0; i < PER_ADDRESS; i++) held.push(await suite.raw(i % 2 === 0 ? b.ports.mqtt : b.ports.mqtts, '127.0.0.8'));
+    // The two listeners accept in their own order: the broker must have taken all five in first.
+    await waitForMetric(b, 'camqtt_broker_open_connections', '', PER_ADDRESS);
     const over = await suite.raw(b.ports.mqtts, '127.0.0.8');
     await over.closed;
     assert.ok(
