@@ -96,9 +96,10 @@ async function run(options: SoakOptions): Promise<SoakReport> {
       startedAt,
       samples,
       windows: faults.windows,
+      fpsChanges: faults.fpsChanges,
       ledger,
       crashes: [...stack.crashes],
-      errors: stack.errors(),
+      errors: [...stack.errors],
       hostile: hostile.tally,
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', loadAverage: loadavg() },
     });
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
   await mkdir(options.resultsDir, { recursive: true });
   const stamp = timestampForFile(report.startedAt);
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  const svg = soakFigureSvg(report.samples, report.faults, report.caption);
+  const svg = soakFigureSvg(report);
   for (const [name, content] of [
     [`soak-${stamp}.json`, json],
     [`soak-${stamp}.svg`, svg],

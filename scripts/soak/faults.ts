@@ -1,8 +1,10 @@
 /**
- * The soak's faults, on a fixed schedule: after the warm-up, a cycle (5 minutes, or shorter so a
- * short run still has one) of a broker kill -9 and restart, a relay restart, a publisher's network
- * dropped silently, the video file going away and coming back, and a users-file reload; after
- * them a camera's fps goes down to 1 and back by control command. Faults run one after the
+ * The soak's faults, on a fixed schedule: after the warm-up, a cycle (--cycle-minutes, 5 by
+ * default, or shorter so a short run still has one) of a broker kill -9 and restart, a relay
+ * restart (first cycle only: a relay restarted every 5 minutes would never live long enough to
+ * show a slow leak, and the relay is what the churn works on), a publisher's network dropped
+ * silently, the video file going away and coming back, and a users-file reload; after them a
+ * camera's fps goes down to 1 and back by control command. Faults run one after the
  * other; each gives a window (start to end plus the recovery allowance) in which lost frames are
  * the fault's, and a mark from which the viewers' recovery is timed.
  */
@@ -21,7 +23,6 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** The publisher retries a failed source after 1 s, doubling up to this (README, "The publisher"). */
 export const SOURCE_RETRY_MAX_S = 10;
-const CYCLE_MAX_S = 300;
 
 export interface FaultWindow {
   kind: FaultKind;
@@ -32,6 +33,14 @@ export interface FaultWindow {
   excusedUntil: number;
   cameras: string[];
   note?: string;
+}
+
+/** A control command that changed a camera's fps (not a fault: frames keep their sequence). */
+export interface FpsChange {
+  t: number;
+  camera: string;
+  fps: number;
+  sent: boolean;
 }
 
 export interface ScheduledFault {
@@ -45,11 +54,14 @@ export function faultSchedule(options: SoakOptions): ScheduledFault[] {
   const warmup = total * options.warmupFraction;
   // The last tenth stays quiet, so the last fault's recovery is inside the run.
   const available = (total - warmup) * 0.9;
-  const cycle = Math.min(CYCLE_MAX_S, available);
+  const cycle = Math.min(options.cycleMinutes * 60, available);
   const slot = cycle / (FAULT_KINDS.length + 1);
   const schedule: ScheduledFault[] = [];
   for (let cycleStart = warmup; cycleStart + cycle <= warmup + available + 1e-6; cycleStart += cycle) {
-    FAULT_KINDS.forEach((kind, i) => schedule.push({ kind, at: cycleStart + i * slot }));
+    const first = schedule.length === 0;
+    FAULT_KINDS.forEach((kind, i) => {
+      if (kind !== 'relay-restart' || first) schedule.push({ kind, at: cycleStart + i * slot });
+    });
     schedule.push({ kind: 'fps-low', at: cycleStart + FAULT_KINDS.length * slot });
     schedule.push({ kind: 'fps-back', at: cycleStart + (FAULT_KINDS.length + 0.5) * slot });
   }
@@ -63,6 +75,7 @@ export function recoveryBoundSeconds(kind: FaultKind, options: SoakOptions): num
 
 export class FaultRunner {
   readonly windows: FaultWindow[] = [];
+  readonly fpsChanges: FpsChange[] = [];
   readonly log: string[] = [];
   private guestPresent = false;
 
@@ -89,6 +102,7 @@ export class FaultRunner {
       if (fault.kind === 'fps-low' || fault.kind === 'fps-back') {
         const fps = fault.kind === 'fps-low' ? 1 : this.options.fps;
         const sent = await this.admin.setFps(fpsCamera, fps);
+        this.fpsChanges.push({ t: this.elapsed(), camera: fpsCamera, fps, sent });
         this.log.push(`${this.elapsed().toFixed(1)} s: ${fpsCamera} fps -> ${fps}${sent ? '' : ' (not sent: broker unreachable)'}`);
         continue;
       }

@@ -14,6 +14,8 @@ export interface SoakOptions {
   sampleSeconds: number;
   /** Share of the run before which the slopes are not fitted (minute 10 of 60 by default). */
   warmupFraction: number;
+  /** Minutes of one fault cycle (the issue: a broker kill every 5 minutes). */
+  cycleMinutes: number;
   /** Seconds a fault lasts at most: the network drop and the vanished source. */
   faultSeconds: number;
   /** A live viewer must have fresh frames this long after a fault ended (the issue: 3 s). */
@@ -33,6 +35,8 @@ export const USAGE = `npm run soak [-- options]     (or: node --import tsx scrip
   --mjpeg-clients N    MJPEG clients (default 10)
   --sample-seconds N   seconds between samples (default 10)
   --warmup-fraction F  share of the run left out of the fitted slopes (default 1/6: minute 10 of 60)
+  --cycle-minutes N    one round of faults every N minutes (default 5: a broker kill -9 every 5 min; the
+                       relay is restarted in the first round only, so its slow leaks have time to show)
   --fault-seconds N    length of the network drop and of the vanished source (default 10)
   --recovery-seconds N a live viewer must have fresh frames this long after each fault (default 3)
   --max-growth N       % growth of RSS, heap or fds over the fitted window that fails the verdict (default 10)
@@ -57,6 +61,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
     'mjpeg-clients',
     'sample-seconds',
     'warmup-fraction',
+    'cycle-minutes',
     'fault-seconds',
     'recovery-seconds',
     'max-growth',
@@ -75,6 +80,7 @@ export function parseSoakOptions(argv: string[]): SoakOptions {
     mjpegClients: numberOption(values, 'mjpeg-clients', 10, 0, 100),
     sampleSeconds: numberOption(values, 'sample-seconds', 10, 1, 600),
     warmupFraction: numberOption(values, 'warmup-fraction', 1 / 6, 0, 0.9),
+    cycleMinutes: numberOption(values, 'cycle-minutes', 5, 0.5, 24 * 60),
     faultSeconds: numberOption(values, 'fault-seconds', 10, 1, 120),
     recoverySeconds: numberOption(values, 'recovery-seconds', 3, 0.5, 120),
     maxGrowthPercent: numberOption(values, 'max-growth', 10, 0, 1000),

@@ -21,6 +21,7 @@ export interface ProcessPoint {
   heapUsedMiB?: number;
   externalMiB?: number;
   eventLoopP99Ms?: number;
+  /** Long-lived handles (timers, sockets, servers), without the transient ones. */
   handles?: number;
   handlesByType?: Record<string, number>;
 }
@@ -57,6 +58,23 @@ function latestProbe(service: ServiceProcess, maxAgeMs: number): ProbeLine | und
   return undefined;
 }
 
+/**
+ * Resources that come and go with each write, lookup or setImmediate: at any moment a few are in
+ * flight, which says nothing about a leak. The rest (timers, sockets, servers, pipes) are counted.
+ */
+const TRANSIENT_RESOURCES = new Set([
+  'Immediate',
+  'SimpleWriteWrap',
+  'WriteWrap',
+  'ShutdownWrap',
+  'FSReqCallback',
+  'FSReqPromise',
+  'FileHandleCloseReq',
+  'GetAddrInfoReqWrap',
+  'QueryReqWrap',
+  'TCPConnectWrap',
+]);
+
 function point(label: string, pid: number | undefined, probe?: ProbeLine): ProcessPoint | undefined {
   const proc = procSample(pid);
   if (!proc || pid === undefined) return undefined;
@@ -71,7 +89,11 @@ function point(label: string, pid: number | undefined, probe?: ProbeLine): Proce
     heapUsedMiB: probe?.heapUsed !== undefined ? probe.heapUsed / MiB : undefined,
     externalMiB: probe?.external !== undefined ? probe.external / MiB : undefined,
     eventLoopP99Ms: probe?.eventLoopP99Ms,
-    handles: handles ? Object.values(handles).reduce((a, b) => a + b, 0) : undefined,
+    handles: handles
+      ? Object.entries(handles)
+          .filter(([type]) => !TRANSIENT_RESOURCES.has(type))
+          .reduce((sum, [, n]) => sum + n, 0)
+      : undefined,
     handlesByType: handles,
   };
 }

@@ -4,7 +4,8 @@
  * bench's figure is (its text helpers are reused).
  */
 import { text } from '../bench/svg-plot.js';
-import type { FaultWindow } from './faults.js';
+import type { FaultWindow, FpsChange } from './faults.js';
+import type { SoakReport } from './report.js';
 import type { Sample } from './sampler.js';
 
 const WIDTH = 980;
@@ -94,7 +95,20 @@ function panel(
   return out;
 }
 
-export function soakFigureSvg(samples: Sample[], windows: FaultWindow[], caption: string): string {
+/** Dashed lines where a control command changed a camera's fps, on the fps panel. */
+function fpsMarks(top: number, changes: FpsChange[], tMax: number): string[] {
+  const bottom = top + PANEL_HEIGHT - 40;
+  return changes.flatMap((change) => {
+    const x = LEFT + (change.t / Math.max(1, tMax)) * (RIGHT - LEFT);
+    return [
+      `<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${bottom}" stroke="#555" stroke-dasharray="3 3"/>`,
+      text(x + 2, bottom - 4, `${change.camera} ${change.fps} fps`, 'font-size="9" fill="#555"'),
+    ];
+  });
+}
+
+export function soakFigureSvg(report: Pick<SoakReport, 'samples' | 'faults' | 'fpsChanges' | 'caption'>): string {
+  const { samples, faults: windows, caption } = report;
   const tMax = samples.at(-1)?.t ?? 1;
   const cameras = Object.keys(samples[0]?.viewers.fpsPerViewer ?? {});
   const fps: Series[] = cameras.map((camera) => ({
@@ -127,7 +141,10 @@ export function soakFigureSvg(samples: Sample[], windows: FaultWindow[], caption
       windows,
       tMax,
     ),
-    panel(40 + 3 * PANEL_HEIGHT, 'Delivered fps per normal viewer, by camera', 'fps', fps, windows, tMax),
+    [
+      ...panel(40 + 3 * PANEL_HEIGHT, 'Delivered fps per normal viewer, by camera (mean over each sample)', 'fps', fps, windows, tMax),
+      ...fpsMarks(40 + 3 * PANEL_HEIGHT, report.fpsChanges, tMax),
+    ],
   ];
   const height = 40 + 4 * PANEL_HEIGHT + 30;
   return [

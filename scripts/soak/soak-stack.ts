@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loopbackBrokerEnv, ServiceProcess, stackAccounts, type ServiceName } from '@camqtt/test-support';
 import { freePort } from '../bench/processes.js';
@@ -58,8 +59,13 @@ export class SoakStack {
   readonly publishers = new Map<string, ServiceProcess>();
   readonly cameras: CameraPlan[];
   readonly proxy: SilentLinkProxy;
-  /** Every service process started, restarted ones included, for the crash and error checks. */
+  /** Every service process started, restarted ones included, for the crash check and the stop. */
   readonly launched: ServiceProcess[] = [];
+  /**
+   * Error-level log lines and stderr lines about unhandled errors, as they come: a process keeps
+   * only its last 5000 lines, which a relay logging every viewer's churn fills in 40 minutes.
+   */
+  readonly errors: LoggedError[] = [];
   /** Exits the soak did not ask for, as they happened. */
   readonly crashes: string[] = [];
   private readonly expectedExits = new Set<ServiceProcess>();
@@ -127,6 +133,7 @@ export class SoakStack {
       { label, nodeArgs: ['--import', PROBE] },
     );
     this.launched.push(started);
+    this.tapErrors(started, label);
     started.child.once('exit', (code, signal) => {
       if (!this.expectedExits.has(started)) this.crashes.push(`${label} (pid ${started.pid}) exited: code ${code}, signal ${signal}`);
     });
@@ -138,15 +145,22 @@ export class SoakStack {
     this.expectedExits.add(service);
   }
 
-  /** Error-level log lines, and stderr lines that speak of unhandled errors, of every process. */
-  errors(): LoggedError[] {
-    const found: LoggedError[] = [];
-    for (const service of this.launched) {
-      for (const line of service.lines)
-        if ((line.level ?? 0) >= 50) found.push({ process: service.name, time: line.time, text: JSON.stringify(line) });
-      for (const raw of service.rawOutput) if (/unhandled|uncaught|fatal/i.test(raw)) found.push({ process: service.name, text: raw });
-    }
-    return found;
+  private tapErrors(service: ServiceProcess, label: string): void {
+    const { stdout, stderr } = service.child;
+    if (stdout)
+      createInterface({ input: stdout }).on('line', (text) => {
+        if (!text.includes('"level":5') && !text.includes('"level":6')) return; // pino: 50 error, 60 fatal
+        try {
+          const line = JSON.parse(text) as { level?: number; time?: number };
+          if ((line.level ?? 0) >= 50) this.errors.push({ process: label, time: line.time, text });
+        } catch {
+          // Not a log line; ServiceProcess keeps it as raw output.
+        }
+      });
+    if (stderr)
+      createInterface({ input: stderr }).on('line', (text) => {
+        if (/unhandled|uncaught|fatal/i.test(text)) this.errors.push({ process: label, text });
+      });
   }
 
   async startBroker(): Promise<void> {

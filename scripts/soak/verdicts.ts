@@ -3,7 +3,7 @@
  * - per process and metric (RSS, heap, external memory, fds, sockets, handles), the growth over
  *   the fitted window from a least-squares line, not two points: slope x window length, as a
  *   share of the fitted start value. The window starts after the warm-up (minute 10 of 60 by
- *   default) and, for a process started again by a fault, after its own warm-up too; a life with
+ *   default) and, for a process started again by a fault, a minute (at most) after its start; a life with
  *   fewer than MIN_POINTS samples in it is too short to call.
  * - no crash: no camqtt process exited unless the soak stopped it; no error-level log line;
  * - recovery: every live viewer had a fresh frame within the bound after each fault;
@@ -65,7 +65,12 @@ export interface MetricVerdict {
 }
 
 /** One verdict per process life (label + pid) and metric. */
-export function growthVerdicts(samples: Sample[], warmupEnd: number, warmupSeconds: number, maxGrowthPercent: number): MetricVerdict[] {
+export function growthVerdicts(
+  samples: Sample[],
+  warmupEnd: number,
+  restartWarmupSeconds: number,
+  maxGrowthPercent: number,
+): MetricVerdict[] {
   const lives = new Map<string, { label: string; pid: number; firstSeen: number; points: Sample['processes'] }>();
   const times = new Map<object, number>();
   for (const sample of samples) {
@@ -80,7 +85,9 @@ export function growthVerdicts(samples: Sample[], warmupEnd: number, warmupSecon
   }
   const verdicts: MetricVerdict[] = [];
   for (const life of lives.values()) {
-    const from = Math.max(warmupEnd, life.firstSeen + warmupSeconds);
+    // A process there from the first sample started with the soak; a later one was restarted by a fault.
+    const restarted = life.firstSeen > (samples[0]?.t ?? 0);
+    const from = restarted ? Math.max(warmupEnd, life.firstSeen + restartWarmupSeconds) : warmupEnd;
     for (const metric of JUDGED_METRICS) {
       const points = life.points
         .map((p) => [times.get(p)!, p[metric]] as const)
