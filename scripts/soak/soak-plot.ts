@@ -90,7 +90,7 @@ function panel(
     );
   });
   out.push(`<rect x="${LEFT}" y="${top}" width="${RIGHT - LEFT}" height="${bottom - top}" fill="none" stroke="#888"/>`);
-  for (let t = 0; t <= tMax; t += tMax > 900 ? 300 : tMax > 240 ? 60 : 30)
+  for (let t = 0; t <= tMax + 1; t += tMax > 900 ? 300 : tMax > 240 ? 60 : 30)
     out.push(text(x(t), bottom + 14, (t / 60).toFixed(t % 60 === 0 ? 0 : 1), 'text-anchor="middle" font-size="10"'));
   return out;
 }
@@ -102,7 +102,7 @@ function fpsMarks(top: number, changes: FpsChange[], tMax: number): string[] {
     const x = LEFT + (change.t / Math.max(1, tMax)) * (RIGHT - LEFT);
     return [
       `<line x1="${x.toFixed(1)}" y1="${top}" x2="${x.toFixed(1)}" y2="${bottom}" stroke="#555" stroke-dasharray="3 3"/>`,
-      text(x + 2, bottom - 4, `${change.camera} ${change.fps} fps`, 'font-size="9" fill="#555"'),
+      text(x + 2, bottom - 4, `${change.fps} fps`, 'font-size="9" fill="#555"'),
     ];
   });
 }
@@ -142,7 +142,14 @@ export function soakFigureSvg(report: Pick<SoakReport, 'samples' | 'faults' | 'f
       tMax,
     ),
     [
-      ...panel(40 + 3 * PANEL_HEIGHT, 'Delivered fps per normal viewer, by camera (mean over each sample)', 'fps', fps, windows, tMax),
+      ...panel(
+        40 + 3 * PANEL_HEIGHT,
+        `Delivered fps per normal viewer, by camera (mean over each sample)${report.fpsChanges[0] ? `; dashed: ${report.fpsChanges[0].camera}'s fps set by command` : ''}`,
+        'fps',
+        fps,
+        windows,
+        tMax,
+      ),
       ...fpsMarks(40 + 3 * PANEL_HEIGHT, report.fpsChanges, tMax),
     ],
   ];
