@@ -41,6 +41,7 @@ export interface SoakReport {
   /** Every gap seen outside the fault windows (the first 500). */
   gapsOutsideFaults: UnexcusedGap[];
   eventLoopP99MaxMs: Record<string, number>;
+  cpuCores: Record<string, number>;
   churn: FleetCollected['churn'];
   hostile: HostileTally;
   faults: FaultWindow[];
@@ -82,6 +83,27 @@ function cameraFigures(input: SummaryInput, unexcused: UnexcusedGap[]): Record<s
     };
   }
   return figures;
+}
+
+/** Mean CPU of each process life over the run, in cores (1.0 = one core busy). */
+function cpuCores(samples: Sample[]): Record<string, number> {
+  const lives = new Map<string, { label: string; first: [number, number]; last: [number, number] }>();
+  for (const sample of samples)
+    for (const p of sample.processes) {
+      if (p.cpuSeconds === undefined) continue;
+      const key = `${p.label}#${p.pid}`;
+      const life = lives.get(key);
+      if (life) life.last = [sample.t, p.cpuSeconds];
+      else lives.set(key, { label: p.label, first: [sample.t, p.cpuSeconds], last: [sample.t, p.cpuSeconds] });
+    }
+  // A restarted process: its longest life stands for the label.
+  const longest = new Map<string, { seconds: number; cores: number }>();
+  for (const { label, first, last } of lives.values()) {
+    const seconds = last[0] - first[0];
+    if (seconds < 1 || (longest.get(label)?.seconds ?? 0) >= seconds) continue;
+    longest.set(label, { seconds, cores: (last[1] - first[1]) / seconds });
+  }
+  return Object.fromEntries([...longest].map(([label, { cores }]) => [label, cores]));
 }
 
 function eventLoopMax(samples: Sample[]): Record<string, number> {
@@ -134,7 +156,11 @@ export function summarize(input: SummaryInput): SoakReport {
     );
   }
   const loop = eventLoopMax(input.samples);
+  const cpu = cpuCores(input.samples);
   lines.push(
+    `  info CPU, cores: ${Object.entries(cpu)
+      .map(([label, cores]) => `${label} ${fmt(cores, 2)}`)
+      .join(', ')}`,
     `  info event-loop delay p99, worst sample: ${Object.entries(loop)
       .map(([label, ms]) => `${label} ${fmt(ms)} ms`)
       .join(', ')}`,
@@ -157,6 +183,7 @@ export function summarize(input: SummaryInput): SoakReport {
     cameras,
     gapsOutsideFaults: unexcused.slice(0, 500),
     eventLoopP99MaxMs: loop,
+    cpuCores: cpu,
     churn: input.ledger.churn,
     hostile: input.hostile,
     faults: input.windows,
