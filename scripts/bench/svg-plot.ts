@@ -11,11 +11,11 @@ const HEIGHT = 420;
 const PANEL = { top: 50, bottom: 360, leftA: 60, rightA: 540, leftB: 620, rightB: 950 };
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function text(x: number, y: number, content: string, extra = ''): string {
+export function text(x: number, y: number, content: string, extra = ''): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${esc(content)}</text>`;
 }
 
