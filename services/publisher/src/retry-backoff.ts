@@ -8,8 +8,11 @@ export interface RetryLimits {
   maxMs: number;
 }
 
-/** A camera unplugged for a while is tried every 10 s; one that blinks is back within a second. */
-export const SOURCE_RETRY: Readonly<RetryLimits> = { firstMs: 1000, maxMs: 10_000 };
+/**
+ * A source that blinks is back within a second, one that returns after a while within 2 s: a
+ * failed open of a device, file or URL costs next to nothing, so there is no reason to wait longer.
+ */
+export const SOURCE_RETRY: Readonly<RetryLimits> = { firstMs: 1000, maxMs: 2000 };
 
 export class RetryBackoff {
   private delayMs: number;
