@@ -21,7 +21,6 @@ import type { SoakStack } from './soak-stack.js';
 export const FAULT_KINDS = ['broker-kill', 'relay-restart', 'network-drop', 'source-vanish', 'users-reload'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-
 export interface FaultWindow {
   kind: FaultKind;
   /** Seconds since the soak started. */

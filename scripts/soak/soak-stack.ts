@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loopbackBrokerEnv, ServiceProcess, stackAccounts, type ServiceName } from '@camqtt/test-support';
 import { freePort } from '../bench/processes.js';
-import { SilentLinkProxy } from './silent-link-proxy.js';
+import { SilentLinkProxy } from '@camqtt/test-support';
 
 const PROBE = fileURLToPath(new URL('./process-probe.mjs', import.meta.url));
 

@@ -4,3 +4,4 @@ export * from './test-broker.js';
 export * from './stack.js';
 export * from './viewer-page.js';
 export * from './wait.js';
+export * from './silent-link-proxy.js';

@@ -8,16 +8,13 @@
  * and send fresh frames within 3 s of the network coming back.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type TestContext, after, before, describe, test } from 'node:test';
-import { ServiceProcess } from '@camqtt/test-support';
-import { startBroker } from '@camqtt/test-support';
+import { ServiceProcess, SilentLinkProxy, startBroker } from '@camqtt/test-support';
 import { type ReceivedFrame, TestSubscriber, WAIT_MS, publisherEnv } from './support.js';
 
 const CAMERA = 'dropcam';
@@ -33,99 +30,6 @@ const RESUME_MS = 3000;
  * runaway; its dropped-frame count is what shows nothing was queued.
  */
 const RSS_GROWTH_LIMIT = { short: 48 * 1024 * 1024, long: 24 * 1024 * 1024 };
-
-interface Link {
-  client: net.Socket;
-  /** Opened when forwarding starts: a connection made during the drop reaches nothing yet. */
-  upstream: net.Socket | undefined;
-  closed: boolean;
-}
-
-/** Forwards 127.0.0.1:<port> to the broker, and can make the link go silent. */
-class SilentLinkProxy {
-  private readonly server = net.createServer((client) => this.accept(client));
-  private readonly links = new Set<Link>();
-  private silent = false;
-  port = 0;
-
-  constructor(private readonly brokerPort: number) {}
-
-  get url(): string {
-    return `mqtt://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.server.listen(0, '127.0.0.1');
-    await once(this.server, 'listening');
-    this.port = (this.server.address() as net.AddressInfo).port;
-  }
-
-  /** Stops forwarding both ways; nothing is closed, nothing is answered. */
-  drop(): void {
-    this.silent = true;
-    for (const link of this.links) {
-      link.client.unpipe();
-      link.upstream?.unpipe();
-      link.client.pause();
-      link.upstream?.pause();
-    }
-  }
-
-  /**
-   * The network is back. 'resume': the same connections carry on (whatever waited in the socket
-   * buffers is delivered). 'reset': the old connections are gone (reset), new ones work.
-   */
-  restore(how: 'resume' | 'reset'): void {
-    this.silent = false;
-    for (const link of this.links) {
-      if (how === 'reset' || link.closed) this.close(link);
-      else this.forward(link);
-    }
-  }
-
-  /** Resets every connection (the network stays up): clients connect afresh. */
-  reset(): void {
-    for (const link of this.links) this.close(link);
-  }
-
-  async stop(): Promise<void> {
-    for (const link of this.links) this.close(link);
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(client: net.Socket): void {
-    const link: Link = { client, upstream: undefined, closed: false };
-    this.links.add(link);
-    client.on('error', () => undefined);
-    client.once('close', () => this.closed(link));
-    if (this.silent) client.pause();
-    else this.forward(link);
-  }
-
-  private forward(link: Link): void {
-    if (!link.upstream) {
-      const upstream = net.connect(this.brokerPort, '127.0.0.1');
-      upstream.on('error', () => undefined);
-      upstream.once('close', () => this.closed(link));
-      link.upstream = upstream;
-    }
-    link.client.pipe(link.upstream);
-    link.upstream.pipe(link.client);
-  }
-
-  /** One side closed: passed on at once while the link works, only on restore while it is silent. */
-  private closed(link: Link): void {
-    link.closed = true;
-    if (!this.silent) this.close(link);
-  }
-
-  private close(link: Link): void {
-    link.closed = true;
-    link.client.destroy();
-    link.upstream?.destroy();
-    this.links.delete(link);
-  }
-}
 
 /** Resident set size of a process (bytes), from /proc. */
 function rssBytes(pid: number): number {

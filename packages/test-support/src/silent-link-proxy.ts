@@ -1,25 +1,30 @@
 /**
- * A TCP proxy in front of the broker for one publisher, which the soak can make go silent: no FIN,
- * no RST, nothing forwarded either way (a Wi-Fi that drops), then resume on the same connections.
- * The same behaviour as the proxy of services/publisher/test/network-drop.test.ts, which lives
- * inside that test file; this one only needs drop and resume.
+ * A TCP proxy in front of the broker that can make the link go silent: no FIN, no RST, nothing
+ * forwarded either way (a Wi-Fi that drops), then resume on the same connections, or reset them
+ * (a NAT that forgot them). The publisher's network-drop test and the soak use it.
  */
 import { once } from 'node:events';
 import net from 'node:net';
 
 interface Link {
   client: net.Socket;
+  /** Opened when forwarding starts: a connection made during the drop reaches nothing yet. */
   upstream: net.Socket | undefined;
   closed: boolean;
 }
 
+/** Forwards 127.0.0.1:<port> to the broker, and can make the link go silent. */
 export class SilentLinkProxy {
   private readonly server = net.createServer((client) => this.accept(client));
   private readonly links = new Set<Link>();
   private silent = false;
   port = 0;
 
-  constructor(private readonly upstreamPort: number) {}
+  constructor(private readonly brokerPort: number) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
 
   async start(): Promise<void> {
     this.server.listen(0, '127.0.0.1');
@@ -38,18 +43,26 @@ export class SilentLinkProxy {
     }
   }
 
-  /** The network is back: the same connections carry on; one that closed meanwhile is closed now. */
-  restore(): void {
+  /**
+   * The network is back. 'resume': the same connections carry on (whatever waited in the socket
+   * buffers is delivered). 'reset': the old connections are gone (reset), new ones work.
+   */
+  restore(how: 'resume' | 'reset' = 'resume'): void {
     this.silent = false;
     for (const link of this.links) {
-      if (link.closed) this.close(link);
+      if (how === 'reset' || link.closed) this.close(link);
       else this.forward(link);
     }
   }
 
+  /** Resets every connection (the network stays up): clients connect afresh. */
+  reset(): void {
+    for (const link of this.links) this.close(link);
+  }
+
   async stop(): Promise<void> {
     for (const link of this.links) this.close(link);
-    // Resolves also when it never listened (the stack failed to start before it).
+    // Resolves also when it never listened (a stack that failed to start before it).
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -64,7 +77,7 @@ export class SilentLinkProxy {
 
   private forward(link: Link): void {
     if (!link.upstream) {
-      const upstream = net.connect(this.upstreamPort, '127.0.0.1');
+      const upstream = net.connect(this.brokerPort, '127.0.0.1');
       upstream.on('error', () => undefined);
       upstream.once('close', () => this.closed(link));
       link.upstream = upstream;
@@ -82,6 +95,7 @@ export class SilentLinkProxy {
   }
 
   private close(link: Link): void {
+    link.closed = true;
     link.client.destroy();
     link.upstream?.destroy();
     this.links.delete(link);
