@@ -13,36 +13,7 @@ export class ViewerFleet {
   }
 
   async request(request: FleetRequest, timeoutMs: number): Promise<FleetReply> {
-    const child = this.process.child;
-    return await new Promise<FleetReply>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-      };
-      const onMessage = (message: FleetReply): void => {
-        cleanup();
-        if (message.type === 'error') reject(new Error(`${this.process.name}: ${message.message}`));
-        else resolve(message);
-      };
-      const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
-        cleanup();
-        reject(
-          new Error(`${this.process.name} exited (code ${code}, signal ${signal}) during "${request.type}".\n${this.process.describe()}`),
-        );
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`${this.process.name}: no answer to "${request.type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      if (this.process.exited || !child.connected) {
-        onExit(child.exitCode, child.signalCode);
-        return;
-      }
-      child.send(request);
-    });
+    return await this.process.request<FleetReply>(request, timeoutMs);
   }
 
   async stop(): Promise<void> {

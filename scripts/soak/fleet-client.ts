@@ -39,31 +39,7 @@ export class FleetClient {
   }
 
   private async send(request: FleetRequest): Promise<FleetReply> {
-    const child = this.process.child;
-    return await new Promise<FleetReply>((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-      };
-      const onMessage = (message: FleetReply): void => {
-        cleanup();
-        if (message.type === 'error') reject(new Error(`viewer fleet: ${message.message}`));
-        else resolve(message);
-      };
-      const onExit = (): void => {
-        cleanup();
-        reject(new Error(`viewer fleet exited during "${request.type}".\n${this.process.describe()}`));
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`viewer fleet: no answer to "${request.type}" within ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      if (this.process.exited || !child.connected) onExit();
-      else child.send(request);
-    });
+    return await this.process.request<FleetReply>(request, REQUEST_TIMEOUT_MS);
   }
 
   async stop(): Promise<void> {

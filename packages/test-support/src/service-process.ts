@@ -145,6 +145,43 @@ export class ServiceProcess {
     return Number(line.port);
   }
 
+  /**
+   * Sends `message` over the IPC channel and resolves with the child's next message; rejects
+   * with the child's own words on an `{type:'error', message}` reply, or when it exits or does
+   * not answer within `timeoutMs`. One request at a time: replies carry no id.
+   */
+  async request<Reply extends { type: string }>(message: { type: string }, timeoutMs: number): Promise<Reply> {
+    const child = this.child;
+    return await new Promise<Reply>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+      };
+      const onMessage = (reply: Reply & { message?: string }): void => {
+        cleanup();
+        if (reply.type === 'error') reject(new Error(`${this.name}: ${reply.message ?? 'error'}`));
+        else resolve(reply);
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(
+          new Error(
+            `${this.name} exited (code ${child.exitCode}, signal ${child.signalCode}) during "${message.type}".\n${this.describe()}`,
+          ),
+        );
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${this.name}: no answer to "${message.type}" within ${timeoutMs} ms`));
+      }, timeoutMs);
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      if (this.exited || !child.connected) onExit();
+      else child.send(message);
+    });
+  }
+
   describe(): string {
     const tail = [...this.lines.slice(-15).map((l) => JSON.stringify(l)), ...this.rawOutput.slice(-15)];
     return `--- last output of ${this.name} ---\n${tail.join('\n')}`;
