@@ -71,7 +71,7 @@ export default tseslint.config(
               message: 'A service uses the wire contract and the service kit, never another service or test code.',
             },
             {
-              group: ['../../*', '!../../packages'],
+              group: ['../../*'],
               message: 'Import shared code through its package (@camqtt/wire, @camqtt/service-kit).',
             },
           ],

@@ -70,7 +70,8 @@ function run(name: string, entry: string, env: Record<string, string>): Promise<
     detached: true,
   });
   children.push(child);
-  const prefix = `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| `;
+  // Colour only on a terminal: a log file gets plain text.
+  const prefix = process.stdout.isTTY ? `\x1b[${colours[name] ?? '0'}m${name.padEnd(9)}\x1b[0m| ` : `${name.padEnd(9)}| `;
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream! }).on('line', (line) => say(prefix + readable(line)));
   }

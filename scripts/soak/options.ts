@@ -12,7 +12,7 @@ export interface SoakOptions {
   mjpegClients: number;
   /** Seconds between two samples of every process. */
   sampleSeconds: number;
-  /** Share of the run before which the slopes are not fitted (minute 10 of 60 by default). */
+  /** Share of the run before which the slopes are not fitted (1/6 by default: minute 10 of a 60-minute run). */
   warmupFraction: number;
   /** Minutes of one fault cycle (the issue: a broker kill every 5 minutes). */
   cycleMinutes: number;
@@ -34,7 +34,7 @@ export const USAGE = `npm run soak [-- options]     (or: node --import tsx scrip
   --ws-viewers N       WebSocket viewers (default 50)
   --mjpeg-clients N    MJPEG clients (default 10)
   --sample-seconds N   seconds between samples (default 10)
-  --warmup-fraction F  share of the run left out of the fitted slopes (default 1/6: minute 10 of 60)
+  --warmup-fraction F  share of the run left out of the fitted slopes (default 1/6: minute 10 of a 60-minute run)
   --cycle-minutes N    one round of faults every N minutes (default 5: a broker kill -9 every 5 min; the
                        relay is restarted in the first round only, so its slow leaks have time to show)
   --fault-seconds N    length of the network drop and of the vanished source (default 10)

@@ -170,7 +170,8 @@ export function summarize(input: SummaryInput): SoakReport {
   const caption = `${options.minutes} min on ${input.machine.cpus} cores, ${options.cameras} cameras at ${options.fps} fps, ${options.wsViewers} ws + ${options.mjpegClients} MJPEG viewers, ${input.startedIso.slice(0, 16).replace('T', ' ')}`;
   return {
     startedAt: input.startedIso,
-    options,
+    // The results folder is where this report lies; as an absolute path it would only name this machine.
+    options: { ...options, resultsDir: '' },
     machine: input.machine,
     caption,
     pass,

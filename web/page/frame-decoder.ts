@@ -2,8 +2,8 @@
  * JPEG -> something a canvas can draw, two ways:
  *  - `bitmap`: createImageBitmap(Blob), everywhere;
  *  - `imagedecoder`: WebCodecs ImageDecoder (Chromium), which hands back a VideoFrame.
- * Which is faster depends on the browser and machine; the default is the one measured faster in
- * Chromium (see README), and `?decoder=bitmap|imagedecoder` on the page URL overrides it.
+ * Which is faster depends on the browser and machine; the default is `bitmap`, which works
+ * everywhere, and `?decoder=bitmap|imagedecoder` on the page URL overrides it.
  */
 export interface DecodedImage {
   image: CanvasImageSource;
