@@ -55,5 +55,6 @@ export class BrowserCameraPanel {
     else
       text.textContent = `${stats.camera ?? ''} ${stats.state === 'paused' ? 'paused' : `${stats.fps} fps`} · ${stats.kilobytesPerSecond} kB/s · encode ${stats.encodeMs.toFixed(1)} ms (${stats.encoder ?? ''})`;
     text.dataset.fps = String(stats.fps);
+    text.dataset.encodeMs = stats.encodeMs.toFixed(2);
   }
 }
