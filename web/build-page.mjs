@@ -31,5 +31,17 @@ await build({
   minify: true,
   logLevel: 'warning',
 });
+// The browser camera's encoder runs in a worker: its own bundle, a classic script for the widest support.
+await build({
+  entryPoints: [here('./page/jpeg-encoder-worker.ts')],
+  outfile: `${outDir}jpeg-encoder-worker.js`,
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['es2022'],
+  sourcemap: true,
+  minify: true,
+  logLevel: 'warning',
+});
 await Promise.all(['index.html', 'styles.css', 'favicon.svg'].map((file) => copyFile(here(`./page/${file}`), `${outDir}${file}`)));
 console.log(`build-page: wrote ${outDir}`);

@@ -74,6 +74,12 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         { access: 'read', filter: `${topicPrefix}/+/status` },
         { access: 'write', filter: `${topicPrefix}/+/control` },
         { access: 'read', filter: `${topicPrefix}/+/answer` },
+        // Browser cameras (VIEWER_CAMERA_USERS): the relay publishes for the pages it logged in,
+        // and reads their commands. A topic filter cannot say "cameras named browser-*", so this is
+        // every camera's frame and status; the relay itself only publishes as browser-<account>.
+        { access: 'write', filter: `${topicPrefix}/+/frame` },
+        { access: 'write', filter: `${topicPrefix}/+/status` },
+        { access: 'read', filter: `${topicPrefix}/+/control` },
       ];
     case 'homeassistant':
       // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.

@@ -146,6 +146,11 @@ describe('an ACL file made by an older camqtt', () => {
     assert.equal(rules.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'private/relay/#'), true);
+    // Browser cameras (issue 17): the relay publishes for the pages it logged in and reads their commands.
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/frame'), true);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/status'), true);
+    assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/control'), true);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/answer'), false);
     // A third start adds nothing more.
     await again.process.stop();
     const third = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });

@@ -39,6 +39,7 @@ const TEXT_VALUES: Record<string, string> = {
   VIEWER_PASSWORD_FILE: '/viewers/password',
   VIEWER_USERS_FILE: '/viewers/users',
   VIEWER_CONTROL_USERS: 'alice',
+  VIEWER_CAMERA_USERS: 'alice',
   PUBLISHER_HEALTH_FILE: '/run/health',
   CAMERA_DEVICE: '/dev/video2',
   MQTT_PROTOCOL_VERSION: '4',

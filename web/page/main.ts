@@ -3,6 +3,7 @@
  */
 // First: it must run before the wire contract's status schemas are built (see the file).
 import './zod-jitless.js';
+import { BrowserCameraPanel } from './browser-camera-panel.js';
 import { CameraGrid } from './camera-grid.js';
 import { ClockOffset } from './clock-offset.js';
 import { pickDecoder } from './frame-decoder.js';
@@ -48,12 +49,28 @@ function required(id: string): HTMLElement {
   return node;
 }
 
+function requiredOf<T extends HTMLElement>(id: string, type: new () => T): T {
+  const node = required(id);
+  if (!(node instanceof type)) throw new Error(`page's #${id} is not a ${type.name}`);
+  return node;
+}
+
 const banner = required('connection-banner');
 const brokerBanner = required('broker-banner');
 const logout = required('logout');
 const clock = new ClockOffset();
 const decoder = pickDecoder(new URLSearchParams(window.location.search).get('decoder'));
 document.documentElement.dataset.decoder = decoder;
+const browserCamera = new BrowserCameraPanel(
+  {
+    panel: required('browser-camera'),
+    facing: requiredOf('browser-camera-facing', HTMLSelectElement),
+    start: requiredOf('browser-camera-start', HTMLButtonElement),
+    stop: requiredOf('browser-camera-stop', HTMLButtonElement),
+    stats: required('browser-camera-stats'),
+  },
+  clock,
+);
 const bar = new SingleViewBar(required('single-bar'), () => cameras.close());
 const cameras: CameraGrid = new CameraGrid(
   { grid: required('grid'), empty: required('empty'), count: required('camera-count') },
@@ -74,6 +91,7 @@ const connection: RelayConnection = new RelayConnection(wsUrl.href, {
       bar.setCanControl(event.canControl ?? false);
       logout.hidden = !event.loginRequired;
       showBrokerLink(brokerBanner, event.brokerLink);
+      browserCamera.offer(event.browserCamera);
     }
     if (event.type === 'broker') showBrokerLink(brokerBanner, event.link);
     cameras.onEvent(event);

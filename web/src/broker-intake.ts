@@ -51,6 +51,8 @@ export interface BrokerIntakeOptions {
   answerTimeoutMs?: number;
   /** How long a camera's frames may stay late before that is its new normal; default 3 s (tests lower it). */
   staleResetMs?: number;
+  /** A command on the control topic of a camera watched with watchControl (a browser camera's). */
+  onControl?: (camera: string, payload: Buffer) => void;
 }
 
 export class BrokerIntake {
@@ -61,6 +63,8 @@ export class BrokerIntake {
   private readonly staleFrames: StaleFrameFilter;
   private linkState: BrokerLink;
   private readonly answers = new ControlAnswers();
+  /** Cameras whose control topic the relay reads: the browser cameras it publishes for. */
+  private readonly watchedControl = new Set<string>();
 
   constructor(private readonly options: BrokerIntakeOptions) {
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
@@ -111,7 +115,9 @@ export class BrokerIntake {
     const { topics, log } = this.options;
     // Answers to control commands (MQTT 5); an older ACL without the rule refuses just that one.
     const answers = protocolVersionOf(client) === 5 ? { [topics.all('answer')]: { qos: 1 as const } } : {};
-    client.subscribe({ [topics.all('frame')]: { qos: 0 }, [topics.all('status')]: { qos: 1 }, ...answers }, (error, granted) => {
+    const controls = Object.fromEntries([...this.watchedControl].map((camera) => [topics.control(camera), { qos: 1 as const }]));
+    const wanted = { [topics.all('frame')]: { qos: 0 as const }, [topics.all('status')]: { qos: 1 as const }, ...answers, ...controls };
+    client.subscribe(wanted, (error, granted) => {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
@@ -139,6 +145,36 @@ export class BrokerIntake {
     return await answer;
   }
 
+  /** Publishes for a browser camera; throws when the broker is not connected (a frame is not worth queueing). */
+  async publish(topic: string, payload: Buffer | string, options: { qos: 0 | 1; retain?: boolean }): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected to the MQTT broker');
+    await client.publishAsync(topic, payload, options);
+  }
+
+  /** Starts reading `camera`'s control topic (again after every reconnect) until unwatchControl. */
+  watchControl(camera: string): void {
+    this.watchedControl.add(camera);
+    const client = this.client;
+    if (client?.connected)
+      client.subscribe(this.options.topics.control(camera), { qos: 1 }, (error, granted) => this.checkControlGrant(error, granted));
+  }
+
+  unwatchControl(camera: string): void {
+    if (!this.watchedControl.delete(camera)) return;
+    if (this.client?.connected) this.client.unsubscribe(this.options.topics.control(camera));
+  }
+
+  private checkControlGrant(error: Error | null | undefined, granted: { qos: number; topic: string }[] | undefined): void {
+    if (error) this.options.log.error({ err: error }, 'MQTT subscribe to a browser camera control topic failed');
+    const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+    if (refused.length > 0)
+      this.options.log.error(
+        { refused },
+        "the broker refused a browser camera's control topic: the relay account needs `topic read <prefix>/+/control`",
+      );
+  }
+
   private setLink(link: BrokerLink): void {
     this.linkState = link;
     this.options.onLinkChange?.(link);
@@ -155,6 +191,7 @@ export class BrokerIntake {
     if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
     else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
     else if (parsed?.kind === 'answer') this.answers.deliver(payload, correlationData);
+    else if (parsed?.kind === 'control' && this.watchedControl.has(parsed.camera)) this.options.onControl?.(parsed.camera, payload);
   }
 
   private onFrame(camera: string, payload: Buffer): void {

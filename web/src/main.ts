@@ -15,6 +15,7 @@ import {
   stopOnSignals,
 } from '@camqtt/service-kit';
 import { BrokerIntake } from './broker-intake.js';
+import { BrowserCameras } from './browser-cameras.js';
 import { CameraDirectory } from './camera-directory.js';
 import { FrameHub } from './frame-hub.js';
 import { HostCheck } from './host-check.js';
@@ -48,6 +49,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     'VIEWER_USERS_FILE',
     'VIEWER_CONTROL',
     'VIEWER_CONTROL_USERS',
+    'VIEWER_CAMERA_USERS',
     'TOPIC_PREFIX',
     'LOG_LEVEL',
     ...MQTT_SETTINGS,
@@ -62,9 +64,7 @@ async function main(): Promise<{ ports: { http: number } }> {
   const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
   // Only the shared password's sessions use it; no file is made for a relay without one.
   const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
-  const controlUsers = config.VIEWER_CONTROL_USERS.split(',')
-    .map((user) => user.trim())
-    .filter(Boolean);
+  const controlUsers = splitList(config.VIEWER_CONTROL_USERS);
   const access = new ViewerAccess({
     password,
     users,
@@ -91,6 +91,7 @@ async function main(): Promise<{ ports: { http: number } }> {
       canControl: viewer.canControl,
       loginRequired: access.required,
       brokerLink: intake.link,
+      ...optional('browserCamera', browserCameras.cameraFor(viewer)),
     }),
     latest: (camera) => hub.latest(camera),
     cameras,
@@ -111,6 +112,20 @@ async function main(): Promise<{ ports: { http: number } }> {
     onLinkChange: (link) => fanout.broadcast({ type: 'broker', link }),
     answerTimeoutMs,
     staleResetMs,
+    onControl: (camera, payload) => browserCameras.onControl(camera, payload),
+  });
+  const controlLimits = {
+    maxWidth: config.VIDEO_MAX_WIDTH,
+    maxHeight: config.VIDEO_MAX_HEIGHT,
+    maxFps: config.VIDEO_MAX_FPS,
+    sizeLimit: "the relay's VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT",
+  };
+  const browserCameras = new BrowserCameras({
+    users: splitList(config.VIEWER_CAMERA_USERS),
+    publisher: intake,
+    topics,
+    limits: controlLimits,
+    log,
   });
   const server = new WebServer({
     host: config.WEB_HOST,
@@ -121,15 +136,11 @@ async function main(): Promise<{ ports: { http: number } }> {
     fanout,
     mjpeg,
     intake,
+    browserCameras,
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
-    controlLimits: {
-      maxWidth: config.VIDEO_MAX_WIDTH,
-      maxHeight: config.VIDEO_MAX_HEIGHT,
-      maxFps: config.VIDEO_MAX_FPS,
-      sizeLimit: "the relay's VIDEO_MAX_WIDTH x VIDEO_MAX_HEIGHT",
-    },
+    controlLimits,
     metrics,
     log,
   });
@@ -138,15 +149,18 @@ async function main(): Promise<{ ports: { http: number } }> {
   users?.onRevoked(() => {
     fanout.closeRevoked();
     mjpeg.endRevoked();
+    browserCameras.closeRevoked();
   });
 
   fanout.start();
   mjpeg.start();
+  browserCameras.start();
   intake.start();
   users?.watch();
   const port = await server.start();
   log.info({ listener: 'http', host: config.WEB_HOST, port }, 'listening');
   logLoginMode(log, config.WEB_HOST, password !== '', users, controlUsers);
+  logBrowserCameras(log, browserCameras, users, splitList(config.VIEWER_CAMERA_USERS));
 
   stopOnSignals({
     log,
@@ -154,12 +168,41 @@ async function main(): Promise<{ ports: { http: number } }> {
     stop: async () => {
       mjpeg.stop();
       users?.stop();
+      // Browser cameras first: their offline statuses need the MQTT connection the intake closes.
+      await browserCameras.stop();
       await Promise.all([server.stop(), fanout.stop(), intake.stop()]);
     },
     // SIGHUP re-reads the viewer users file, for file systems where watching it does not work.
     ...(users ? { reload: () => users.reload() } : {}),
   });
   return { ports: { http: port } };
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}
+
+/** Who may publish from a browser, and the names that cannot (no account, or no valid camera id). */
+function logBrowserCameras(log: Logger, cameras: BrowserCameras, users: AccountFile | undefined, cameraUsers: string[]): void {
+  if (cameraUsers.length === 0) return;
+  if (!users) {
+    log.warn({ cameraUsers }, 'VIEWER_CAMERA_USERS is set but VIEWER_USERS_FILE is not: nobody may publish from a browser');
+    return;
+  }
+  log.info({ cameraUsers }, 'browser cameras: these viewer accounts may publish as browser-<user>');
+  const unusable = cameras.unusableUsers();
+  if (unusable.length > 0)
+    log.warn(
+      { cameraUsers: unusable },
+      'VIEWER_CAMERA_USERS names users whose browser-<user> is not a valid camera id (letters, digits, _ and -)',
+    );
 }
 
 /** One line at every start saying how viewers log in, so nobody runs an open camera viewer without knowing it. */

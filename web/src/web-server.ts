@@ -12,6 +12,7 @@ import type { ControlLimits } from '@camqtt/wire';
 import { WebSocketServer } from 'ws';
 import { apiRouter } from './api-router.js';
 import type { BrokerIntake } from './broker-intake.js';
+import type { BrowserCameras } from './browser-cameras.js';
 import type { CameraDirectory } from './camera-directory.js';
 import type { FrameHub } from './frame-hub.js';
 import type { HostCheck } from './host-check.js';
@@ -24,6 +25,8 @@ import type { ViewerFanout } from './viewer-fanout.js';
 
 /** Browsers send nothing big; a larger message is an abuse and closes the socket. */
 const MAX_VIEWER_MESSAGE_BYTES = 64 * 1024;
+/** A browser camera's frame: a 4K JPEG at high quality is a few MB. */
+const MAX_BROWSER_FRAME_BYTES = 8 * 1024 * 1024;
 
 export interface WebServerOptions {
   host: string;
@@ -35,6 +38,8 @@ export interface WebServerOptions {
   fanout: ViewerFanout;
   mjpeg: MjpegStreams;
   intake: BrokerIntake;
+  /** Pages publishing their device's camera at /ws/camera (VIEWER_CAMERA_USERS). */
+  browserCameras: BrowserCameras;
   access: ViewerAccess;
   /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
   hostCheck: HostCheck;
@@ -49,6 +54,7 @@ export interface WebServerOptions {
 export class WebServer {
   private server: Server | undefined;
   private sockets: WebSocketServer | undefined;
+  private cameraSockets: WebSocketServer | undefined;
 
   constructor(private readonly options: WebServerOptions) {}
 
@@ -59,9 +65,10 @@ export class WebServer {
     // perMessageDeflate stays off: JPEG does not compress, and deflating per viewer would defeat
     // sending every viewer the same bytes.
     const sockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_VIEWER_MESSAGE_BYTES });
+    const cameraSockets = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_BROWSER_FRAME_BYTES });
     server.on('upgrade', (request, socket, head) => {
       const path = new URL(request.url ?? '/', 'http://relay').pathname;
-      if (path !== '/ws') {
+      if (path !== '/ws' && path !== '/ws/camera') {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
@@ -84,7 +91,20 @@ export class WebServer {
             return;
           }
           socket.off('error', onEarlyError);
-          sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress, verdict.viewer));
+          if (path === '/ws') {
+            sockets.handleUpgrade(request, socket, head, (ws) => this.options.fanout.add(ws, request.socket.remoteAddress, verdict.viewer));
+            return;
+          }
+          const camera = this.options.browserCameras.cameraFor(verdict.viewer);
+          if (camera === undefined) {
+            log.warn(
+              { remoteAddress: request.socket.remoteAddress, user: verdict.viewer.user },
+              'refused a browser camera: this viewer may not publish (VIEWER_CAMERA_USERS)',
+            );
+            socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+            return;
+          }
+          cameraSockets.handleUpgrade(request, socket, head, (ws) => this.options.browserCameras.add(ws, camera, verdict.viewer));
         },
         (error: unknown) => {
           log.error({ err: error }, 'viewer WebSocket check failed');
@@ -94,6 +114,7 @@ export class WebServer {
     });
     this.server = server;
     this.sockets = sockets;
+    this.cameraSockets = cameraSockets;
 
     const boundPort = await listen(server, port, host);
     server.on('error', (error) => log.error({ err: error }, 'HTTP server error'));
@@ -106,7 +127,11 @@ export class WebServer {
     if (!server) return;
     this.server = undefined;
     await closeServer(server, true);
-    await new Promise<void>((resolve) => (this.sockets ? this.sockets.close(() => resolve()) : resolve()));
+    await Promise.all(
+      [this.sockets, this.cameraSockets].map(
+        async (sockets) => await new Promise<void>((resolve) => (sockets ? sockets.close(() => resolve()) : resolve())),
+      ),
+    );
   }
 
   private createApp(): express.Express {

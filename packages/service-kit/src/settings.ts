@@ -236,6 +236,11 @@ export const settings = {
     '',
     text,
   ),
+  VIEWER_CAMERA_USERS: setting(
+    "These VIEWER_USERS_FILE accounts may publish their device's camera from the page, comma-separated; each as camera browser-<user> (the relay's MQTT account publishes for them). Empty: nobody.",
+    '',
+    text,
+  ),
 } as const;
 
 export type SettingName = keyof typeof settings;

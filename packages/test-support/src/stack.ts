@@ -30,10 +30,10 @@ export function startBroker(provisionDir: string, accounts: string, env: Record<
   return ServiceProcess.start('broker', { ...loopbackBrokerEnv(provisionDir, accounts), ...env });
 }
 
-/** `extraAccounts`: more user:role accounts to provision, for processes a test starts itself. */
+/** `extraAccounts`: more user:role accounts to provision, for processes a test starts itself; `webEnv`: more settings for the relay. */
 export async function startStack(
   cameras: CameraSpec[],
-  options: { brokerEnv?: Record<string, string>; extraAccounts?: string[] } = {},
+  options: { brokerEnv?: Record<string, string>; extraAccounts?: string[]; webEnv?: Record<string, string> } = {},
 ): Promise<Stack> {
   const provisionDir = await mkdtemp(join(tmpdir(), 'camqtt-stack-'));
   const accounts = [stackAccounts(cameras.map((c) => c.id)), ...(options.extraAccounts ?? [])].join(',');
@@ -52,7 +52,7 @@ export async function startStack(
       ServiceProcess.start('publisher', { ...clientEnv(camera.id), CAMERA_ID: camera.id, CAMERA_SOURCE: camera.source, ...camera.env }),
     );
     started.push(...publishers);
-    const web = ServiceProcess.start('web', { ...clientEnv('relay'), WEB_HOST: '127.0.0.1', WEB_PORT: '0' });
+    const web = ServiceProcess.start('web', { ...clientEnv('relay'), WEB_HOST: '127.0.0.1', WEB_PORT: '0', ...options.webEnv });
     started.push(web);
     const webPort = await web.port('http');
     return {

@@ -6,7 +6,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-export async function launchBrowser(): Promise<Browser> {
+/** Chromium's own fake camera (a moving test pattern) and no permission prompt: for the browser camera. */
+export const FAKE_CAMERA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+export async function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
     // As root in CI, without a GPU, and with no traffic to anything but the page under test.
@@ -18,6 +21,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
 }

@@ -7,3 +7,4 @@ export * from './viewer-wire.js';
 export * from './newest-wins.js';
 export * from './epoch-clock.js';
 export * from './redact.js';
+export * from './browser-camera-wire.js';

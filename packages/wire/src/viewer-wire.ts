@@ -36,9 +36,18 @@ export type ViewerEvent =
   /**
    * Sent once on connect: every known camera, and the relay's clock for offset estimation.
    * `canControl` (absent from older relays: false) says whether POST /api/cameras/<id>/control is open to this viewer;
-   * `loginRequired`, whether the relay has a login (so the page offers to log out).
+   * `loginRequired`, whether the relay has a login (so the page offers to log out);
+   * `browserCamera`, the camera id this viewer may publish as from the browser (VIEWER_CAMERA_USERS), if any.
    */
-  | { type: 'hello'; serverTime: number; cameras: CameraStatus[]; canControl?: boolean; loginRequired?: boolean; brokerLink?: BrokerLink }
+  | {
+      type: 'hello';
+      serverTime: number;
+      cameras: CameraStatus[];
+      canControl?: boolean;
+      loginRequired?: boolean;
+      brokerLink?: BrokerLink;
+      browserCamera?: string;
+    }
   /** The relay's link to the broker changed (connected, lost, refused). */
   | { type: 'broker'; link: BrokerLink }
   /** A camera's status changed (or it appeared). */
