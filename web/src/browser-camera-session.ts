@@ -7,7 +7,6 @@
 import type { Logger } from 'pino';
 import { WebSocket } from 'ws';
 import {
-  BROWSER_CAMERA_DEFAULTS,
   checkJpeg,
   epochNowMs,
   NewestWinsGate,
@@ -38,11 +37,13 @@ export interface BrowserCameraSessionOptions {
   viewer: ViewerIdentity;
   publisher: BrowserCameraPublisher;
   topics: Topics;
+  /** Where the camera starts (VIDEO_WIDTH, VIDEO_HEIGHT, VIDEO_FPS, JPEG_QUALITY, as a publisher). */
+  startSettings: BrowserCameraSettings;
   log: Logger;
 }
 
 export class BrowserCameraSession {
-  settings: BrowserCameraSettings = { ...BROWSER_CAMERA_DEFAULTS };
+  settings: BrowserCameraSettings;
   private report: Omit<BrowserCameraReport, 'type' | 'settings'> = {};
   private lastCommand: CameraStatus['lastCommand'];
   private readonly gate: NewestWinsGate<Buffer>;
@@ -55,6 +56,7 @@ export class BrowserCameraSession {
   private ended = false;
 
   constructor(private readonly options: BrowserCameraSessionOptions) {
+    this.settings = { ...options.startSettings };
     this.gate = new NewestWinsGate<Buffer>((frame, done) => this.publishFrame(frame, done));
   }
 

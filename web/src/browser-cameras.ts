@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import {
   browserCameraId,
+  type BrowserCameraSettings,
   capControlCommand,
   decodeControlCommand,
   InvalidCommandError,
@@ -36,6 +37,8 @@ export interface BrowserCamerasOptions {
   topics: Topics;
   /** VIDEO_MAX_*: commands are capped at them, as for any camera. */
   limits: ControlLimits;
+  /** VIDEO_WIDTH, VIDEO_HEIGHT, VIDEO_FPS, JPEG_QUALITY: where a browser camera starts, as a publisher does. */
+  startSettings: BrowserCameraSettings;
   log: Logger;
 }
 
@@ -79,12 +82,12 @@ export class BrowserCameras {
 
   /** Takes over an upgraded /ws/camera socket of `viewer`, whose camera id is `camera` (see cameraFor). */
   add(socket: WebSocket, camera: string, viewer: ViewerIdentity): void {
-    const { publisher, topics, log } = this.options;
+    const { publisher, topics, startSettings, log } = this.options;
     // One camera per account: a second tab takes over, the first is told why.
     const previous = this.sessions.get(camera);
     this.sessions.delete(camera);
     if (previous) void previous.end(4000, 'another page took over this camera', { offline: false });
-    const session = new BrowserCameraSession({ camera, socket, viewer, publisher, topics, log });
+    const session = new BrowserCameraSession({ camera, socket, viewer, publisher, topics, startSettings, log });
     this.sessions.set(camera, session);
     log.info({ camera, user: viewer.user, cameras: this.sessions.size }, 'browser camera connected');
     socket.on('message', (data: RawData, isBinary: boolean) => session.onMessage(toBuffer(data), isBinary));

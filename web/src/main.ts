@@ -41,6 +41,10 @@ async function main(): Promise<{ ports: { http: number } }> {
     'WEB_ALLOWED_HOSTS',
     'WEB_TRUST_PROXY',
     'WEB_SECRET_FILE',
+    'VIDEO_WIDTH',
+    'VIDEO_HEIGHT',
+    'VIDEO_FPS',
+    'JPEG_QUALITY',
     'VIDEO_MAX_WIDTH',
     'VIDEO_MAX_HEIGHT',
     'VIDEO_MAX_FPS',
@@ -125,6 +129,13 @@ async function main(): Promise<{ ports: { http: number } }> {
     publisher: intake,
     topics,
     limits: controlLimits,
+    startSettings: {
+      width: config.VIDEO_WIDTH,
+      height: config.VIDEO_HEIGHT,
+      fps: config.VIDEO_FPS,
+      quality: config.JPEG_QUALITY,
+      paused: false,
+    },
     log,
   });
   const server = new WebServer({

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { checkJpeg, parseCameraStatus, readFrameMeta, Topics, type CameraStatus, type FrameMeta } from '@camqtt/wire';
+import { checkJpeg, parseCameraStatus, readFrameMeta, readJpegInfo, Topics, type CameraStatus, type FrameMeta } from '@camqtt/wire';
 import { FAKE_CAMERA_ARGS, launchBrowser, repoRoot, TestBroker, waitFor, type ServiceProcess } from '@camqtt/test-support';
 import { connectPublisher, PREFIX, startRelay, TestViewer } from './support.js';
 
@@ -107,7 +107,14 @@ before(async () => {
   await mqttUser(usersFile, 'bob');
   broker = await TestBroker.start();
   ({ relay, baseUrl } = await startRelay(broker.url, 0, {
-    env: { VIEWER_USERS_FILE: usersFile, VIEWER_CAMERA_USERS: 'alice', CAMQTT_TEST_ANSWER_TIMEOUT_MS: '300' },
+    env: {
+      VIEWER_USERS_FILE: usersFile,
+      VIEWER_CAMERA_USERS: 'alice',
+      // A browser camera starts where a publisher does.
+      VIDEO_WIDTH: '320',
+      VIDEO_HEIGHT: '240',
+      CAMQTT_TEST_ANSWER_TIMEOUT_MS: '300',
+    },
   }));
   subscriber = await connectPublisher(broker.url);
   subscriber.on('message', (topic, payload) => {
@@ -159,7 +166,7 @@ test('a page publishes its camera: a second page, a viewer socket and an MQTT su
   }
   const online = await waitFor('an online status', () => statuses.find((status) => status.online && status.source === 'browser'));
   assert.equal(online.camera, CAMERA);
-  assert.equal(online.width, 640);
+  assert.equal(online.width, 320, 'it starts at VIDEO_WIDTH x VIDEO_HEIGHT');
 
   const viewer = await TestViewer.connect(baseUrl, {
     Cookie: `${(await sessionCookie('bob')).name}=${(await sessionCookie('bob')).value}`,
@@ -167,6 +174,7 @@ test('a page publishes its camera: a second page, a viewer socket and an MQTT su
   const frame = await waitFor('a frame on the viewer socket', () => viewer.frames.find((candidate) => candidate.camera === CAMERA));
   assert.deepEqual(checkJpeg(frame.payload), { ok: true });
   assert.equal(readFrameMeta(frame.payload)?.camera, CAMERA);
+  assert.equal(readJpegInfo(frame.payload)?.width, 320, 'the page encodes at that size');
   await viewer.close();
 
   const second = await pageAs('bob');

@@ -33,9 +33,6 @@ export const browserCameraSettingsSchema = z.object({
 
 export type BrowserCameraSettings = z.infer<typeof browserCameraSettingsSchema>;
 
-/** Where a browser camera starts (the publisher's defaults, at a phone-friendly 10 fps). */
-export const BROWSER_CAMERA_DEFAULTS: BrowserCameraSettings = { width: 640, height: 480, fps: 10, quality: 60, paused: false };
-
 export const browserCameraReportSchema = z.object({
   type: z.literal('settings'),
   settings: browserCameraSettingsSchema,
