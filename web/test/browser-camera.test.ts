@@ -204,7 +204,8 @@ test('a control command changes the browser camera fps', async () => {
   await waitFor('the status to say 2 fps asked', () => statuses.find((status) => status.targetFps === 2 && status.lastCommand?.ok));
   const since = Date.now();
   const interval = await frameIntervalSince(since, 5);
-  assert.ok(interval > 400 && interval < 700, `frames ${interval} ms apart at 2 fps`);
+  // 2 fps against the 30 it started at: far apart, whatever the machine's load.
+  assert.ok(interval > 250 && interval < 2000, `frames ${interval} ms apart at 2 fps`);
 });
 
 test('closing the tab marks the camera offline', async () => {
@@ -214,4 +215,18 @@ test('closing the tab marks the camera offline', async () => {
     statuses.find((status) => !status.online && (status.updatedAt ?? 0) >= closedAt - 1000),
   );
   assert.equal(offline.camera, CAMERA);
+});
+
+test('the relay stopping marks a live browser camera offline (no last will can, for a browser)', async () => {
+  const { page } = await pageAs('alice');
+  const startedAt = Date.now();
+  await page.locator('#browser-camera-start').click();
+  await waitFor('an online status again', () => statuses.find((status) => status.online && (status.updatedAt ?? 0) >= startedAt - 1000));
+  const stoppedAt = Date.now();
+  assert.equal(await relay.stop(), 0, 'the relay exits cleanly');
+  const offline = await waitFor('an offline status', () =>
+    statuses.find((status) => !status.online && (status.updatedAt ?? 0) >= stoppedAt - 1000),
+  );
+  assert.equal(offline.camera, CAMERA);
+  await page.context().close();
 });
