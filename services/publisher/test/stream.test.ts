@@ -1,5 +1,5 @@
 /**
- * An HTTP MJPEG stream as CAMERA_SOURCE, served by a separate process (fixtures/mjpeg-server.mjs)
+ * An HTTP MJPEG stream as CAMERA_SOURCE, served by a separate process (packages/test-support/fixtures/mjpeg-server.mjs)
  * that the tests kill and restart: passthrough of the stream's own JPEGs, re-encoding once a
  * resize is asked for, the stream dying and coming back, and a URL that never answers.
  */
