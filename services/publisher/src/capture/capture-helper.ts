@@ -16,6 +16,7 @@ import cv, { type Mat, type VideoCapture } from '@u4/opencv4nodejs';
 import { epochNowMs, readJpegInfo } from '@camqtt/wire';
 import { FrameEncoder } from '../frame-encoder.js';
 import { decodeFourcc, type Grab, type SourceInfo } from '../sources/frame-source.js';
+import { ReadAhead } from './read-ahead.js';
 import type { EncodeJob, HelperReply, HelperRequest, OpenSpec } from './capture-messages.js';
 
 /**
@@ -54,13 +55,20 @@ type ReadOutcome = { frame: HeldFrame } | { failed: string };
 class CaptureHelper {
   private capture: VideoCapture | undefined;
   private spec: OpenSpec | undefined;
-  /** True while reads return the source's own JPEGs (MJPEG with passthrough on). */
-  private passthroughActive = false;
   /**
-   * The next frame's read, started as soon as the last one was handed over: it runs on the thread
-   * pool while that frame is encoded, so a read never waits for an encode or the other way round.
+   * True while reads return the source's own JPEGs undecoded: an MJPEG stream always (a frame is
+   * decoded only if it is published, by libjpeg-turbo straight to BGR, and one that is skipped
+   * costs nothing), an MJPG camera with passthrough on.
    */
-  private nextRead: Promise<ReadOutcome> | undefined;
+  private jpegReads = false;
+  /** The next frame's read runs while the last one is encoded (read-ahead.ts). */
+  private readonly reads = new ReadAhead<ReadOutcome>(
+    () => this.readNext(),
+    (outcome) => 'frame' in outcome,
+    (outcome) => release(outcome),
+    () => this.intervalMs,
+  );
+  private intervalMs = 1000 / 25;
   /** The last frame read: what an 'encode' encodes. */
   private held: HeldFrame | undefined;
   private encoder: FrameEncoder | undefined;
@@ -85,15 +93,14 @@ class CaptureHelper {
 
   /** Whether a read is running on the thread pool (which a plain exit would wait for). */
   get reading(): boolean {
-    return this.nextRead !== undefined;
+    return this.reads.reading;
   }
 
   close(): void {
     this.dropHeld();
     const capture = this.capture;
     this.capture = undefined;
-    const inFlight = this.nextRead;
-    this.nextRead = undefined;
+    const inFlight = this.reads.abandon();
     // A read on the thread pool still uses the capture: release it once that read is done.
     if (inFlight) void inFlight.then((outcome) => release(outcome, capture));
     else capture?.release();
@@ -105,12 +112,12 @@ class CaptureHelper {
     const capture = spec.kind === 'device' ? this.openDevice(spec) : this.openStream(spec);
     this.capture = capture;
     const format = decodeFourcc(capture.get(cv.CAP_PROP_FOURCC));
-    this.passthroughActive = false;
-    if (spec.passthrough && /^mjp/i.test(format)) {
+    this.jpegReads = false;
+    if ((spec.passthrough || spec.kind === 'stream') && /^mjp/i.test(format)) {
       // V4L2 hands over the camera's MJPG buffer as one row of bytes with CONVERT_RGB off; FFmpeg
       // hands over the demuxed packet (a complete JPEG for MJPEG) with FORMAT -1. Both must be
       // set before the first read.
-      this.passthroughActive = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
+      this.jpegReads = spec.kind === 'device' ? capture.set(cv.CAP_PROP_CONVERT_RGB, 0) : capture.set(cv.CAP_PROP_FORMAT, -1);
     }
     const info: SourceInfo = {
       width: capture.get(cv.CAP_PROP_FRAME_WIDTH),
@@ -119,7 +126,8 @@ class CaptureHelper {
       format,
     };
     if (spec.kind !== 'device') info.bufferedFramesSkipped = this.skipBufferedFrames(capture, info.fps);
-    return { type: 'opened', info, passthrough: this.passthroughActive };
+    this.intervalMs = 1000 / (info.fps > 0 && info.fps <= 240 ? info.fps : 25);
+    return { type: 'opened', info };
   }
 
   /** Reads until a frame comes off the network, keeps that one for the next read; returns how many were dropped. */
@@ -133,7 +141,7 @@ class CaptureHelper {
       const outcome = this.take(capture, capture.read());
       const took = performance.now() - before;
       if (!('frame' in outcome) || took >= BUFFERED_READ_SHARE * intervalMs || before - started > BUFFER_DRAIN_MAX_MS) {
-        this.nextRead = Promise.resolve(outcome);
+        this.reads.preload(outcome);
         return skipped;
       }
       release(outcome);
@@ -143,11 +151,9 @@ class CaptureHelper {
 
   private async read(): Promise<HelperReply> {
     this.dropHeld();
-    const outcome = await (this.nextRead ?? this.readNext());
-    this.nextRead = undefined;
+    const outcome = await this.reads.take();
     if ('failed' in outcome) return { type: 'failed', message: outcome.failed };
     this.held = outcome.frame;
-    if (this.capture) this.nextRead = this.readNext();
     const { captureTime, width, height } = outcome.frame;
     return { type: 'frame', captureTime, width, height };
   }
@@ -166,9 +172,9 @@ class CaptureHelper {
   private take(capture: VideoCapture, mat: Mat): ReadOutcome {
     const captureTime = this.grabTime(capture);
     if (mat.empty) return { failed: 'stopped delivering frames' };
-    // A passthrough read is one row of bytes; anything else is decoded pixels (the backend may
+    // A JPEG read is one row of bytes; anything else is decoded pixels (the backend may
     // ignore the request). The bytes are copied out so the Mat is freed at once (see FrameLoop).
-    if (this.passthroughActive && mat.rows === 1 && mat.type === cv.CV_8UC1) {
+    if (this.jpegReads && mat.rows === 1 && mat.type === cv.CV_8UC1) {
       const jpeg = mat.getData();
       mat.release();
       const size = readJpegInfo(jpeg);

@@ -34,7 +34,7 @@ export interface EncodeJob {
 export type HelperRequest = { type: 'open'; spec: OpenSpec } | { type: 'read' } | { type: 'encode'; job: EncodeJob } | { type: 'close' };
 
 export type HelperReply =
-  | { type: 'opened'; info: SourceInfo; passthrough: boolean }
+  | { type: 'opened'; info: SourceInfo }
   | { type: 'failed'; message: string }
   /**
    * One frame was read and is held in the helper until the next read: its pixels (or the
