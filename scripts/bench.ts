@@ -31,7 +31,8 @@ const WIRING =
   "The Mosquitto case runs /usr/sbin/mosquitto with its own config (anonymous, plain, loopback). Viewers are ws clients in the bench process on the relay's /ws; " +
   'they run in child processes of the bench: each decoding viewer in its own (decoding every frame with OpenCV imdecodeAsync, one at a time, newest next, as the page does), ' +
   'the others (which only read seq and captureTime from the JPEG comment) together in one. ' +
-  'A bench MQTT client subscribed to the broker times capture -> MQTT subscriber. CPU is user+system from /proc/<pid>/stat over the measured window, memory is VmHWM.';
+  'A bench MQTT client subscribed to the broker times capture -> MQTT subscriber. CPU is user+system from /proc/<pid>/stat over the measured window (the publisher with its capture helper), memory is VmHWM. ' +
+  'Real sources (issue 15): the camera is a process of its own on the same machine (packages/test-support/fixtures: MJPEG over HTTP from OpenCV, quality 80, each frame encoded live; H.264 over RTSP from GStreamer x264 zerolatency), stamping its send time into the pixels; there latency runs from that stamp to the decoded picture.';
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);

@@ -35,6 +35,8 @@ export interface RunResult {
   /** The relay's receivedAt -> message at a viewer. */
   relayToClient: Distribution;
   decodeMs: Distribution;
+  /** Stamped cameras: the camera's send time -> the publisher's read of the frame. */
+  cameraToGrab: Distribution;
   /** The publisher's own mean grab -> offered-to-MQTT time and JPEG encode time (its debug log). */
   publisherGrabToOfferMs?: number;
   publisherEncodeMs?: number;
@@ -229,6 +231,7 @@ export async function runCase(
       captureToRelay: distribution(pool((v) => v.captureToRelay)),
       relayToClient: distribution(pool((v) => v.relayToClient)),
       decodeMs: distribution(pool((v) => v.decodeMs)),
+      cameraToGrab: distribution(pool((v) => v.cameraToGrab)),
       publisherGrabToOfferMs: publisherTiming(stack.publishers, 'grabToOfferMs', windowStart, windowEnd),
       publisherEncodeMs: publisherTiming(stack.publishers, 'encodeMs', windowStart, windowEnd),
       viewerFpsMin: fps[0] ?? 0,

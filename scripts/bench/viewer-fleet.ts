@@ -22,6 +22,7 @@ export interface CollectedViewer {
   captureToRelay: number[];
   captureToDecoded: number[];
   decodeMs: number[];
+  cameraToGrab: number[];
   decodeSkipped: number;
   /** Stamped cameras: decoded frames whose stamp could not be read. */
   unstamped: number;
@@ -80,6 +81,7 @@ async function handle(request: FleetRequest): Promise<FleetReply> {
           captureToRelay: v.captureToRelay,
           captureToDecoded: v.captureToDecoded,
           decodeMs: v.decodeMs,
+          cameraToGrab: v.cameraToGrab,
           decodeSkipped: v.decodeSkipped,
           unstamped: v.unstamped,
         })),

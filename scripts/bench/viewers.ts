@@ -41,6 +41,8 @@ export class BenchViewer {
    */
   readonly captureToDecoded: number[] = [];
   readonly decodeMs: number[] = [];
+  /** Stamped cameras, per decoded frame: the camera's send time -> the publisher's read (camera encode, network, capture). */
+  readonly cameraToGrab: number[] = [];
   /** Frames a decode viewer received but skipped because a newer one came while it was decoding. */
   decodeSkipped = 0;
   /** Stamped cameras: decoded frames without a readable stamp (then not timed). */
@@ -149,6 +151,7 @@ export class BenchViewer {
         if (this.measuring && from === undefined) this.unstamped += 1;
         else if (this.measuring && from !== undefined) {
           this.captureToDecoded.push(decodedAt - from);
+          if (this.stamped) this.cameraToGrab.push(captureTime - from);
           this.decodeMs.push(decodedAt - started);
         }
       } catch {
