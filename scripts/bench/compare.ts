@@ -4,10 +4,12 @@
  * case of the "after" report: fps, loss, latency and its floor (both from the after run), and the
  * publisher's CPU before -> after. For the README's real-source table.
  *
- * Run: node --import tsx scripts/bench/compare.ts <before.json> <after.json>
+ * Run: node --import tsx scripts/bench/compare.ts <before.json> <after.json> [<after.json> ...]
+ * (a case in a later "after" report replaces the same case of an earlier one, each beside the
+ * floors of its own report)
  */
 import { readFileSync } from 'node:fs';
-import { isRealSource } from './cases.js';
+import { ALL_CASES, isRealSource } from './cases.js';
 import { realSourceFloor } from './real-floor.js';
 import type { Spread } from './stats.js';
 import type { BenchResults, CaseSummary } from './summary.js';
@@ -41,10 +43,14 @@ function row(after: CaseSummary, before: CaseSummary | undefined, results: Bench
   ];
 }
 
-const [beforePath, afterPath] = process.argv.slice(2);
-if (!beforePath || !afterPath) throw new Error('usage: compare.ts <before.json> <after.json>');
+const [beforePath, ...afterPaths] = process.argv.slice(2);
+if (!beforePath || afterPaths.length === 0) throw new Error('usage: compare.ts <before.json> <after.json> [<after.json> ...]');
 const before = load(beforePath);
-const after = load(afterPath);
+const latest = new Map<string, { summary: CaseSummary; results: BenchResults }>();
+for (const path of afterPaths) {
+  const results = load(path);
+  for (const summary of results.cases.filter((c) => isRealSource(c.case))) latest.set(summary.case.id, { summary, results });
+}
 const header = [
   'source -> published',
   'viewers',
@@ -57,13 +63,10 @@ const header = [
   'load avg',
 ];
 const lines = [`| ${header.join(' | ')} |`, `| ${header.map(() => '---').join(' | ')} |`];
-for (const summary of after.cases.filter((c) => isRealSource(c.case))) {
-  lines.push(
-    `| ${row(
-      summary,
-      before.cases.find((c) => c.case.id === summary.case.id),
-      after,
-    ).join(' | ')} |`,
-  );
+const order = ALL_CASES.map((c) => c.id);
+const rows = [...latest.values()].sort((x, y) => order.indexOf(x.summary.case.id) - order.indexOf(y.summary.case.id));
+for (const { summary, results } of rows) {
+  const old = before.cases.find((c) => c.case.id === summary.case.id);
+  lines.push(`| ${row(summary, old, results).join(' | ')} |`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
