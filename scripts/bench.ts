@@ -11,7 +11,8 @@ import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { stackAccounts } from '@camqtt/test-support';
 import { mosquittoAvailable, startAedes, startMosquitto, type RunningBroker } from './bench/brokers.js';
-import { CAMERA_IDS, estimateSeconds, type BenchCase } from './bench/cases.js';
+import { CAMERA_IDS, estimateSeconds, isRealSource, QUALITY, sourceSize, type BenchCase } from './bench/cases.js';
+import { cv } from './bench/opencv.js';
 import { profileMarkdown, summarizeCpuProfile } from './bench/cpu-profile.js';
 import { codecFloor, roundTripFloor, type CodecFloor, type RoundTripFloor } from './bench/floors.js';
 import { parseOptions, USAGE, type BenchOptions } from './bench/options.js';
@@ -30,7 +31,8 @@ const WIRING =
   "The Mosquitto case runs /usr/sbin/mosquitto with its own config (anonymous, plain, loopback). Viewers are ws clients in the bench process on the relay's /ws; " +
   'they run in child processes of the bench: each decoding viewer in its own (decoding every frame with OpenCV imdecodeAsync, one at a time, newest next, as the page does), ' +
   'the others (which only read seq and captureTime from the JPEG comment) together in one. ' +
-  'A bench MQTT client subscribed to the broker times capture -> MQTT subscriber. CPU is user+system from /proc/<pid>/stat over the measured window, memory is VmHWM.';
+  'A bench MQTT client subscribed to the broker times capture -> MQTT subscriber. CPU is user+system from /proc/<pid>/stat over the measured window (the publisher with its capture helper), memory is VmHWM. ' +
+  'Real sources (issue 15): the camera is a process of its own on the same machine (packages/test-support/fixtures: MJPEG over HTTP from OpenCV, quality 80, each frame encoded live; H.264 over RTSP from GStreamer x264 zerolatency), stamping its send time into the pixels; there latency runs from that stamp to the decoded picture.';
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -74,6 +76,7 @@ async function measureFloors(
     if (!frame || sizes.has(size)) continue;
     sizes.set(size, { frame, bytes: Math.round(median(caseRuns.map((r) => r.bytesPerFrame)) ?? frame.length) });
   }
+  addSourceSizes(sizes, cases, notes);
   const codec: CodecFloor[] = [];
   for (const [size, { frame }] of sizes) codec.push(await codecFloor(size, frame));
   const roundTrip: RoundTripFloor[] = [];
@@ -91,6 +94,24 @@ async function measureFloors(
     }
   }
   return { codec, roundTrip };
+}
+
+/**
+ * A real source's own size needs a codec floor too (its camera's encode, the publisher's decode).
+ * Passed-through cases published a frame at that size; else the largest frame there is, resized.
+ */
+function addSourceSizes(sizes: Map<string, { frame: Buffer; bytes: number }>, cases: BenchCase[], notes: string[]): void {
+  for (const benchCase of cases.filter(isRealSource)) {
+    const { width, height } = sourceSize(benchCase);
+    const key = `${width}x${height}`;
+    if (sizes.has(key)) continue;
+    const largest = [...sizes.values()].sort((a, b) => b.frame.length - a.frame.length)[0];
+    if (!largest) continue;
+    const resized = cv.imdecode(largest.frame).resize(height, width);
+    const frame = cv.imencode('.jpg', resized, [cv.IMWRITE_JPEG_QUALITY, QUALITY]);
+    sizes.set(key, { frame, bytes: frame.length });
+    notes.push(`No case published ${key} frames: its codec floor uses a published frame resized to ${key}.`);
+  }
 }
 
 async function summarizeProfiles(profileDir: string, stamp: string): Promise<void> {
@@ -116,6 +137,10 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const stamp = timestampForFile(startedAt);
   const notes: string[] = [];
+  if (options.publisherEntry) {
+    if (!existsSync(options.publisherEntry)) throw new Error(`--publisher ${options.publisherEntry}: no such file`);
+    notes.push(`Publisher: ${options.publisherEntry} (--publisher), not this checkout's build.`);
+  }
   const cases = checkPrerequisites(options, notes);
   const { timing } = options;
   const total = cases.length * timing.runs;
@@ -145,7 +170,12 @@ async function main(): Promise<void> {
             benchCase,
             run,
             timing,
-            { provisionDir: provision.dir, accounts, ...(profileDir ? { profileDir } : {}) },
+            {
+              provisionDir: provision.dir,
+              accounts,
+              ...(profileDir ? { profileDir } : {}),
+              ...(options.publisherEntry ? { publisherEntry: options.publisherEntry } : {}),
+            },
             CAMERA_IDS,
           );
           runs.push(result);

@@ -8,6 +8,8 @@ export interface BenchOptions {
   updateReadme: boolean;
   /** Run the cases once with `node --cpu-prof` on broker, publisher and relay, and summarize the profiles. */
   profile: boolean;
+  /** --publisher: another build's services/publisher/dist/main.js (a "before" figure in the same bench). */
+  publisherEntry?: string;
   help: boolean;
 }
 
@@ -20,6 +22,8 @@ export const USAGE = `npm run bench [-- options]       (or: node --import tsx sc
   --update-readme    also put the headline table into README.md and the plot into bench/latency.svg
   --profile          run the chosen cases (default 640x480-v50) once with node --cpu-prof on the services
                      and print where their CPU time goes; writes bench/results/profile-<time>.md
+  --publisher PATH   run this build of the publisher (e.g. another worktree's services/publisher/dist/main.js),
+                     to measure before and after a change on the same machine in the same hour
   --help             this text`;
 
 function positive(flag: string, value: string | undefined, max: number): number {
@@ -48,6 +52,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (arg === '--help' || arg === '-h') options.help = true;
     else if (arg === '--runs') runs = Math.round(positive(arg, argv[++i], 20));
     else if (arg === '--seconds') seconds = positive(arg, argv[++i], 600);
+    else if (arg === '--publisher') options.publisherEntry = argv[++i];
     else if (arg === '--cases') filter = (argv[++i] ?? '').split(',').filter(Boolean);
     else throw new Error(`unknown option ${arg}\n\n${USAGE}`);
   }

@@ -1,6 +1,7 @@
 /**
  * Where the results go: bench/results/<time>.{json,md} plus latest.{json,md,svg} (git-ignored),
- * and with --update-readme the headline table in README.md and the plot bench/latency.svg.
+ * and with --update-readme the headline table in README.md, the plot bench/latency.svg and the
+ * report they came from, bench/report.md (all three committed, so the README's link works).
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ export async function writeResults(results: BenchResults): Promise<string[]> {
 
 const README_START = '<!-- bench:start (written by `npm run bench -- --update-readme`; do not edit by hand) -->';
 const README_END = '<!-- bench:end -->';
+/** The report the README's figures come from, committed beside them (bench/results/ is not). */
+const README_REPORT = 'report.md';
 
 /**
  * The README's part, from the same JSON: the headline table goes into README.md between the
@@ -63,7 +66,9 @@ export async function writeReadmeFigures(results: BenchResults): Promise<string[
   await writeFile(readmePath, readme.slice(0, from) + figures + readme.slice(to + README_END.length));
   const svgPath = join(benchDir, 'latency.svg');
   await writeFile(svgPath, latencyFigureSvg(results));
-  return [readmePath, svgPath];
+  const reportPath = join(benchDir, README_REPORT);
+  await writeFile(reportPath, `${markdownReport(results)}\n`);
+  return [readmePath, svgPath, reportPath];
 }
 
 /** One line on the issue's targets: how many were met, and each one missed with its figure. */
@@ -71,5 +76,5 @@ function targetsLine(results: BenchResults): string {
   const measured = results.targets.filter((t) => t.met !== undefined);
   const missed = measured.filter((t) => t.met === false);
   const detail = missed.map((t) => `${t.target} [${t.caseId}]: ${t.figure}`).join('; ');
-  return `Targets (640x480 @ 30 fps unless named): ${measured.length - missed.length} of ${measured.length} met${missed.length > 0 ? `; missed: ${detail}` : ''}. Full report: \`bench/results/latest.md\`.`;
+  return `Targets (640x480 @ 30 fps unless named): ${measured.length - missed.length} of ${measured.length} met${missed.length > 0 ? `; missed: ${detail}` : ''}. Full report: [bench/${README_REPORT}](bench/${README_REPORT}).`;
 }

@@ -4,7 +4,7 @@
  * Linux only; anything unreadable (process gone, not Linux) reads as undefined.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second of the stat fields; 100 nearly everywhere, but ask. */
 const CLOCK_TICKS_PER_SECOND = ((): number => {
@@ -31,6 +31,27 @@ export function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/** The process's children (any thread's), from /proc/<pid>/task/<tid>/children; [] when unreadable. */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Seconds of CPU the process and its live descendants have used: the publisher's capture helper
+ * does the decoding and encoding of a camera's frames, so the publisher's cost is the pair's.
+ */
+export function treeCpuSeconds(pid: number | undefined): number | undefined {
+  const own = cpuSeconds(pid);
+  if (pid === undefined || own === undefined) return undefined;
+  return childPids(pid).reduce((sum, child) => sum + (treeCpuSeconds(child) ?? 0), own);
+}
+
 /** Peak resident set size in MiB (VmHWM), over the process's life so far. */
 export function peakRssMiB(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
@@ -42,17 +63,25 @@ export function peakRssMiB(pid: number | undefined): number | undefined {
   }
 }
 
-/** CPU use of one process over a window: start it, later `finish()` gives cores (1.0 = one full core). */
+/**
+ * CPU use of one process (`withChildren`: and its descendants) over a window: start it, later
+ * `finish()` gives cores (1.0 = one full core).
+ */
 export class CpuWindow {
   private readonly startCpu: number | undefined;
   private readonly startWall = performance.now();
+  private readonly measure: (pid: number | undefined) => number | undefined;
 
-  constructor(private readonly pid: number | undefined) {
-    this.startCpu = cpuSeconds(pid);
+  constructor(
+    private readonly pid: number | undefined,
+    withChildren = false,
+  ) {
+    this.measure = withChildren ? treeCpuSeconds : cpuSeconds;
+    this.startCpu = this.measure(pid);
   }
 
   finish(): { cores: number | undefined; peakRssMiB: number | undefined } {
-    const endCpu = cpuSeconds(this.pid);
+    const endCpu = this.measure(this.pid);
     const seconds = (performance.now() - this.startWall) / 1000;
     const cores = this.startCpu !== undefined && endCpu !== undefined && seconds > 0 ? (endCpu - this.startCpu) / seconds : undefined;
     return { cores, peakRssMiB: peakRssMiB(this.pid) };

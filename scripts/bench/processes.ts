@@ -6,12 +6,15 @@ import type { SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { spawnWithDeathSignal } from '@camqtt/service-kit';
-import { repoRoot, ServiceProcess, type ServiceName } from '@camqtt/test-support';
+import { repoRoot, ServiceProcess } from '@camqtt/test-support';
 
 export { killAllProcessesNow, repoRoot, serviceEntries, ServiceProcess, stopAllProcesses } from '@camqtt/test-support';
 
-/** A camqtt service under a label for the bench's tables; `nodeArgs` carry --cpu-prof when profiling. */
-export function startService(name: ServiceName, label: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
+/**
+ * A camqtt service (by name, or the path of another build's entry) under a label for the bench's
+ * tables; `nodeArgs` carry --cpu-prof when profiling.
+ */
+export function startService(name: string, label: string, env: Record<string, string>, nodeArgs: string[] = []): ServiceProcess {
   return ServiceProcess.start(name, env, [], { label, nodeArgs });
 }
 

@@ -2,7 +2,8 @@
  * The bench's results as text: a compact table for the terminal and a markdown report. Figures are
  * medians over the runs; the markdown adds the spread (min-max) where runs > 1.
  */
-import { GROUPS } from './cases.js';
+import { GROUPS, isRealSource } from './cases.js';
+import { realSourceFloor } from './real-floor.js';
 import type { Spread } from './stats.js';
 import type { BenchResults, CaseSummary } from './summary.js';
 
@@ -248,6 +249,57 @@ function floorsSection(results: BenchResults): string {
   return `### Floors (same machine, same run)\n\nOne OpenCV JPEG encode and decode of a real frame (median of 40, bench process otherwise idle; the async columns add the thread-pool hop the publisher and the viewers pay):\n\n${codec}\n\nA bare MQTT round trip (one client publishes a frame-sized QoS 0 payload to a topic it subscribes to; median of 140):\n\n${rtt}\n`;
 }
 
+/** Issue 15: each live camera beside its floor from the same bench. */
+export function realSourcesTable(results: BenchResults): string {
+  const cases = results.cases.filter((c) => isRealSource(c.case));
+  return table(
+    [
+      'case',
+      'viewers',
+      'fps (worst viewer)',
+      'lost',
+      'camera->decoded p50 / p99 ms',
+      'of which camera->publisher read p50',
+      'in publisher (grab->offered) mean',
+      'floor ms',
+      'p50 / floor',
+      'p99 / floor',
+      'publisher + helper CPU (cores)',
+      'load avg',
+    ],
+    cases.map((c) => {
+      const floor = realSourceFloor(c.case, results.floors);
+      const ratio = (value: number | undefined): string => (floor && value !== undefined ? `${(value / floor.ms).toFixed(2)}x` : '-');
+      return [
+        c.case.title,
+        viewersLabel(c),
+        withSpread(c.viewerFpsMin),
+        med(c.viewerLostTotal, 0),
+        `${withSpread(c.decoded.p50)} / ${withSpread(c.decoded.p99)}`,
+        med(c.split.cameraToGrabP50),
+        med(c.split.publisherGrabToOfferMs),
+        floor ? num(floor.ms) : '-',
+        ratio(c.decoded.p50?.median),
+        ratio(c.decoded.p99?.median),
+        withSpread(c.cpuCores.publisher, 2),
+        withSpread(c.loadAverage, 1),
+      ];
+    }),
+  );
+}
+
+function realSourcesSection(results: BenchResults): string {
+  const cases = results.cases.filter((c) => isRealSource(c.case));
+  if (cases.length === 0) return '';
+  const floors = cases.flatMap((c) => {
+    const floor = realSourceFloor(c.case, results.floors);
+    return floor && c.case.viewers > 1
+      ? [`- ${c.case.title.replace(/, 10 viewers$/, '')}: ${floor.parts} = ${floor.ms.toFixed(1)} ms`]
+      : [];
+  });
+  return `### Real sources (issue 15)\n\nA live camera the bench does not own, each frame stamped with its send time in its pixels; latency runs from that stamp to the decoded picture at a viewer (the file: from the publisher's read). Floors from this bench's own floor measurements:\n\n${realSourcesTable(results)}\n\n${floors.join('\n')}\n`;
+}
+
 function targetsSection(results: BenchResults): string {
   return `### Targets (issue 6), compared, not asserted\n\n${table(
     ['target', 'case', 'measured (median of runs)', 'met'],
@@ -270,6 +322,7 @@ export function markdownReport(results: BenchResults): string {
     '',
     headlineTable(results),
     '',
+    realSourcesSection(results),
     targetsSection(results),
     `Reference, ${r.source}: 640x480 p50 ${r.at640x480.p50Ms} ms, p99 ${r.at640x480.p99Ms} ms, ${r.at640x480.lostPercent} % of frames lost; 1280x720 ${r.at1280x720.fps} fps, ${r.at1280x720.lostPercent} % lost.`,
     '',

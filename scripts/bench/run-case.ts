@@ -3,7 +3,7 @@
  * warm up, then measure for a fixed window and tear everything down (always, even on error).
  */
 import { loadavg } from 'node:os';
-import type { BenchCase, Timing } from './cases.js';
+import { stamped, type BenchCase, type Timing } from './cases.js';
 import { nowMs } from './clock.js';
 import { FrameProbe } from './mqtt-probe.js';
 import { sleep, type ServiceProcess } from './processes.js';
@@ -35,6 +35,8 @@ export interface RunResult {
   /** The relay's receivedAt -> message at a viewer. */
   relayToClient: Distribution;
   decodeMs: Distribution;
+  /** Stamped cameras: the camera's send time -> the publisher's read of the frame. */
+  cameraToGrab: Distribution;
   /** The publisher's own mean grab -> offered-to-MQTT time and JPEG encode time (its debug log). */
   publisherGrabToOfferMs?: number;
   publisherEncodeMs?: number;
@@ -46,6 +48,8 @@ export interface RunResult {
   viewerLostMax: number;
   /** Frames a decoding viewer skipped because a newer one arrived during a decode (not lost on the wire). */
   decodeSkipped: number;
+  /** Stamped cameras: decoded frames whose send-time stamp could not be read (not timed). */
+  unstamped: number;
   /** What reached the MQTT subscriber: fps per camera (mean), gaps (lost before the relay). */
   publishedFps: number;
   publishedLost: number;
@@ -153,7 +157,10 @@ export async function runCase(
     stack = await startBenchStack(benchCase, cameras, options);
     probe = await FrameProbe.start(stack.broker, TOPIC_PREFIX);
     const url = `ws://127.0.0.1:${stack.webPort}/ws`;
-    await fleets.request({ type: 'open', url, kinds: [], firstId: 0, timeoutMs: OPEN_TIMEOUT_MS }, OPEN_TIMEOUT_MS + 20_000);
+    await fleets.request(
+      { type: 'open', url, kinds: [], firstId: 0, timeoutMs: OPEN_TIMEOUT_MS, stamped: stamped(benchCase) },
+      OPEN_TIMEOUT_MS + 20_000,
+    );
     try {
       await fleets.request({ type: 'first-frame', timeoutMs: FIRST_FRAME_TIMEOUT_MS }, FIRST_FRAME_TIMEOUT_MS + 2000);
     } catch (error) {
@@ -163,7 +170,8 @@ export async function runCase(
 
     const brokerCpu = new CpuWindow(stack.broker.process.pid);
     const relayCpu = new CpuWindow(stack.relay.pid);
-    const publisherCpu = stack.publishers.map((p) => new CpuWindow(p.pid));
+    // With its capture helper, which reads, decodes and encodes a camera's frames.
+    const publisherCpu = stack.publishers.map((p) => new CpuWindow(p.pid, true));
     const viewerCpu = fleets.all.map((f) => new CpuWindow(f.process.pid));
     await fleets.request({ type: 'measure', on: true }, 5000);
     probe.measuring = true;
@@ -223,6 +231,7 @@ export async function runCase(
       captureToRelay: distribution(pool((v) => v.captureToRelay)),
       relayToClient: distribution(pool((v) => v.relayToClient)),
       decodeMs: distribution(pool((v) => v.decodeMs)),
+      cameraToGrab: distribution(pool((v) => v.cameraToGrab)),
       publisherGrabToOfferMs: publisherTiming(stack.publishers, 'grabToOfferMs', windowStart, windowEnd),
       publisherEncodeMs: publisherTiming(stack.publishers, 'encodeMs', windowStart, windowEnd),
       viewerFpsMin: fps[0] ?? 0,
@@ -230,6 +239,7 @@ export async function runCase(
       viewerLostTotal: lostTotal,
       viewerLostMax: lostMax,
       decodeSkipped: live.reduce((s, v) => s + v.decodeSkipped, 0),
+      unstamped: live.reduce((s, v) => s + v.unstamped, 0),
       publishedFps: probeFrames / windowSeconds / cameras.length,
       publishedLost: probeLost,
       bytesPerFrame: probeFrames > 0 ? probeBytes / probeFrames : 0,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { FPS, QUALITY, type BenchCase } from './cases.js';
 import { startAedes, startMosquitto, type RunningBroker } from './brokers.js';
 import { startService, type ServiceProcess } from './processes.js';
+import { startRealSource, type RealSource } from './real-source.js';
 import { startV4l2Source } from './v4l2-source.js';
 
 export const TOPIC_PREFIX = 'camqtt';
@@ -20,6 +21,8 @@ export interface StackOptions {
   accounts: string;
   /** Folder for --cpu-prof profiles of the node services; unset: no profiling. */
   profileDir?: string;
+  /** Another build's publisher entry (--publisher), to measure before and after a change in one bench. */
+  publisherEntry?: string;
 }
 
 export interface BenchStack {
@@ -49,16 +52,20 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
   const broker = await startBroker(benchCase, options);
   const services: ServiceProcess[] = [];
   const v4l2 = benchCase.source === 'v4l2' ? cameraIds.map(() => startV4l2Source(benchCase)) : [];
+  const real: RealSource[] = [];
   const stop = async (): Promise<void> => {
     // Relay and publishers first, so the broker sees clean disconnects.
     await Promise.all(services.map((p) => p.stop()));
     await broker.stop();
     for (const source of v4l2) source.remove();
+    await Promise.all(real.map((source) => source.stop()));
   };
   try {
+    if (benchCase.source !== undefined && benchCase.source !== 'v4l2')
+      for (const _camera of cameraIds) real.push(await startRealSource(benchCase));
     const publishers = cameraIds.map((camera, i) =>
       startService(
-        'publisher',
+        options.publisherEntry ?? 'publisher',
         `publisher ${camera}`,
         {
           ...broker.clientEnv(camera),
@@ -73,6 +80,7 @@ export async function startBenchStack(benchCase: BenchCase, cameraIds: readonly 
           STATUS_INTERVAL_S: String(PUBLISHER_STATS_INTERVAL_S),
           ...protocolEnv(benchCase),
           ...v4l2[i]?.env,
+          ...real[i]?.env,
         },
         profileArgs(options, `publisher-${camera}`),
       ),

@@ -26,6 +26,8 @@ export interface CaseSummary {
     relayToClientP50?: Spread;
     relayToClientP99?: Spread;
     decodeP50?: Spread;
+    /** Stamped cameras: camera send time -> the publisher's read (camera encode, network, capture). */
+    cameraToGrabP50?: Spread;
   };
   viewerFpsMin?: Spread;
   viewerFpsMedian?: Spread;
@@ -78,6 +80,7 @@ export function summarizeCase(benchCase: BenchCase, runs: RunResult[], failures:
       relayToClientP50: over((r) => r.relayToClient.p50),
       relayToClientP99: over((r) => r.relayToClient.p99),
       decodeP50: over((r) => r.decodeMs.p50),
+      cameraToGrabP50: over((r) => r.cameraToGrab.p50),
     }),
     viewerFpsMin: over((r) => r.viewerFpsMin),
     viewerFpsMedian: over((r) => r.viewerFpsMedian),

@@ -8,7 +8,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { BenchViewer, type ViewerKind } from './viewers.js';
 
 export type FleetRequest =
-  | { type: 'open'; url: string; kinds: ViewerKind[]; firstId: number; timeoutMs: number }
+  /** `stamped`: the camera stamps its send time into the picture; decoding viewers time from that. */
+  | { type: 'open'; url: string; kinds: ViewerKind[]; firstId: number; timeoutMs: number; stamped: boolean }
   | { type: 'first-frame'; timeoutMs: number }
   | { type: 'measure'; on: boolean }
   | { type: 'collect' };
@@ -21,7 +22,10 @@ export interface CollectedViewer {
   captureToRelay: number[];
   captureToDecoded: number[];
   decodeMs: number[];
+  cameraToGrab: number[];
   decodeSkipped: number;
+  /** Stamped cameras: decoded frames whose stamp could not be read. */
+  unstamped: number;
 }
 
 export type FleetReply =
@@ -49,7 +53,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 async function handle(request: FleetRequest): Promise<FleetReply> {
   switch (request.type) {
     case 'open':
-      request.kinds.forEach((kind, i) => viewers.push(new BenchViewer(request.firstId + i, kind, request.url)));
+      request.kinds.forEach((kind, i) => viewers.push(new BenchViewer(request.firstId + i, kind, request.url, request.stamped)));
       await within(Promise.all(viewers.map((v) => v.opened(request.timeoutMs))), request.timeoutMs + 1000, 'viewers connecting');
       return { type: 'done' };
     case 'first-frame':
@@ -77,7 +81,9 @@ async function handle(request: FleetRequest): Promise<FleetReply> {
           captureToRelay: v.captureToRelay,
           captureToDecoded: v.captureToDecoded,
           decodeMs: v.decodeMs,
+          cameraToGrab: v.cameraToGrab,
           decodeSkipped: v.decodeSkipped,
+          unstamped: v.unstamped,
         })),
       };
   }

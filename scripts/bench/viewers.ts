@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import { decodeViewerFrame, readFrameMeta } from '@camqtt/wire';
+import { readFrameStamp } from '@camqtt/test-support';
 import { nowMs } from './clock.js';
 import { cv } from './opencv.js';
 
@@ -33,11 +34,19 @@ export class BenchViewer {
   readonly relayToClient: number[] = [];
   /** Per frame, ms: capture -> the relay's receivedAt (capture, encode, publish, broker hop). */
   readonly captureToRelay: number[] = [];
-  /** Decode viewers only, per decoded frame: capture -> decoded image in hand. */
+  /**
+   * Decode viewers only, per decoded frame: capture -> decoded image in hand. With a stamped camera
+   * "capture" is the send time in the picture (camera encode, network, the publisher's decode,
+   * resize and encode all count); otherwise the publisher's capture time.
+   */
   readonly captureToDecoded: number[] = [];
   readonly decodeMs: number[] = [];
+  /** Stamped cameras, per decoded frame: the camera's send time -> the publisher's read (camera encode, network, capture). */
+  readonly cameraToGrab: number[] = [];
   /** Frames a decode viewer received but skipped because a newer one came while it was decoding. */
   decodeSkipped = 0;
+  /** Stamped cameras: decoded frames without a readable stamp (then not timed). */
+  unstamped = 0;
   measuring = false;
   private decoding = false;
   private pendingDecode: PendingDecode | undefined;
@@ -49,6 +58,7 @@ export class BenchViewer {
     readonly id: number,
     readonly kind: ViewerKind,
     url: string,
+    private readonly stamped = false,
   ) {
     this.firstFrame = new Promise((resolve) => {
       this.firstFrameResolve = resolve;
@@ -134,11 +144,14 @@ export class BenchViewer {
       try {
         const image = await cv.imdecodeAsync(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
         const decodedAt = nowMs();
+        const from = this.stamped ? readFrameStamp((x, y) => green(image.atRaw(y, x)), image.cols, decodedAt) : captureTime;
         // Freed at once so the next decode reuses the memory, as a browser reuses its bitmaps;
         // left to V8's GC, every decode faults in fresh pages (several ms per frame here).
         image.release();
-        if (this.measuring) {
-          this.captureToDecoded.push(decodedAt - captureTime);
+        if (this.measuring && from === undefined) this.unstamped += 1;
+        else if (this.measuring && from !== undefined) {
+          this.captureToDecoded.push(decodedAt - from);
+          if (this.stamped) this.cameraToGrab.push(captureTime - from);
           this.decodeMs.push(decodedAt - started);
         }
       } catch {
@@ -159,4 +172,9 @@ export class BenchViewer {
     if (this.socket.readyState === WebSocket.CLOSED) return;
     this.socket.terminate();
   }
+}
+
+/** A pixel's green value (BGR), as its brightness for the stamp's black and white blocks. */
+function green(pixel: number | number[]): number {
+  return Array.isArray(pixel) ? (pixel[1] ?? 0) : pixel;
 }

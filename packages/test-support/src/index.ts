@@ -5,3 +5,5 @@ export * from './stack.js';
 export * from './viewer-page.js';
 export * from './wait.js';
 export * from './silent-link-proxy.js';
+export * from './cameras.js';
+export * from './frame-stamp.js';

@@ -18,6 +18,32 @@ export interface EncodeOptions {
   overlay: string | undefined;
 }
 
+/** What the status shows of the encoder; the capture helper sends it with each frame it encodes. */
+export interface EncoderState {
+  /** Whether the last frame was passed through. */
+  passthrough: boolean;
+  /** Why frames are encoded below the asked quality or not sent. */
+  warning: string | undefined;
+  /** Set while the source is smaller than the asked size, so frames go out at the source's size. */
+  sizeWarning: string | undefined;
+  /** Quality frames are actually encoded at, when below the asked one. */
+  encodeQuality: number | undefined;
+}
+
+/**
+ * What the pipeline needs of an encoder: FrameEncoder here, or one in the capture helper process
+ * (HelperFrameEncoder) for the sources read there, so their frames never cross the pipe raw.
+ */
+export interface FrameEncoding {
+  readonly state: EncoderState;
+  /** Settings changed (quality, size): the size cap is measured afresh. */
+  reset(): void;
+  /** The payload for a regular frame, or undefined when it cannot fit under the cap. */
+  encode(grab: Grab, asked: EncodeOptions, meta: FrameMeta): Promise<Encoded | undefined>;
+  /** A snapshot: always re-encoded at `quality` (stepped down only as far as the cap needs). */
+  encodeSnapshot(grab: Grab, options: EncodeOptions, quality: number, meta: FrameMeta): Promise<Encoded | undefined>;
+}
+
 export interface Encoded {
   payload: Uint8Array;
   /** The quality used; undefined for a passed-through JPEG. */
@@ -42,33 +68,22 @@ export function passthroughRefusal(info: JpegInfo | undefined, options: EncodeOp
   return undefined;
 }
 
-export class FrameEncoder {
+export class FrameEncoder implements FrameEncoding {
   /** Highest quality that kept frames under the cap, once a frame was over it. */
   private ceiling: number | undefined;
   private capWarning: string | undefined;
   private lastPassedThrough = false;
   private smallSourceWarning: string | undefined;
 
-  constructor(private readonly maxPayloadBytes: number) {}
+  constructor(readonly maxPayloadBytes: number) {}
 
-  /** Why frames are encoded below the asked quality or not sent, for the status. */
-  get warning(): string | undefined {
-    return this.capWarning;
-  }
-
-  /** Whether the last frame was passed through. */
-  get passthrough(): boolean {
-    return this.lastPassedThrough;
-  }
-
-  /** Set while the source is smaller than the asked size, so frames go out at the source's size. */
-  get sizeWarning(): string | undefined {
-    return this.smallSourceWarning;
-  }
-
-  /** Quality frames are actually encoded at, when below the asked one. */
-  get encodeQuality(): number | undefined {
-    return this.ceiling;
+  get state(): EncoderState {
+    return {
+      passthrough: this.lastPassedThrough,
+      warning: this.capWarning,
+      sizeWarning: this.smallSourceWarning,
+      encodeQuality: this.ceiling,
+    };
   }
 
   /** Settings changed (quality, size): the size cap is measured afresh. */

@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { type EncodeOptions, FrameEncoder } from './frame-encoder.js';
+import { type EncodeOptions, FrameEncoder, type FrameEncoding } from './frame-encoder.js';
 import { FrameLoop } from './frame-loop.js';
 import type { FramePublisher } from './frame-publisher.js';
 import { FrameTimings, type PipelineTimings } from './frame-timings.js';
@@ -38,7 +38,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
   private running: Promise<void> | undefined;
   private readonly supervisor: SourceSupervisor;
   private readonly loop: FrameLoop;
-  private readonly encoder: FrameEncoder;
+  private readonly encoder: FrameEncoding;
   private readonly snapshots = new SnapshotRequests();
   private readonly timings = new FrameTimings();
   private seq = 0;
@@ -53,7 +53,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
     private readonly log: Logger,
   ) {
     super();
-    this.encoder = new FrameEncoder(options.maxPayloadBytes);
+    this.encoder = source.makeEncoder?.(options.maxPayloadBytes) ?? new FrameEncoder(options.maxPayloadBytes);
     this.supervisor = new SourceSupervisor(source, new RetryBackoff(options.sourceRetry ?? SOURCE_RETRY), log);
     this.supervisor.on('opened', (info) => this.emit('opened', info));
     this.supervisor.on('failed', (error) => this.emit('failed', error));
@@ -79,16 +79,17 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
 
   /** Whether the last frame was the source's own JPEG, published as it came. */
   get passthrough(): boolean {
-    return this.encoder.passthrough;
+    return this.encoder.state.passthrough;
   }
 
   get encodeQuality(): number | undefined {
-    return this.encoder.encodeQuality;
+    return this.encoder.state.encodeQuality;
   }
 
   /** Why frames are worse (size cap) or smaller (small source) than asked, for the status. */
   get encoderWarnings(): string[] {
-    return [this.encoder.warning, this.encoder.sizeWarning].filter((warning): warning is string => warning !== undefined);
+    const { warning, sizeWarning } = this.encoder.state;
+    return [warning, sizeWarning].filter((warning): warning is string => warning !== undefined);
   }
 
   start(): void {
@@ -142,7 +143,7 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
       return;
     }
     const { encoder } = this;
-    const before = { passthrough: encoder.passthrough, warning: encoder.warning, sizeWarning: encoder.sizeWarning };
+    const before = encoder.state;
     const encodeStart = performance.now();
     const meta = { camera: this.options.camera, seq: this.seq + 1, captureTime: grab.captureTime };
     const encoded = await encoder.encode(grab, this.encodeOptions(), meta);
@@ -156,10 +157,11 @@ export class FramePipeline extends EventEmitter<{ opened: [info: SourceInfo]; fa
         grabToOfferMs: offeredAt - grab.grabbedAt,
       });
     }
-    if (before.passthrough !== encoder.passthrough || before.warning !== encoder.warning || before.sizeWarning !== encoder.sizeWarning) {
-      if (encoder.warning !== before.warning && encoder.warning) this.log.warn({ warning: encoder.warning }, 'frame size cap');
-      if (encoder.sizeWarning !== before.sizeWarning && encoder.sizeWarning)
-        this.log.warn({ warning: encoder.sizeWarning }, 'source smaller than the asked size');
+    const after = encoder.state;
+    if (before.passthrough !== after.passthrough || before.warning !== after.warning || before.sizeWarning !== after.sizeWarning) {
+      if (after.warning !== before.warning && after.warning) this.log.warn({ warning: after.warning }, 'frame size cap');
+      if (after.sizeWarning !== before.sizeWarning && after.sizeWarning)
+        this.log.warn({ warning: after.sizeWarning }, 'source smaller than the asked size');
       this.emit('changed');
     }
   }

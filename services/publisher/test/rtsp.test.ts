@@ -1,6 +1,6 @@
 /**
  * An RTSP camera as CAMERA_SOURCE, served by GStreamer's RTSP server in a separate process
- * (fixtures/rtsp-server.py) that the tests kill and restart: RTP/JPEG passed through, H.264
+ * (packages/test-support/fixtures/rtsp-server.py) that the tests kill and restart: RTP/JPEG passed through, H.264
  * decoded and re-encoded, RTP asked for over TCP, and the camera dying and coming back on the same
  * port while the publisher keeps running.
  */

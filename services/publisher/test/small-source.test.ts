@@ -19,9 +19,9 @@ test('a smaller source keeps its warning on re-encoded frames, decoded or JPEG, 
   for (const grab of [{ mat: picture(640, 480) }, { jpeg: new Uint8Array(cv.imencode('.jpg', picture(640, 480))) }]) {
     const encoded = await encoder.encode({ ...grab, captureTime: 0, grabbedAt: 0 }, asked, meta);
     assert.deepEqual(readJpegInfo(encoded!.payload), { width: 640, height: 360, hasHuffmanTables: true });
-    assert.equal(encoder.passthrough, false);
-    assert.equal(encoder.sizeWarning, warning);
+    assert.equal(encoder.state.passthrough, false);
+    assert.equal(encoder.state.sizeWarning, warning);
   }
   await encoder.encode({ mat: picture(1280, 720), captureTime: 0, grabbedAt: 0 }, asked, meta);
-  assert.equal(encoder.sizeWarning, undefined);
+  assert.equal(encoder.state.sizeWarning, undefined);
 });

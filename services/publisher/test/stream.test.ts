@@ -1,25 +1,30 @@
 /**
- * An HTTP MJPEG stream as CAMERA_SOURCE, served by a separate process (fixtures/mjpeg-server.mjs)
+ * An HTTP MJPEG stream as CAMERA_SOURCE, served by a separate process (packages/test-support/fixtures/mjpeg-server.mjs)
  * that the tests kill and restart: passthrough of the stream's own JPEGs, re-encoding once a
  * resize is asked for, the stream dying and coming back, and a URL that never answers.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import cv from '@u4/opencv4nodejs';
+import { readFrameStamp } from '@camqtt/test-support';
 import { MjpegCamera, SilentServer, PublisherTestBed, TestSubscriber, WAIT_MS } from './support.js';
 
 describe('publisher with an HTTP MJPEG stream', () => {
   const bed = new PublisherTestBed();
   const camera = new MjpegCamera(320, 240, 10);
   const silent = new SilentServer();
+  /** A scene with detail and its send time in the pixels, as the bench's camera. */
+  const stamped = new MjpegCamera(640, 480, 15, true);
 
   before(async () => {
     await bed.start();
     await camera.start();
+    await stamped.start();
   });
 
   after(async () => {
     await camera.kill();
+    await stamped.kill();
     await silent.stop();
     await bed.stop();
   });
@@ -61,6 +66,54 @@ describe('publisher with an HTTP MJPEG stream', () => {
     const back = await subscriber.nextFrame(() => true, 30_000);
     assert.equal(cv.imdecode(back.payload).cols, 160);
     await subscriber.nextStatus((s) => s.online && s.error === undefined && (s.fps ?? 0) > 0);
+  });
+
+  test('frames are encoded in the capture helper: snapshots at SNAPSHOT_QUALITY (also while paused), resized, and stepped down under MQTT_MAX_PAYLOAD_BYTES with the warning in the status', async () => {
+    const { subscriber } = await bed.camera('helpercam', {
+      CAMERA_ID: 'helpercam',
+      CAMERA_SOURCE: stamped.url,
+      VIDEO_WIDTH: '480',
+      VIDEO_HEIGHT: '360',
+      VIDEO_FPS: '15',
+      JPEG_QUALITY: '30',
+    });
+    const regular = await subscriber.nextFrame();
+    assert.deepEqual([cv.imdecode(regular.payload).cols, cv.imdecode(regular.payload).rows], [480, 360]);
+    await subscriber.control({ snapshot: true, id: 'snap' });
+    const answered = await subscriber.status((s) => s.lastCommand?.id === 'snap' && s.lastCommand.snapshotSeq !== undefined);
+    const snapshot = subscriber.frames.find((f) => f.meta?.snapshot === true);
+    assert.ok(snapshot, 'the snapshot frame arrived before its answer');
+    assert.equal(snapshot.meta?.seq, answered.lastCommand?.snapshotSeq);
+    // Quality 95 against 30 of the same scene: several times the bytes.
+    assert.ok(snapshot.payload.length > 2 * regular.payload.length, `snapshot ${snapshot.payload.length} B vs ${regular.payload.length} B`);
+    // The camera's send time survives the helper's decode, resize (640 -> 480) and encode.
+    const image = cv.imdecode(snapshot.payload);
+    const sentAt = readFrameStamp((x, y) => (image.atRaw(y, x) as unknown as number[])[1] ?? 0, image.cols, Date.now());
+    assert.ok(sentAt !== undefined && sentAt <= Date.now() && sentAt > Date.now() - 10_000, `stamp ${sentAt}`);
+
+    await subscriber.control({ paused: true, id: 'pause' });
+    await subscriber.status((s) => s.lastCommand?.id === 'pause' && s.paused === true);
+    await subscriber.control({ snapshot: true, id: 'snap-paused' });
+    const second = await subscriber.status((s) => s.lastCommand?.id === 'snap-paused' && s.lastCommand.snapshotSeq !== undefined);
+    assert.ok(subscriber.frames.some((f) => f.meta?.snapshot === true && f.meta.seq === second.lastCommand?.snapshotSeq));
+
+    const cap = 30_000;
+    const capped = await bed.camera('cappedcam', {
+      CAMERA_ID: 'cappedcam',
+      CAMERA_SOURCE: stamped.url,
+      VIDEO_WIDTH: '640',
+      VIDEO_HEIGHT: '480',
+      VIDEO_FPS: '15',
+      JPEG_QUALITY: '95',
+      MQTT_MAX_PAYLOAD_BYTES: String(cap),
+    });
+    const warned = await capped.subscriber.status(
+      (s) => (s.warnings ?? []).some((w) => /MQTT_MAX_PAYLOAD_BYTES.*stepped down/.test(w)),
+      WAIT_MS,
+    );
+    assert.ok((warned.encodeQuality ?? 95) < 95, `encodeQuality ${warned.encodeQuality}`);
+    const frames = await capped.subscriber.collectFrames(5);
+    for (const frame of frames) assert.ok(frame.payload.length <= cap, `${frame.payload.length} B over ${cap}`);
   });
 
   test('a URL that accepts but never answers: status and control keep working while the open hangs, and SIGTERM still exits 0 with the offline status', async () => {

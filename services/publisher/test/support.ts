@@ -1,16 +1,16 @@
 /**
  * Real parts for the publisher tests: an in-process Aedes broker on a free port (restartable on
  * the same port), and an MQTT.js subscriber that records frames and statuses and lets a test wait
- * for the one it needs; an MJPEG-over-HTTP camera process, an RTSP camera process and a URL that
- * never answers.
+ * for the one it needs; a URL that never answers. The MJPEG-over-HTTP and RTSP cameras live in
+ * @camqtt/test-support (the bench uses them too) and are re-exported here.
  */
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type CameraStatus, type FrameMeta, Topics, parseCameraStatus, readFrameMeta } from '@camqtt/wire';
 import { ServiceProcess, TestBroker } from '@camqtt/test-support';
+
+export { MjpegCamera, RtspCamera } from '@camqtt/test-support';
 
 export const WAIT_MS = 20_000;
 
@@ -171,108 +171,6 @@ export class PublisherTestBed {
     await Promise.all(this.processes.map((p) => p.stop()));
     await Promise.all(this.subscribers.map((s) => s.close()));
     await this.broker.stop();
-  }
-}
-
-const MJPEG_SERVER = new URL('./fixtures/mjpeg-server.mjs', import.meta.url).pathname;
-
-/** The MJPEG-over-HTTP camera of fixtures/mjpeg-server.mjs, as a process a test can kill and restart. */
-export class MjpegCamera {
-  private server: ServiceProcess | undefined;
-  port = 0;
-
-  constructor(
-    readonly width: number,
-    readonly height: number,
-    readonly fps: number,
-  ) {}
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/`;
-  }
-
-  /** Starts serving on `port` (0: a free one, remembered for a restart). */
-  async start(port = this.port): Promise<void> {
-    this.server = ServiceProcess.start(MJPEG_SERVER, {}, [String(port), String(this.width), String(this.height), String(this.fps)]);
-    this.port = await this.server.port('http');
-  }
-
-  /** kill -9: the stream ends mid-frame, as when a camera loses power. */
-  async kill(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server || server.child.exitCode !== null || server.child.signalCode !== null) return;
-    const exited = once(server.child, 'exit');
-    server.child.kill('SIGKILL');
-    await exited;
-  }
-}
-
-const RTSP_SERVER = new URL('./fixtures/rtsp-server.py', import.meta.url).pathname;
-/**
- * Debian's interpreter, not the first python3 on PATH: GStreamer's Python bindings (python3-gi)
- * are installed for it only, and a developer's pyenv or venv python3 would not find them.
- */
-const DEBIAN_PYTHON = '/usr/bin/python3';
-const RTSP_PACKAGES = 'python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly';
-
-/**
- * The RTSP camera of fixtures/rtsp-server.py (GStreamer's RTSP server), as a process a test can
- * kill and restart on the same port. `codec`: jpeg (RTP/JPEG, an MJPEG camera) or h264.
- */
-export class RtspCamera {
-  private server: ServiceProcess | undefined;
-  port = 0;
-
-  constructor(
-    readonly width: number,
-    readonly height: number,
-    readonly fps: number,
-    readonly codec: 'jpeg' | 'h264',
-  ) {}
-
-  get url(): string {
-    return `rtsp://127.0.0.1:${this.port}/cam`;
-  }
-
-  /** The Transport header of every SETUP the running server received (the transport asked for). */
-  get setupTransports(): string[] {
-    return (this.server?.lines ?? []).filter((line) => line.msg === 'setup').map((line) => String(line.transport));
-  }
-
-  /** Starts serving on `port` (0: a free one, remembered for a restart); fails loudly if GStreamer is missing. */
-  async start(port = this.port): Promise<void> {
-    if (!existsSync(DEBIAN_PYTHON)) throw new Error(`RTSP tests need ${DEBIAN_PYTHON} with GStreamer: apt-get install ${RTSP_PACKAGES}`);
-    const server = ServiceProcess.command(`rtsp-server ${this.codec}`, DEBIAN_PYTHON, [
-      RTSP_SERVER,
-      String(port),
-      String(this.width),
-      String(this.height),
-      String(this.fps),
-      this.codec,
-    ]);
-    this.server = server;
-    try {
-      this.port = await server.port('rtsp');
-    } catch (error) {
-      // The fixture's stderr (a missing package, a busy port) says why; 'close' comes once all of
-      // it was read (it may have come already: then the wait is bounded).
-      if (!server.exited) server.child.kill('SIGKILL');
-      await Promise.race([once(server.child, 'close'), sleep(1000)]);
-      throw new Error(`RTSP camera did not start: ${server.rawOutput.slice(-3).join(' | ') || (error as Error).message}`);
-    }
-  }
-
-  /**
-   * kill -9: the kernel closes the RTSP connection mid-stream, as when a camera reboots. (One that
-   * loses power sends nothing: the publisher's 5 s socket timeout notices that.)
-   */
-  async kill(): Promise<void> {
-    const server = this.server;
-    if (!server || server.exited) return;
-    const exited = once(server.child, 'exit');
-    server.child.kill('SIGKILL');
-    await exited;
   }
 }
 

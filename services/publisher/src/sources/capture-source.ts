@@ -6,11 +6,12 @@
  * never stalls this process (MQTT keepalive, status, control).
  */
 import { existsSync } from 'node:fs';
-import cv from '@u4/opencv4nodejs';
 import { performanceNowAt, redactCredentials } from '@camqtt/wire';
 import { CaptureProcess } from '../capture/capture-process.js';
 import type { HelperReply } from '../capture/capture-messages.js';
-import { type FrameSource, type Grab, type SourceInfo, grabSize } from './frame-source.js';
+import { HelperFrameEncoder } from '../capture/helper-frame-encoder.js';
+import type { FrameEncoding } from '../frame-encoder.js';
+import { type FrameSource, type Grab, type SourceInfo } from './frame-source.js';
 
 export interface CaptureRequest {
   width: number;
@@ -56,10 +57,8 @@ export class CaptureSource implements FrameSource {
     const info = { ...reply.info };
     if (!(info.width > 0 && info.height > 0)) {
       // Some streams only know their size once a frame arrived.
-      const first = await this.read();
-      const size = grabSize(first);
-      first.mat?.release();
-      if (!size) throw new Error(`${this.what} delivers frames of unknown size`);
+      const size = (await this.read()).held;
+      if (!(size && size.width > 0 && size.height > 0)) throw new Error(`${this.what} delivers frames of unknown size`);
       info.width = size.width;
       info.height = size.height;
     }
@@ -71,13 +70,16 @@ export class CaptureSource implements FrameSource {
     const reply = this.expect(await this.helper.request({ type: 'read' }), 'frame', (why) => `${this.what} ${why}`);
     // The helper's epoch time, on our monotonic clock for pacing (same machine, same clocks).
     const grabbedAt = performanceNowAt(reply.captureTime);
-    if (reply.jpeg) {
-      const jpeg = reply.jpeg;
-      return { jpeg, captureTime: reply.captureTime, grabbedAt };
-    }
-    const bgr = reply.bgr!;
-    const mat = new cv.Mat(Buffer.from(bgr.data.buffer, bgr.data.byteOffset, bgr.data.byteLength), bgr.rows, bgr.cols, cv.CV_8UC3);
-    return { mat, captureTime: reply.captureTime, grabbedAt };
+    return { held: { width: reply.width, height: reply.height }, captureTime: reply.captureTime, grabbedAt };
+  }
+
+  /** The frame stays in the helper and is encoded there: only the JPEG to publish crosses the pipe. */
+  makeEncoder(maxPayloadBytes: number): FrameEncoding {
+    return new HelperFrameEncoder(
+      (request) => this.helper.request(request),
+      maxPayloadBytes,
+      (why) => new Error(`${this.what}: ${redactCredentials(why)}`),
+    );
   }
 
   close(): void {

@@ -3,6 +3,7 @@
  */
 import type { Mat } from '@u4/opencv4nodejs';
 import { epochMsAt, readJpegInfo } from '@camqtt/wire';
+import type { FrameEncoding } from '../frame-encoder.js';
 
 /** What an opened source actually delivers (which may differ from what was asked). */
 export interface SourceInfo {
@@ -15,12 +16,17 @@ export interface SourceInfo {
   bufferedFramesSkipped?: number;
 }
 
-/** One frame: decoded pixels, or the source's own JPEG when it delivers MJPEG and passthrough is on. */
+/**
+ * One frame: decoded pixels, or the source's own JPEG when it delivers MJPEG and passthrough is on,
+ * or (sources read in the capture helper) neither: the helper holds the frame and encodes it there.
+ */
 export interface Grab {
-  /** Decoded BGR pixels (absent when `jpeg` is set). */
+  /** Decoded BGR pixels (absent when `jpeg` or `held` is set). */
   mat?: Mat;
   /** The source's JPEG exactly as delivered, undecoded. */
   jpeg?: Uint8Array;
+  /** The frame stays in the capture helper, which encodes it (see FrameSource.makeEncoder). */
+  held?: { width: number; height: number };
   /** When the frame was grabbed, ms since the Unix epoch (fractional): goes into the frame metadata. */
   captureTime: number;
   /** The same instant on the monotonic clock (`performance.now()`), for pacing. */
@@ -52,6 +58,11 @@ export interface FrameSource {
    * sources read in a helper process; the others need nothing beyond close().
    */
   dispose?(): Promise<void>;
+  /**
+   * Sources read in a helper process: an encoder that encodes there, where the frame is, so only
+   * the JPEG crosses the pipe. Absent: the pipeline encodes in this process (FrameEncoder).
+   */
+  makeEncoder?(maxPayloadBytes: number): FrameEncoding;
 }
 
 /**
@@ -67,6 +78,7 @@ export function settled<T>(make: () => T): Promise<T> {
 /** The frame's size, without decoding a JPEG; undefined for a JPEG without a readable header. */
 export function grabSize(grab: Grab): { width: number; height: number } | undefined {
   if (grab.mat) return { width: grab.mat.cols, height: grab.mat.rows };
+  if (grab.held) return grab.held;
   return grab.jpeg ? readJpegInfo(grab.jpeg) : undefined;
 }
 
