@@ -86,7 +86,10 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'camqtt-bench-browser-'));
   const usersFile = join(dir, 'viewers');
   await writeFile(usersFile, `bench:${formatPasswordHash(await hashPassword(PASSWORD))}\n`, { mode: 0o600 });
-  const stack = await startStack([], { webEnv: { VIEWER_USERS_FILE: usersFile, VIEWER_CAMERA_USERS: 'bench' } });
+  const stack = await startStack([], {
+    brokerEnv: { VIEWER_CAMERA_USERS: 'bench' },
+    webEnv: { VIEWER_USERS_FILE: usersFile, VIEWER_CAMERA_USERS: 'bench' },
+  });
   const browser = await launchBrowser(FAKE_CAMERA_ARGS);
   try {
     const baseUrl = `http://127.0.0.1:${stack.ports.web}`;

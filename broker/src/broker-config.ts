@@ -5,6 +5,7 @@
 import { access, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { type Config, ConfigError, type SettingName } from '@camqtt/service-kit';
+import { BROWSER_CAMERA_PREFIX, browserCameraId } from '@camqtt/wire';
 import { parseHostnames } from './certificates.js';
 import { parseProvisionAccounts, provision } from './provisioning.js';
 import { exportSecrets, parseSecretExports } from './secret-export.js';
@@ -33,6 +34,7 @@ export const BROKER_SETTINGS = [
   'HA_DISCOVERY_PREFIX',
   'BROKER_PROVISION_EXPORT',
   'BROKER_TLS_HOSTNAMES',
+  'VIEWER_CAMERA_USERS',
 ] as const satisfies readonly SettingName[];
 
 export type BrokerConfig = Config<(typeof BROKER_SETTINGS)[number]>;
@@ -62,6 +64,14 @@ async function checkReadable(name: SettingName, path: string | undefined): Promi
   }
 }
 
+/** The camera ids the relay may publish as for VIEWER_CAMERA_USERS (a name that makes no camera id is left out; the relay warns of it). */
+function browserCamerasOf(users: string): string[] {
+  return users
+    .split(',')
+    .map((user) => browserCameraId(user.trim()))
+    .filter((id): id is string => id !== undefined && id !== BROWSER_CAMERA_PREFIX);
+}
+
 /** Runs provisioning (if configured) and settles which files the broker uses. */
 export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Promise<BrokerFiles> {
   const explicitCert = config.BROKER_TLS_CERT_FILE || undefined;
@@ -77,7 +87,11 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
           config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,homeassistant:homeassistant`,
         ),
         hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
-        prefixes: { topicPrefix: config.TOPIC_PREFIX, discoveryPrefix: config.HA_DISCOVERY_PREFIX },
+        prefixes: {
+          topicPrefix: config.TOPIC_PREFIX,
+          discoveryPrefix: config.HA_DISCOVERY_PREFIX,
+          browserCameras: browserCamerasOf(config.VIEWER_CAMERA_USERS),
+        },
         parts: { tls: explicitCert === undefined, users: !config.BROKER_USERS_FILE, acl: !config.BROKER_ACL_FILE },
         log,
       })

@@ -48,14 +48,16 @@ export function parseProvisionAccounts(list: string): ProvisionAccount[] {
   return accounts;
 }
 
-/** Where the roles' topics are: TOPIC_PREFIX and HA_DISCOVERY_PREFIX. */
+/** Where the roles' topics are (TOPIC_PREFIX, HA_DISCOVERY_PREFIX), and which browser cameras the relay publishes for. */
 export interface RolePrefixes {
   topicPrefix: string;
   discoveryPrefix: string;
+  /** The camera ids of VIEWER_CAMERA_USERS (browser-<user>); none by default. */
+  browserCameras?: readonly string[];
 }
 
 /** What each role may do, written as plain topic rules in the account's `user` block. */
-export function roleRules(role: Role, username: string, { topicPrefix, discoveryPrefix }: RolePrefixes): AclRule[] {
+export function roleRules(role: Role, username: string, { topicPrefix, discoveryPrefix, browserCameras = [] }: RolePrefixes): AclRule[] {
   switch (role) {
     case 'camera':
       return [
@@ -75,11 +77,12 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         { access: 'write', filter: `${topicPrefix}/+/control` },
         { access: 'read', filter: `${topicPrefix}/+/answer` },
         // Browser cameras (VIEWER_CAMERA_USERS): the relay publishes for the pages it logged in,
-        // and reads their commands. A topic filter cannot say "cameras named browser-*", so this is
-        // every camera's frame and status; the relay itself only publishes as browser-<account>.
-        { access: 'write', filter: `${topicPrefix}/+/frame` },
-        { access: 'write', filter: `${topicPrefix}/+/status` },
-        { access: 'read', filter: `${topicPrefix}/+/control` },
+        // and reads their commands, for those cameras only: it can never pass for another camera.
+        ...browserCameras.flatMap((camera): AclRule[] => [
+          { access: 'write', filter: `${topicPrefix}/${camera}/frame` },
+          { access: 'write', filter: `${topicPrefix}/${camera}/status` },
+          { access: 'read', filter: `${topicPrefix}/${camera}/control` },
+        ]),
       ];
     case 'homeassistant':
       // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.

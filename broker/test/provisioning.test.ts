@@ -42,6 +42,8 @@ describe('provisioning', () => {
     const acl = AccessRules.parse(first.acl!);
     assert.equal(acl.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/frame'), true);
     assert.equal(acl.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/status'), true);
+    // Least privilege: no VIEWER_CAMERA_USERS, so the relay publishes no frames at all.
+    assert.equal(acl.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/cam1/frame'), false);
     const client = await connectAs(broker, 'cam1');
     await closeClients(client);
     assert.equal(await broker.process.stop(), 0, 'SIGTERM ends the broker with exit code 0');
@@ -137,7 +139,7 @@ describe('an ACL file made by an older camqtt', () => {
       '',
     ].join('\n');
     await writeFile(join(dir, 'acl'), old);
-    const again = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
+    const again = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay', VIEWER_CAMERA_USERS: 'alice' });
     t.after(() => again.process.stop());
     const text = await readFile(join(dir, 'acl'), 'utf8');
     assert.ok(text.startsWith(old), 'what was there stays');
@@ -146,14 +148,17 @@ describe('an ACL file made by an older camqtt', () => {
     assert.equal(rules.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'private/relay/#'), true);
-    // Browser cameras (issue 17): the relay publishes for the pages it logged in and reads their commands.
+    // Browser cameras (VIEWER_CAMERA_USERS=alice): the relay publishes for alice's page and reads its
+    // commands, and passes for no other camera.
     assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/frame'), true);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/cam1/frame'), false);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-bob/frame'), false);
     assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/status'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/control'), true);
     assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/answer'), false);
     // A third start adds nothing more.
     await again.process.stop();
-    const third = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay' });
+    const third = await startBroker(dir, { BROKER_PROVISION_ACCOUNTS: 'cam1:camera,relay:relay', VIEWER_CAMERA_USERS: 'alice' });
     await third.process.stop();
     assert.equal(await readFile(join(dir, 'acl'), 'utf8'), text);
   });

@@ -147,7 +147,8 @@ test('frames held up on the way and delivered seconds late in a burst are droppe
   const seqs = watcher.frames.filter((f) => f.camera === 'camLate').map((f) => readFrameMeta(f.payload)?.seq);
   assert.deepEqual(seqs, [1, 2, 3, 4, 5, 16]);
   assert.equal((await metric(baseUrl, 'camqtt_web_frames_dropped_total', stale)) - droppedBefore, 10);
-  assert.ok(relay.lines.some((line) => line.camera === 'camLate' && String(line.msg).includes('arrived seconds late')));
+  // The README promises the drop is logged; the line may still be on its way through the pipe.
+  await relay.waitForLog((line) => line.camera === 'camLate' && String(line.msg).includes('arrived seconds late'));
 });
 
 test('a camera whose frames stay late (its clock was set back) is shown again after a few seconds', async () => {
