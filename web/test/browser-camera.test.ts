@@ -14,10 +14,9 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { WebSocket } from 'ws';
 import { checkJpeg, parseCameraStatus, readFrameMeta, readJpegInfo, Topics, type CameraStatus, type FrameMeta } from '@camqtt/wire';
 import { FAKE_CAMERA_ARGS, launchBrowser, repoRoot, TestBroker, waitFor, type ServiceProcess } from '@camqtt/test-support';
-import { connectPublisher, PREFIX, startRelay, TestViewer } from './support.js';
+import { connectPublisher, PREFIX, startRelay, TestViewer, upgradeStatus } from './support.js';
 
 const PASSWORDS = { alice: 'alice: correct horse', bob: 'bob: battery staple' } as const;
 const CAMERA = 'browser-alice';
@@ -70,16 +69,7 @@ async function pageAs(user: keyof typeof PASSWORDS): Promise<{ context: BrowserC
 
 /** The HTTP status the browser camera socket's upgrade gets with `cookie` (101: accepted). */
 async function cameraUpgradeStatus(cookie: { name: string; value: string }): Promise<number> {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/camera`, { headers: { Cookie: `${cookie.name}=${cookie.value}` } });
-  try {
-    return await new Promise<number>((resolve) => {
-      socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-      socket.on('open', () => resolve(101));
-      socket.on('error', () => {});
-    });
-  } finally {
-    socket.terminate();
-  }
+  return await upgradeStatus(baseUrl, { Cookie: `${cookie.name}=${cookie.value}` }, '/ws/camera');
 }
 
 function median(values: number[]): number {

@@ -245,9 +245,9 @@ export async function assertSnapshotAndStream(baseUrl: string, camera: string, h
   abort.abort();
 }
 
-/** The HTTP status a WebSocket upgrade to the relay gets with `headers` (101: accepted). */
-export async function upgradeStatus(baseUrl: string, headers: Record<string, string>): Promise<number> {
-  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws`, { headers });
+/** The HTTP status a WebSocket upgrade to the relay's `path` gets with `headers` (101: accepted). */
+export async function upgradeStatus(baseUrl: string, headers: Record<string, string>, path = '/ws'): Promise<number> {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
   try {
     return await new Promise<number>((resolve) => {
       socket.on('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
