@@ -8,3 +8,4 @@ export * from './newest-wins.js';
 export * from './epoch-clock.js';
 export * from './redact.js';
 export * from './browser-camera-wire.js';
+export * from './recording.js';

@@ -7,10 +7,12 @@
  *                              Assistant's MQTT camera (which shows the last image of its topic)
  *   <prefix>/<camera>/answer   MQTT 5: the camera's answer to a control command that named this
  *                              topic as its response topic, with the command's correlation data
+ *   <prefix>/<camera>/event    retained JSON motion events from the recorder (see recording.ts)
+ *   <prefix>/<camera>/recording  retained JSON: the recorder's state for this camera (recording.ts)
  */
 
-export type TopicKind = 'frame' | 'status' | 'control' | 'image' | 'answer';
-export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control', 'image', 'answer'];
+export type TopicKind = 'frame' | 'status' | 'control' | 'image' | 'answer' | 'event' | 'recording';
+export const TOPIC_KINDS: readonly TopicKind[] = ['frame', 'status', 'control', 'image', 'answer', 'event', 'recording'];
 
 /** A camera id is one topic level: no wildcards, no slashes, nothing a URL or file name chokes on. */
 export const CAMERA_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -49,6 +51,14 @@ export class Topics {
 
   answer(camera: string): string {
     return `${this.prefix}/${camera}/answer`;
+  }
+
+  event(camera: string): string {
+    return `${this.prefix}/${camera}/event`;
+  }
+
+  recording(camera: string): string {
+    return `${this.prefix}/${camera}/recording`;
   }
 
   /** Subscription filter for one kind of topic of every camera. */
