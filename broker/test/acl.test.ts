@@ -165,7 +165,12 @@ describe('access rules', () => {
       assert.equal(parsed.canSubscribe(recorder, filter), false, filter);
     for (const topic of ['camqtt/cam7/event', 'camqtt/cam7/recording', 'homeassistant/binary_sensor/camqtt_camqtt/cam7_motion/config'])
       assert.equal(parsed.canPublish(recorder, topic), true, topic);
-    for (const topic of ['camqtt/cam7/frame', 'camqtt/cam7/status', 'camqtt/cam7/control', 'homeassistant/camera/camqtt_camqtt/cam7/config'])
+    for (const topic of [
+      'camqtt/cam7/frame',
+      'camqtt/cam7/status',
+      'camqtt/cam7/control',
+      'homeassistant/camera/camqtt_camqtt/cam7/config',
+    ])
       assert.equal(parsed.canPublish(recorder, topic), false, topic);
   });
 });

@@ -82,21 +82,24 @@ export class CameraRecorder {
       const full = captureMs - segment.startMs >= this.options.segmentMs;
       if (problem) this.fail(problem);
       if (problem || sizeChanged || gap || full || captureMs < segment.startMs) {
-        this.closeSegment();
+        void this.closeSegment();
         segment = undefined;
       }
     }
-    if (!segment) {
-      if (Date.now() - this.failedAt < RETRY_MS) return this.drop('failed');
-      if (this._state === 'disk-full' && !this.spaceReturned()) {
-        this.failedAt = Date.now();
-        return this.drop('failed');
-      }
-      segment = this.open(captureMs, info);
-      if (!segment) return this.drop('failed');
-    }
-    if (segment.write(jpeg, captureMs)) this.options.onWritten();
+    segment ??= this.reopen(captureMs, info);
+    if (!segment) this.drop('failed');
+    else if (segment.write(jpeg, captureMs)) this.options.onWritten();
     else this.drop(segment.running ? 'backlog' : 'failed');
+  }
+
+  /** A new segment, unless a failure is too recent or the disk is still full. */
+  private reopen(captureMs: number, video: { width: number; height: number }): SegmentWriter | undefined {
+    if (Date.now() - this.failedAt < RETRY_MS) return undefined;
+    if (this._state === 'disk-full' && !this.spaceReturned()) {
+      this.failedAt = Date.now();
+      return undefined;
+    }
+    return this.open(captureMs, video);
   }
 
   /** Ends the open segment (its entry is appended once FFmpeg has finished the file). */

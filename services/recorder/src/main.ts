@@ -49,7 +49,8 @@ runService('recorder', async () => {
   const index = new SegmentIndex();
   // The three are wired through callbacks, so each is declared before the others use it.
   const metrics: RecorderMetrics = new RecorderMetrics({
-    states: () => service.list().map((recorder) => ({ camera: recorder.camera, state: config.RECORD_MODE === 'off' ? 'off' : recorder.state })),
+    states: () =>
+      service.list().map((recorder) => ({ camera: recorder.camera, state: config.RECORD_MODE === 'off' ? 'off' : recorder.state })),
     diskFreeBytes: () => status.diskFreeBytes,
     storedBytes: () => retention.storedBytes,
   });

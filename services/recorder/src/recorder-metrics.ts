@@ -46,7 +46,8 @@ export class RecorderMetrics {
       registers,
       collect() {
         this.reset();
-        for (const { camera, state } of sources.states()) for (const each of STATES) this.set({ camera, state: each }, each === state ? 1 : 0);
+        for (const { camera, state } of sources.states())
+          for (const each of STATES) this.set({ camera, state: each }, each === state ? 1 : 0);
       },
     });
     new Gauge({

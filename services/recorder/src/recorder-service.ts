@@ -4,7 +4,7 @@
  * `onFrame` alone: continuous writes every frame; motion mode leaves the choice to the motion
  * service, which calls `write(camera, frames)` and `close(camera)`; off writes nothing.
  */
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, ISubscriptionMap, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   checkJpeg,
@@ -128,11 +128,12 @@ export class RecorderService {
   private subscribe(client: MqttClient): void {
     const { topics, cameras, log } = this.options;
     const filters = (kind: 'frame' | 'status'): string[] =>
-      cameras.length === 0 ? [topics.all(kind)] : cameras.map((camera) => (kind === 'frame' ? topics.frame(camera) : topics.status(camera)));
-    const wanted = Object.fromEntries([
-      ...filters('frame').map((filter) => [filter, { qos: 0 as const }]),
-      ...filters('status').map((filter) => [filter, { qos: 1 as const }]),
-    ]);
+      cameras.length === 0
+        ? [topics.all(kind)]
+        : cameras.map((camera) => (kind === 'frame' ? topics.frame(camera) : topics.status(camera)));
+    const wanted: ISubscriptionMap = {};
+    for (const filter of filters('frame')) wanted[filter] = { qos: 0 };
+    for (const filter of filters('status')) wanted[filter] = { qos: 1 };
     client.subscribe(wanted, (error, granted) => {
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);

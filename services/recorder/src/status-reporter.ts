@@ -115,7 +115,12 @@ export class StatusReporter {
     const samples = (this.samples.get(recorder.camera) ?? []).filter((sample) => now - sample.at < HOUR_MS);
     this.samples.set(recorder.camera, samples);
     const open = recorder.openFile;
-    const openBytes = open ? await stat(join(this.options.recordDir, open)).then((info) => info.size, () => 0) : 0;
+    const openBytes = open
+      ? await stat(join(this.options.recordDir, open)).then(
+          (info) => info.size,
+          () => 0,
+        )
+      : 0;
     const bytes = samples.reduce((sum, sample) => sum + sample.bytes, 0) + openBytes;
     const age = now - firstSeen;
     return age >= HOUR_MS || age < MIN_SCALE_MS ? bytes : (bytes * HOUR_MS) / age;

@@ -51,7 +51,11 @@ describe('recording storage', () => {
     assert.ok(!files.some((file) => basename(file) === first.file), 'the oldest segment is gone');
     const entries = await segmentEntries(recordDir, 'cam3');
     assert.ok(!entries.some((entry) => entry.file === first.file), 'and so is its entry');
-    for (const entry of entries) assert.ok(files.some((file) => basename(file) === entry.file), `${entry.file} is listed and on disk`);
+    for (const entry of entries)
+      assert.ok(
+        files.some((file) => basename(file) === entry.file),
+        `${entry.file} is listed and on disk`,
+      );
     assert.ok(entries.length > 0, 'newer segments stay');
     const probed = await probe(files[0]!);
     assert.equal(probed.codec, 'mjpeg', 'the JPEGs as they came');

@@ -8,14 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectAsync, type MqttClient } from 'mqtt';
-import {
-  readFrameMeta,
-  recordingStatusSchema,
-  segmentEntrySchema,
-  Topics,
-  type RecordingStatus,
-  type SegmentEntry,
-} from '@camqtt/wire';
+import { readFrameMeta, recordingStatusSchema, segmentEntrySchema, Topics, type RecordingStatus, type SegmentEntry } from '@camqtt/wire';
 import { ServiceProcess, startBroker, waitFor } from '@camqtt/test-support';
 
 const run = promisify(execFile);
@@ -59,7 +52,12 @@ export function startPublisher(harness: Harness, camera: string, env: Record<str
 }
 
 export async function startRecorder(harness: Harness, recordDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const recorder = ServiceProcess.start('recorder', { ...harness.clientEnv('recorder'), RECORD_DIR: recordDir, RECORD_METRICS_PORT: '0', ...env });
+  const recorder = ServiceProcess.start('recorder', {
+    ...harness.clientEnv('recorder'),
+    RECORD_DIR: recordDir,
+    RECORD_METRICS_PORT: '0',
+    ...env,
+  });
   await recorder.waitForLog((line) => line.msg === 'connected to the MQTT broker');
   return recorder;
 }
