@@ -18,6 +18,9 @@ const TEXT_VALUES: Record<string, string> = {
   TOPIC_PREFIX: 'home/cams',
   CAMERA_ID: 'door',
   CAMERA_SOURCE: 'rtsp://cam.example/stream',
+  RECORD_MODE: 'motion',
+  RECORD_CAMERAS: 'door',
+  RECORD_FORMAT: 'jpeg',
   MQTT_URL: 'mqtts://mqtt.example.com:8883',
   MQTT_USERNAME: 'alice',
   MQTT_PASSWORD: 'a-password',
@@ -47,9 +50,6 @@ const TEXT_VALUES: Record<string, string> = {
   WEB_PUBLIC_URL: 'https://cams.example',
   WEB_SECRET_FILE: '/run/web-secret',
   WEB_ALLOWED_HOSTS: 'cams.example',
-  RECORD_MODE: 'motion',
-  RECORD_CAMERAS: 'door',
-  RECORD_FORMAT: 'jpeg',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {
