@@ -241,6 +241,12 @@ export const settings = {
     '',
     text,
   ),
+
+  RECORD_DIR: setting(
+    'Folder of the recordings: the recorder writes <camera>/<YYYY-MM-DD>/<startMs>.mp4 segments and their segments.jsonl and events.jsonl there, and the relay serves them to the page (read only). Empty: no recordings.',
+    '',
+    text,
+  ),
 } as const;
 
 export type SettingName = keyof typeof settings;
