@@ -73,7 +73,11 @@ const browserCamera = new BrowserCameraPanel(
   clock,
 );
 const bar = new SingleViewBar(required('single-bar'), () => cameras.close());
-const recordings = new RecordingsPanel(required('recordings'), (playing) => cameras.setPlayback(playing));
+const recordings = new RecordingsPanel(
+  requiredOf('recordings', HTMLDetailsElement),
+  (playing) => cameras.setPlayback(playing),
+  () => required('grid').dispatchEvent(new CustomEvent('resized')),
+);
 required('grid').before(recordings.player.element);
 const cameras: CameraGrid = new CameraGrid(
   { grid: required('grid'), empty: required('empty'), count: required('camera-count') },

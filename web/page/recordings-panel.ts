@@ -51,16 +51,27 @@ export class RecordingsPanel {
   readonly player: RecordingPlayer;
 
   constructor(
-    private readonly panel: HTMLElement,
+    private readonly panel: HTMLDetailsElement,
     /** Playback started (true) or went back to live (false). */
     private readonly onPlayback: (playing: boolean) => void,
+    /** The panel opened or closed: the live picture's room changed. */
+    private readonly onResize: () => void,
   ) {
     panel.hidden = true;
-    const head = element('div', 'rec-head');
-    const title = element('h2', 'rec-title');
+    // Closed, it is one line (the recorder's state) and the live picture keeps the window.
+    const summary = document.createElement('summary');
+    summary.dataset.role = 'recordings-toggle';
+    const title = element('span', 'rec-title');
     title.textContent = 'Recordings';
     this.status = element('span', 'rec-status');
     this.status.dataset.role = 'recorder-status';
+    this.status.hidden = true;
+    summary.append(title, this.status);
+    panel.addEventListener('toggle', () => {
+      this.onResize();
+      if (panel.open) void this.refresh();
+    });
+    const head = element('div', 'rec-head');
     this.daySelect = document.createElement('select');
     this.daySelect.dataset.role = 'day';
     this.daySelect.addEventListener('change', () => void this.openDay(this.daySelect.value));
@@ -71,7 +82,7 @@ export class RecordingsPanel {
     this.message = element('span', 'muted rec-message');
     this.message.dataset.role = 'recordings-message';
     this.message.setAttribute('role', 'status');
-    head.append(title, this.status, labelled('Day (UTC)', this.daySelect), labelled('Show', zoom), this.message);
+    head.append(labelled('Day (UTC)', this.daySelect), labelled('Show', zoom), this.message);
 
     this.timeline = new RecordingTimeline(
       (time) => this.playFrom(time),
@@ -108,7 +119,7 @@ export class RecordingsPanel {
         this.message.textContent = 'end of the recording';
       },
     );
-    panel.append(head, this.timeline.element, this.events, actions);
+    panel.append(summary, head, this.timeline.element, this.events, actions);
   }
 
   /** From the relay's hello: whether it has RECORD_DIR at all. */
@@ -123,22 +134,34 @@ export class RecordingsPanel {
     if (camera !== this.camera) this.goLive();
     this.camera = camera;
     this.clipEdited = false;
-    window.clearInterval(this.refreshTimer);
-    this.panel.hidden = camera === undefined;
-    if (!camera) return;
-    this.panel.dataset.enabled = String(this.enabled);
-    if (!this.enabled) {
-      this.message.textContent = 'No recordings: the relay has no RECORD_DIR.';
-      return;
-    }
     this.day = undefined;
-    void this.loadDays();
-    this.refreshTimer = window.setInterval(() => void this.refresh(), REFRESH_MS);
+    window.clearInterval(this.refreshTimer);
+    this.updateVisibility();
+    if (!camera || !this.enabled) return;
+    if (this.panel.open) void this.loadDays();
+    this.refreshTimer = window.setInterval(() => {
+      if (this.panel.open) void this.refresh();
+    }, REFRESH_MS);
+  }
+
+  /**
+   * Shown when the relay has recordings, or a recorder reports on the camera (then the relay's
+   * missing RECORD_DIR is worth saying); otherwise the single view is as it was.
+   */
+  private updateVisibility(): void {
+    const hidden = this.camera === undefined || (!this.enabled && this.status.hidden);
+    if (this.panel.hidden !== hidden) {
+      this.panel.hidden = hidden;
+      this.onResize();
+    }
+    this.panel.dataset.enabled = String(this.enabled);
+    if (!this.enabled) this.message.textContent = 'No recordings: the relay has no RECORD_DIR.';
   }
 
   /** The recorder's state for the camera in view (from the relay's events). */
   setRecorder(status: RecordingStatus | undefined): void {
     this.status.hidden = status === undefined;
+    this.updateVisibility();
     if (!status) return;
     this.status.dataset.state = status.state;
     const parts = [STATE_TEXT[status.state], `${formatBytes(status.bytesPerHour)}/h`, `${formatBytes(status.diskFreeBytes)} free`];
@@ -148,7 +171,7 @@ export class RecordingsPanel {
 
   /** A motion event of the camera in view: an ended one is in the day's file now. */
   onMotion(event: MotionEvent | undefined): void {
-    if (event?.camera === this.camera) void this.refresh();
+    if (event?.camera === this.camera && this.panel.open) void this.refresh();
   }
 
   private async loadDays(): Promise<void> {
@@ -187,6 +210,7 @@ export class RecordingsPanel {
   }
 
   private async refresh(): Promise<void> {
+    if (!this.enabled) return;
     if (this.day) await this.openDay(this.day);
     else await this.loadDays();
   }

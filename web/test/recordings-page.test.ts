@@ -71,7 +71,7 @@ async function openSingleView(camera: string): Promise<{ page: Page; problems: s
     if (message.type() === 'error' && /Content.Security.Policy/i.test(message.text())) problems.push(message.text());
   });
   await page.goto(`${baseUrl}/#camera=${camera}`);
-  await page.locator('#recordings').waitFor();
+  await page.locator('[data-role="recordings-toggle"]').click();
   await page.locator(`[data-role="day"] option[value="${DAY}"]`).waitFor({ state: 'attached' });
   return { page, problems };
 }
