@@ -7,6 +7,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from 'pino';
 import { spawnWithDeathSignal } from '@camqtt/service-kit';
+import type { RelayMetrics } from './relay-metrics.js';
 
 /** Enough of FFmpeg's stderr to say why it failed. */
 const STDERR_KEEP_BYTES = 2048;
@@ -25,6 +26,7 @@ export class FfmpegJobs {
   constructor(
     private readonly limit: number,
     private readonly log: Logger,
+    private readonly metrics: RelayMetrics,
     private readonly ffmpeg = 'ffmpeg',
   ) {}
 
@@ -34,7 +36,10 @@ export class FfmpegJobs {
 
   /** Starts FFmpeg with `args` if fewer than the limit run; undefined when busy. */
   start(purpose: string, args: string[]): FfmpegJob | undefined {
-    if (this.running.size >= this.limit) return undefined;
+    if (this.running.size >= this.limit) {
+      this.metrics.recordingJobs.inc({ kind: purpose, result: 'busy' });
+      return undefined;
+    }
     const child = spawnWithDeathSignal(this.ffmpeg, ['-hide_banner', '-loglevel', 'error', ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
     }) as ChildProcessWithoutNullStreams;
@@ -57,9 +62,12 @@ export class FfmpegJobs {
       },
     };
     this.running.add(job);
+    this.metrics.recordingJobsRunning.set(this.running.size);
     this.log.debug({ purpose, jobs: this.running.size }, 'FFmpeg started');
     void job.done.then(({ code, stderr: text }) => {
       this.running.delete(job);
+      this.metrics.recordingJobsRunning.set(this.running.size);
+      this.metrics.recordingJobs.inc({ kind: purpose, result: code === 0 ? 'ok' : 'failed' });
       if (code !== 0 && code !== null) this.log.warn({ purpose, code, stderr: text }, 'FFmpeg failed');
     });
     return job;

@@ -94,7 +94,7 @@ async function main(): Promise<{ ports: { http: number } }> {
   const hub = new FrameHub();
   const directory: CameraDirectory = new CameraDirectory((change) => fanout.broadcast(change));
   const recordings = new RecordingStore(config.RECORD_DIR);
-  const ffmpegJobs = new FfmpegJobs(MAX_FFMPEG_JOBS, log);
+  const ffmpegJobs = new FfmpegJobs(MAX_FFMPEG_JOBS, log, metrics);
   const recorder = new RecorderFeed((event) => fanout.broadcast(event), log);
   const cameras = (): Set<string> => new Set([...directory.list().map((status) => status.camera), ...hub.cameras()]);
   const fanout = new ViewerFanout({

@@ -95,11 +95,10 @@ export class RecordingStore {
   async segmentsBetween(camera: string, from: number, to: number): Promise<(RecordedSegment & { path: string })[]> {
     // A segment started on the day before `from` may run into it.
     const days = new Set<string>();
-    for (let time = from - DAY_MS; time < to + DAY_MS; time += DAY_MS) days.add(recordingDay(time));
+    for (let time = from - DAY_MS; time < to; time += DAY_MS) days.add(recordingDay(time));
     days.add(recordingDay(to));
     const found: (RecordedSegment & { path: string })[] = [];
     for (const day of [...days].sort()) {
-      if (day > recordingDay(to)) continue;
       for (const segment of (await this.day(camera, day)).segments) {
         const path = this.segmentPath(camera, day, segment.start);
         if (path && segment.start <= to && segment.end >= from) found.push({ ...segment, path });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { checkJpeg, Topics, type MotionEvent, type RecordingStatus } from '@camqtt/wire';
 import { TestBroker } from '@camqtt/test-support';
-import { connectPublisher, PREFIX, startRelay, TestViewer } from './support.js';
+import { connectPublisher, metric, PREFIX, startRelay, TestViewer } from './support.js';
 import { makeSegment, probe, writeEvents, writeSecret, type MadeSegment } from './recordings-support.js';
 
 const topics = new Topics(PREFIX);
@@ -228,6 +228,8 @@ test('FFmpeg jobs are bounded: one over the limit is told to come back, and a sl
   for (const abort of aborts) abort.abort();
   const answer = await waitForStatus(`/api/recordings/cam1/snapshot.jpg?at=${T0 + 1000}`, 200);
   assert.equal(answer, 200);
+  assert.ok((await metric(baseUrl, 'camqtt_web_recording_jobs_total', { kind: 'snapshot', result: 'busy' }, { headers: auth })) >= 1);
+  assert.ok((await metric(baseUrl, 'camqtt_web_recording_jobs_total', { kind: 'clip', result: 'ok' }, { headers: auth })) >= 1);
 });
 
 async function waitForStatus(path: string, status: number): Promise<number> {
