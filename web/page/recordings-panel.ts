@@ -115,9 +115,7 @@ export class RecordingsPanel {
 
     this.player = new RecordingPlayer(
       (time) => this.onPosition(time),
-      () => {
-        this.message.textContent = 'end of the recording';
-      },
+      () => void this.onEndOfRecording(),
     );
     panel.append(summary, head, this.timeline.element, this.events, actions);
   }
@@ -238,6 +236,22 @@ export class RecordingsPanel {
     this.message.textContent = '';
     this.liveButton.hidden = false;
     this.onPlayback(true);
+  }
+
+  /**
+   * Playback reached the end of what was listed. The segment being written has grown since, or
+   * the next one has begun: read the day again and play on from there; otherwise say so.
+   */
+  private async onEndOfRecording(): Promise<void> {
+    const at = this.player.position;
+    const camera = this.camera;
+    if (at !== undefined && camera && this.day) {
+      await this.openDay(this.day);
+      // Only segments that go on past this moment: one that ended here would end again at once.
+      const more = this.listing.segments.filter((segment) => segment.end > at + 1_000);
+      if (more.length > 0 && this.player.playing && this.player.play(camera, more, at)) return;
+    }
+    this.message.textContent = 'end of the recording';
   }
 
   private goLive(): void {
