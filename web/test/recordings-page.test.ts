@@ -1,9 +1,11 @@
 /**
- * The page's recordings in Debian's Chromium: the single view's timeline of a day's segments and
- * motion events, playing a recorded segment in the page's player from a moment picked on the
- * timeline, seeking into the next segment, downloading a clip that ffprobe reads, a snapshot at
- * the moment shown, back to live; JPEG-format recordings playing as MJPEG; the motion badge and the
- * recorder's state from the broker.
+ * The page's recordings in Debian's Chromium, recorded by the real recorder (services/recorder,
+ * 5-s segments of a camera publishing at 10 fps, H.264 for one camera and the JPEGs as they came
+ * for another): the single view's timeline of the day's segments and motion events, playing a
+ * recorded segment in the page's player from a moment picked on the timeline, seeking into the
+ * next segment, downloading a clip that ffprobe reads, a snapshot at the moment shown, back to
+ * live; JPEG-format recordings playing as MJPEG; the motion badge and the recorder's state from
+ * the broker.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -13,14 +15,25 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { checkJpeg, Topics, type MotionEvent, type RecordingStatus } from '@camqtt/wire';
-import { launchBrowser, TestBroker } from '@camqtt/test-support';
-import { connectPublisher, FakeCamera, makeJpegs, PREFIX, startRelay } from './support.js';
-import { makeSegment, probe, writeEvents } from './recordings-support.js';
+import { launchBrowser, repoRoot, ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { connectPublisher, FakeCamera, getJson, makeJpegs, PREFIX, startRelay } from './support.js';
+import { probe, writeEvents } from './recordings-support.js';
 
 const topics = new Topics(PREFIX);
-/** 2026-11-20 10:00:00 UTC */
-const T0 = Date.UTC(2026, 10, 20, 10, 0, 0);
-const DAY = '2026-11-20';
+const RECORDER = `${repoRoot}services/recorder/dist/main.js`;
+const SEGMENT_S = 5;
+let DAY: string;
+
+interface ListedSegment {
+  start: number;
+  end: number;
+  format: string;
+  open: boolean;
+}
+/** The first two closed segments of cam1, as the API lists them. */
+let first: ListedSegment;
+let second: ListedSegment;
+let jpegSegment: ListedSegment;
 
 let workDir: string;
 let broker: TestBroker;
@@ -33,25 +46,52 @@ const cameras: FakeCamera[] = [];
 before(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'camqtt-recordings-page-'));
   const recordDir = join(workDir, 'recordings');
-  await makeSegment(recordDir, 'cam1', T0, 6);
-  await makeSegment(recordDir, 'cam1', T0 + 6000, 6);
-  await makeSegment(recordDir, 'jpegcam', T0, 6, { format: 'jpeg' });
-  await writeEvents(recordDir, [{ type: 'motion', state: 'end', id: 'm1', camera: 'cam1', start: T0 + 3000, end: T0 + 5000, score: 0.3 }]);
   broker = await TestBroker.start();
   const relay = await startRelay(broker.url, 0, { env: { RECORD_DIR: recordDir } });
   baseUrl = relay.baseUrl;
+  const started: ServiceProcess[] = [relay.relay];
   stopRelay = async () => {
-    await relay.relay.stop();
+    await Promise.all(started.map(async (process) => await process.stop()));
   };
+  for (const [camera, format] of [
+    ['cam1', 'h264'],
+    ['jpegcam', 'jpeg'],
+  ] as const) {
+    started.push(
+      ServiceProcess.start(RECORDER, {
+        MQTT_URL: broker.url,
+        TOPIC_PREFIX: PREFIX,
+        RECORD_DIR: recordDir,
+        RECORD_CAMERAS: camera,
+        RECORD_FORMAT: format,
+        RECORD_SEGMENT_S: String(SEGMENT_S),
+      }),
+    );
+  }
   publisher = await connectPublisher(broker.url);
   const jpegs = await makeJpegs(10);
-  for (const id of ['cam1', 'jpegcam']) {
+  for (const id of ['cam1', 'jpegcam', 'badgecam']) {
     await publisher.publishAsync(topics.status(id), JSON.stringify({ camera: id, online: true }), { qos: 1, retain: true });
     const camera = new FakeCamera(publisher, id, jpegs, 100);
     camera.start();
     cameras.push(camera);
   }
   browser = await launchBrowser();
+  // Two closed segments of cam1 (the recorder goes on with a third), one of jpegcam.
+  const closed = async (camera: string, count: number): Promise<ListedSegment[] | undefined> => {
+    const { body } = await getJson(`${baseUrl}/api/recordings/${camera}/${new Date().toISOString().slice(0, 10)}`);
+    const segments = (body as { segments: ListedSegment[] }).segments.filter((segment) => !segment.open);
+    return segments.length >= count ? segments : undefined;
+  };
+  [first, second] = (await waitFor('two closed segments of cam1', async () => await closed('cam1', 2), 60_000)) as [
+    ListedSegment,
+    ListedSegment,
+  ];
+  [jpegSegment] = (await waitFor('a closed segment of jpegcam', async () => await closed('jpegcam', 1), 60_000)) as [ListedSegment];
+  DAY = new Date(first.start).toISOString().slice(0, 10);
+  await writeEvents(recordDir, [
+    { type: 'motion', state: 'end', id: 'm1', camera: 'cam1', start: first.start + 1000, end: first.start + 3000, score: 0.3 },
+  ]);
 });
 
 after(async () => {
@@ -63,7 +103,7 @@ after(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-async function openSingleView(camera: string): Promise<{ page: Page; problems: string[] }> {
+async function openSingleView(camera: string, recorded = true): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
@@ -72,7 +112,7 @@ async function openSingleView(camera: string): Promise<{ page: Page; problems: s
   });
   await page.goto(`${baseUrl}/#camera=${camera}`);
   await page.locator('[data-role="recordings-toggle"]').click();
-  await page.locator(`[data-role="day"] option[value="${DAY}"]`).waitFor({ state: 'attached' });
+  if (recorded) await page.locator(`[data-role="day"] option[value="${DAY}"]`).waitFor({ state: 'attached' });
   return { page, problems };
 }
 
@@ -113,21 +153,21 @@ test('the timeline shows the day; a click plays that moment in the player; seeki
   assert.match((await page.locator('[data-role="events"] button').first().textContent()) ?? '', /motion 2 s/);
 
   await page.locator('[data-role="zoom"]').selectOption(String(600_000));
-  await clickTimeline(page, T0 + 2000);
+  await clickTimeline(page, first.start + 2000);
   assert.equal(await page.locator('#grid').isHidden(), true, 'the live picture makes way for the recording');
-  const first = await playingVideo(page);
-  assert.ok(first.src.endsWith(`/api/recordings/cam1/${DAY}/${T0}.mp4`), first.src);
-  assert.ok(first.currentTime > 1 && first.currentTime < 4.5, `played from ${first.currentTime} s into the segment`);
+  const played = await playingVideo(page);
+  assert.ok(played.src.endsWith(`/api/recordings/cam1/${DAY}/${first.start}.mp4`), played.src);
+  assert.ok(played.currentTime > 1 && played.currentTime < 4.5, `played from ${played.currentTime} s into the segment`);
   await page
     .locator('[data-role="position"]')
     .filter({ hasText: /^playing \d\d:\d\d:\d\d$/ })
     .waitFor();
 
   // Seek into the next segment from the timeline, then within it with the video itself.
-  await clickTimeline(page, T0 + 9000);
-  const second = await playingVideo(page);
-  assert.ok(second.src.endsWith(`/api/recordings/cam1/${DAY}/${T0 + 6000}.mp4`), second.src);
-  assert.ok(second.currentTime > 2 && second.currentTime < 5.5, `sought to ${second.currentTime} s into the second segment`);
+  await clickTimeline(page, second.start + 2000);
+  const sought = await playingVideo(page);
+  assert.ok(sought.src.endsWith(`/api/recordings/cam1/${DAY}/${second.start}.mp4`), sought.src);
+  assert.ok(sought.currentTime > 1 && sought.currentTime < 4.5, `sought to ${sought.currentTime} s into the second segment`);
   await page.locator('.player video').evaluate((video: HTMLVideoElement) => {
     video.currentTime = 0.5;
   });
@@ -142,16 +182,22 @@ test('the timeline shows the day; a click plays that moment in the player; seeki
   const snapshot = await readFile(await (await snapshotDownload).path());
   assert.deepEqual(checkJpeg(new Uint8Array(snapshot)), { ok: true });
 
-  await page.locator('[data-role="clip-from"]').fill(localInput(T0 + 2000));
-  await page.locator('[data-role="clip-to"]').fill(localInput(T0 + 9000));
+  // The inputs hold whole seconds.
+  const from = Math.ceil((first.start + 1000) / 1000) * 1000;
+  const to = Math.floor((second.start + 3000) / 1000) * 1000;
+  await page.locator('[data-role="clip-from"]').fill(localInput(from));
+  await page.locator('[data-role="clip-to"]').fill(localInput(to));
   assert.equal(await page.locator('[data-action="clip"]').getAttribute('aria-disabled'), 'false');
   const clipDownload = page.waitForEvent('download');
   await page.locator('[data-action="clip"]').click();
   const clip = await clipDownload;
-  assert.match(clip.suggestedFilename(), /^cam1-2026-11-20T10-00-02Z-7s\.mp4$/);
+  assert.match(clip.suggestedFilename(), /^cam1-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-\d+s\.mp4$/);
   const read = await probe(await clip.path());
   assert.equal(read.streams[0]?.codec_name, 'h264');
-  assert.ok(Math.abs(read.duration - 7) <= 0.2, `clip is ${read.duration} s`);
+  // Copied, so it starts at the keyframe at or before "from" (the recorder makes one a second).
+  const asked = (to - from) / 1000;
+  assert.ok(read.duration >= asked - 0.3 && read.duration <= asked + 1.2, `clip is ${read.duration} s for ${asked} s asked`);
+  assert.ok(Math.abs(read.frames - read.duration * 10) <= 3, `${read.frames} frames in ${read.duration} s at 10 fps`);
 
   // Keyboard: the timeline is a slider; End then Home move the cursor, Enter plays from it.
   await page.locator('.timeline').focus();
@@ -162,7 +208,7 @@ test('the timeline shows the day; a click plays that moment in the player; seeki
     .filter({ hasText: /^playing/ })
     .waitFor();
   const fromStart = await playingVideo(page);
-  assert.ok(fromStart.src.endsWith(`/${T0}.mp4`), 'from the start of the day: the first segment, from its start');
+  assert.ok(fromStart.src.endsWith(`/${first.start}.mp4`), 'from the start of the day: the first segment, from its start');
 
   await page.locator('[data-action="live"]').click();
   await page.locator('[data-camera="cam1"] [data-role="badge"][data-state="live"]').waitFor();
@@ -174,7 +220,7 @@ test('the timeline shows the day; a click plays that moment in the player; seeki
 test('a JPEG-format recording plays as MJPEG in the player', async () => {
   const { page, problems } = await openSingleView('jpegcam');
   await page.locator('[data-role="zoom"]').selectOption(String(600_000));
-  await clickTimeline(page, T0 + 1000);
+  await clickTimeline(page, jpegSegment.start + 1000);
   await page.waitForFunction(() => {
     const image = document.querySelector<HTMLImageElement>('.player img');
     return image !== null && !image.hidden && image.naturalWidth === 320;
@@ -186,9 +232,9 @@ test('a JPEG-format recording plays as MJPEG in the player', async () => {
 });
 
 test("the motion badge and the recorder's state follow the broker", async () => {
-  const { page } = await openSingleView('cam1');
+  const { page } = await openSingleView('badgecam', false);
   const status: RecordingStatus = {
-    camera: 'cam1',
+    camera: 'badgecam',
     state: 'recording',
     mode: 'continuous',
     format: 'h264',
@@ -196,16 +242,19 @@ test("the motion badge and the recorder's state follow the broker", async () => 
     diskFreeBytes: 12.3e9,
     updatedAt: Date.now(),
   };
-  await publisher.publishAsync(topics.recording('cam1'), JSON.stringify(status), { qos: 1, retain: true });
+  await publisher.publishAsync(topics.recording('badgecam'), JSON.stringify(status), { qos: 1, retain: true });
   await page.locator('[data-role="recorder-status"]').filter({ hasText: '● recording · 42.0 MB/h · 12.3 GB free' }).waitFor();
-  await page.locator('[data-camera="cam1"] [data-role="recorder"][data-state="recording"]').waitFor();
-  const start: MotionEvent = { type: 'motion', state: 'start', id: 'live1', camera: 'cam1', start: Date.now(), score: 0.5 };
-  await publisher.publishAsync(topics.event('cam1'), JSON.stringify(start), { qos: 1, retain: true });
-  await page.locator('[data-camera="cam1"] [data-role="motion"]').waitFor();
-  await publisher.publishAsync(topics.event('cam1'), JSON.stringify({ ...start, state: 'end', end: Date.now() }), { qos: 1, retain: true });
-  await page.locator('[data-camera="cam1"] [data-role="motion"]').waitFor({ state: 'hidden' });
+  await page.locator('[data-camera="badgecam"] [data-role="recorder"][data-state="recording"]').waitFor();
+  const start: MotionEvent = { type: 'motion', state: 'start', id: 'live1', camera: 'badgecam', start: Date.now(), score: 0.5 };
+  await publisher.publishAsync(topics.event('badgecam'), JSON.stringify(start), { qos: 1, retain: true });
+  await page.locator('[data-camera="badgecam"] [data-role="motion"]').waitFor();
+  await publisher.publishAsync(topics.event('badgecam'), JSON.stringify({ ...start, state: 'end', end: Date.now() }), {
+    qos: 1,
+    retain: true,
+  });
+  await page.locator('[data-camera="badgecam"] [data-role="motion"]').waitFor({ state: 'hidden' });
   await publisher.publishAsync(
-    topics.recording('cam1'),
+    topics.recording('badgecam'),
     JSON.stringify({ ...status, state: 'disk-full', lastError: 'no space left on device' }),
     {
       qos: 1,
