@@ -8,6 +8,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Logger } from 'pino';
 import { spawnWithDeathSignal } from '@camqtt/service-kit';
 import type { RelayMetrics } from './relay-metrics.js';
+import type { ViewerIdentity } from './viewer-identity.js';
 
 /** Enough of FFmpeg's stderr to say why it failed. */
 const STDERR_KEEP_BYTES = 2048;
@@ -18,6 +19,8 @@ export interface FfmpegJob {
   done: Promise<{ code: number | null; stderr: string }>;
   /** Ends FFmpeg now (the client went away, or it took too long). */
   kill(): void;
+  /** Who asked for it: a stream of an account removed meanwhile is ended (endRevoked). */
+  viewer: ViewerIdentity | undefined;
 }
 
 export class FfmpegJobs {
@@ -34,8 +37,8 @@ export class FfmpegJobs {
     return this.running.size;
   }
 
-  /** Starts FFmpeg with `args` if fewer than the limit run; undefined when busy. */
-  start(purpose: string, args: string[]): FfmpegJob | undefined {
+  /** Starts FFmpeg with `args` for `viewer` if fewer than the limit run; undefined when busy. */
+  start(purpose: string, args: string[], viewer?: ViewerIdentity): FfmpegJob | undefined {
     if (this.running.size >= this.limit) {
       this.metrics.recordingJobs.inc({ kind: purpose, result: 'busy' });
       return undefined;
@@ -60,6 +63,7 @@ export class FfmpegJobs {
       kill: () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       },
+      viewer,
     };
     this.running.add(job);
     this.metrics.recordingJobsRunning.set(this.running.size);
@@ -75,5 +79,14 @@ export class FfmpegJobs {
 
   stop(): void {
     for (const job of this.running) job.kill();
+  }
+
+  /** Ends the clips and playbacks of viewers whose account was removed or whose password changed. */
+  endRevoked(): void {
+    for (const job of this.running) {
+      if (job.viewer === undefined || job.viewer.stillValid()) continue;
+      this.log.info({ user: job.viewer.user }, 'viewer account removed or password changed, ending its recording stream');
+      job.kill();
+    }
   }
 }

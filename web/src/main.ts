@@ -164,7 +164,13 @@ async function main(): Promise<{ ports: { http: number } }> {
     mjpeg,
     intake,
     browserCameras,
-    recordings: { store: recordings, jobs: ffmpegJobs, currentMotion: (camera) => recorder.lastMotion(camera), log },
+    recordings: {
+      store: recordings,
+      jobs: ffmpegJobs,
+      currentMotion: (camera) => recorder.lastMotion(camera),
+      viewerOf: (request) => access.guard.identity(request),
+      log,
+    },
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
@@ -178,6 +184,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     fanout.closeRevoked();
     mjpeg.endRevoked();
     browserCameras.closeRevoked();
+    ffmpegJobs.endRevoked();
   });
 
   fanout.start();

@@ -13,6 +13,7 @@
 import type { Response } from 'express';
 import type { FfmpegJob, FfmpegJobs } from './ffmpeg-jobs.js';
 import type { RecordedSegment } from './recording-store.js';
+import type { ViewerIdentity } from './viewer-identity.js';
 
 /** A snapshot that takes longer than this is given up (a broken file, a machine far too busy). */
 const SNAPSHOT_TIMEOUT_MS = 15_000;
@@ -48,6 +49,8 @@ export interface StreamOptions {
   /** Written to FFmpeg's stdin (the concat list). */
   input?: string;
   headers: Record<string, string>;
+  /** Who asked: the stream ends if their account is removed. */
+  viewer: ViewerIdentity;
 }
 
 /**
@@ -56,7 +59,7 @@ export interface StreamOptions {
  * that goes away ends FFmpeg. Returns false when the job limit is reached (nothing was sent).
  */
 export function streamFfmpeg(jobs: FfmpegJobs, response: Response, options: StreamOptions): boolean {
-  const job = jobs.start(options.purpose, options.args);
+  const job = jobs.start(options.purpose, options.args, options.viewer);
   if (!job) return false;
   response.on('close', () => job.kill());
   job.child.stdout.once('data', () => response.writeHead(200, options.headers));

@@ -24,6 +24,7 @@ import {
   type PathedSegment,
 } from './recording-media.js';
 import { DAY_PATTERN, type RecordingStore } from './recording-store.js';
+import type { ViewerIdentity } from './viewer-identity.js';
 
 /** Longest clip one download may ask for: an hour of 640x480 H.264 is a few hundred MB. */
 export const MAX_CLIP_MS = 60 * 60_000;
@@ -39,12 +40,14 @@ export interface RecordingRoutesOptions {
   jobs: FfmpegJobs;
   /** The motion event in progress (not in events.jsonl until it ends), from the broker. */
   currentMotion: (camera: string) => MotionEvent | undefined;
+  /** Who a request is (the access guard's word), so a removed account's streams can be ended. */
+  viewerOf: (request: Request) => ViewerIdentity;
   log: Logger;
 }
 
 class BadRequest extends Error {}
 
-export function recordingRoutes({ store, jobs, currentMotion }: RecordingRoutesOptions): express.Router {
+export function recordingRoutes({ store, jobs, currentMotion, viewerOf }: RecordingRoutesOptions): express.Router {
   const router = express.Router();
   const noRecordings = 'no recordings: RECORD_DIR is not set on the relay';
 
@@ -82,6 +85,7 @@ export function recordingRoutes({ store, jobs, currentMotion }: RecordingRoutesO
     }
     const started = streamFfmpeg(jobs, response, {
       purpose: 'clip',
+      viewer: viewerOf(request),
       args: clipArgs(),
       input: concatList(segments, from, to),
       headers: {
@@ -124,6 +128,7 @@ export function recordingRoutes({ store, jobs, currentMotion }: RecordingRoutesO
     }
     const started = streamFfmpeg(jobs, response, {
       purpose: 'mjpeg playback',
+      viewer: viewerOf(request),
       args: mjpegPlaybackArgs(),
       input: concatList(playable, from, from + MAX_PLAYBACK_MS),
       headers: { 'Content-Type': MJPEG_PLAYBACK_TYPE, 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' },

@@ -6,12 +6,14 @@
  * the recorder's motion events and states on the viewer WebSocket, and a relay without recordings.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { checkJpeg, Topics, type MotionEvent, type RecordingStatus } from '@camqtt/wire';
-import { TestBroker } from '@camqtt/test-support';
+import { promisify } from 'node:util';
+import { repoRoot, TestBroker } from '@camqtt/test-support';
 import { connectPublisher, metric, PREFIX, startRelay, TestViewer } from './support.js';
 import { makeSegment, probe, writeEvents, writeSecret, type MadeSegment } from './recordings-support.js';
 
@@ -45,6 +47,7 @@ before(async () => {
   await utimes(openSegment.path, openEnd, openEnd);
   await makeSegment(recordDir, 'jpegcam', T0, 5, { format: 'jpeg' });
   await makeSegment(recordDir, 'cam1', Date.UTC(2026, 10, 21, 8, 0, 0), 2);
+  await makeSegment(recordDir, 'longjpeg', T0, 30, { format: 'jpeg' });
   await writeEvents(recordDir, [{ type: 'motion', state: 'end', id: 'm1', camera: 'cam1', start: T0 + 2000, end: T0 + 5000, score: 0.2 }]);
   // Beside RECORD_DIR, named like segments: nothing may reach these.
   await writeSecret(join(workDir, 'cam1', DAY, `${T0}.mp4`));
@@ -75,7 +78,7 @@ test('the recordings are behind the viewer login', async () => {
 });
 
 test('lists the cameras, the days with recordings, and a day: segments, the open one, motion events', async () => {
-  assert.deepEqual(await (await get('/api/recordings')).json(), { enabled: true, cameras: ['cam1', 'jpegcam'] });
+  assert.deepEqual(await (await get('/api/recordings')).json(), { enabled: true, cameras: ['cam1', 'jpegcam', 'longjpeg'] });
   assert.deepEqual(await (await get('/api/recordings/cam1/days')).json(), { camera: 'cam1', days: [DAY, '2026-11-21'] });
   assert.deepEqual(await (await get('/api/recordings/nocam/days')).json(), { camera: 'nocam', days: [] });
   const day = (await (await get(`/api/recordings/cam1/${DAY}`)).json()) as {
@@ -315,5 +318,31 @@ test('a relay without RECORD_DIR, or with an empty one, works and says there are
     } finally {
       await relay.relay.stop();
     }
+  }
+});
+
+test("removing a viewer account ends that viewer's recording playback, as it does live streams", async () => {
+  const usersFile = join(workDir, 'viewers');
+  const passwordFile = join(workDir, 'bob.password');
+  await writeFile(passwordFile, 'bobs-password', { mode: 0o600 });
+  const mqttUser = async (...args: string[]): Promise<void> => {
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/mqtt-user.ts', ...args], { cwd: repoRoot });
+  };
+  await mqttUser('add', usersFile, 'bob', '--password-file', passwordFile);
+  const relay = await startRelay(broker.url, 0, { env: { RECORD_DIR: recordDir, VIEWER_USERS_FILE: usersFile } });
+  try {
+    const bob = { Authorization: `Basic ${Buffer.from('bob:bobs-password').toString('base64')}` };
+    // 30 s of JPEGs played at their pace: it runs until something ends it.
+    const stream = await fetch(`${relay.baseUrl}/api/recordings/longjpeg/play.mjpg?from=${T0}`, { headers: bob });
+    assert.equal(stream.status, 200);
+    const ended = (async () => {
+      const reader = stream.body!.getReader();
+      for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return;
+    })();
+    await mqttUser('remove', usersFile, 'bob');
+    await relay.relay.waitForLog((line) => line.msg === 'viewer account removed or password changed, ending its recording stream');
+    await ended;
+  } finally {
+    await relay.relay.stop();
   }
 });
