@@ -130,7 +130,11 @@ export class BrokerIntake {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-      if (refused.length > 0) log.error({ refused }, "the broker refused a subscription: check the relay account's ACL");
+      if (refused.length > 0)
+        log.error(
+          { refused },
+          "the broker refused a subscription: the relay account's ACL needs `topic read` for each refused topic (the recorder's event and recording topics feed the page's motion badges and recorder state)",
+        );
     });
   }
 
