@@ -47,7 +47,7 @@ export interface RecordingRoutesOptions {
 
 class BadRequest extends Error {}
 
-export function recordingRoutes({ store, jobs, currentMotion, viewerOf }: RecordingRoutesOptions): express.Router {
+export function recordingRoutes({ store, jobs, currentMotion, viewerOf, log }: RecordingRoutesOptions): express.Router {
   const router = express.Router();
   const noRecordings = 'no recordings: RECORD_DIR is not set on the relay';
 
@@ -171,12 +171,21 @@ export function recordingRoutes({ store, jobs, currentMotion, viewerOf }: Record
     );
   });
 
-  router.use((error: unknown, _request: Request, response: Response, next: express.NextFunction) => {
-    if (!(error instanceof BadRequest) || response.headersSent) {
+  router.use((error: unknown, request: Request, response: Response, next: express.NextFunction) => {
+    if (response.headersSent) {
       next(error);
       return;
     }
-    response.status(400).json({ error: error.message });
+    if (error instanceof BadRequest) {
+      response.status(400).json({ error: error.message });
+      return;
+    }
+    // Most likely RECORD_DIR's permissions (the web container runs as uid 1000): say so, not a stack.
+    const code = (error as NodeJS.ErrnoException).code;
+    log.error({ err: error, path: request.path }, 'could not read the recordings');
+    response.status(500).json({
+      error: `could not read the recordings${code ? ` (${code})` : ''}: check that the relay may read RECORD_DIR`,
+    });
   });
   return router;
 }

@@ -54,8 +54,11 @@ export class RecordingStore {
     const folder = this.cameraFolder(camera);
     if (!folder) return [];
     const days = (await listDir(folder)).filter((name) => DAY_PATTERN.test(name)).sort();
+    // One unreadable day folder does not hide the others (its own listing says what is wrong).
     const withSegments = await Promise.all(
-      days.map(async (day) => ((await listDir(join(folder, day))).some((name) => SEGMENT_FILE.test(name)) ? day : undefined)),
+      days.map(async (day) =>
+        (await listDir(join(folder, day)).catch(() => [])).some((name) => SEGMENT_FILE.test(name)) ? day : undefined,
+      ),
     );
     return withSegments.filter((day): day is string => day !== undefined);
   }
@@ -117,12 +120,15 @@ export class RecordingStore {
   }
 }
 
+/** What "not there" looks like: no such file, or a file where a folder should be. */
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+
 /** A folder's entries, or none when it does not exist (no recordings yet is not an error). */
 async function listDir(path: string): Promise<string[]> {
   try {
     return await readdir(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return [];
     throw error;
   }
 }
@@ -136,7 +142,7 @@ async function readJsonLines<T>(
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if (MISSING.has((error as NodeJS.ErrnoException).code ?? '')) return [];
     throw error;
   }
   const out: T[] = [];

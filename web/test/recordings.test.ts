@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -151,6 +151,18 @@ test('no request reaches a file outside RECORD_DIR, and bad requests get a clear
     const body = (await answer.json()) as { error?: string };
     assert.ok(typeof body.error === 'string' && body.error.length > 0, `${path} says why`);
   }
+  // A folder the relay may not read (root would read anything, so a file where a folder belongs).
+  await writeFile(join(recordDir, 'cam1', '2026-11-22'), 'not a folder');
+  assert.equal((await get('/api/recordings/cam1/2026-11-22')).status, 200, 'a day that is not a folder has no recordings');
+  // A folder that cannot be read (a symbolic link to itself: root reads anything else) is a 500 that says why.
+  await symlink(join(recordDir, 'cam1', '2026-11-23'), join(recordDir, 'cam1', '2026-11-23'));
+  const unreadable = await get('/api/recordings/cam1/2026-11-23');
+  assert.equal(unreadable.status, 500);
+  assert.match(
+    ((await unreadable.json()) as { error: string }).error,
+    /could not read the recordings \(ELOOP\): check that the relay may read RECORD_DIR/,
+  );
+  assert.equal((await get('/api/recordings/cam1/days')).status, 200, 'the other days still list');
   // The relay is still up and serving.
   assert.equal((await get(segments[1]!.url)).status, 200);
 });
