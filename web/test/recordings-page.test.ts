@@ -15,12 +15,11 @@ import { after, before, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { checkJpeg, Topics, type MotionEvent, type RecordingStatus } from '@camqtt/wire';
-import { launchBrowser, repoRoot, ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
+import { launchBrowser, ServiceProcess, TestBroker, waitFor } from '@camqtt/test-support';
 import { connectPublisher, FakeCamera, getJson, makeJpegs, PREFIX, startRelay } from './support.js';
 import { probe, writeEvents } from './recordings-support.js';
 
 const topics = new Topics(PREFIX);
-const RECORDER = `${repoRoot}services/recorder/dist/main.js`;
 const SEGMENT_S = 5;
 let DAY: string;
 
@@ -58,13 +57,14 @@ before(async () => {
     ['jpegcam', 'jpeg'],
   ] as const) {
     started.push(
-      ServiceProcess.start(RECORDER, {
+      ServiceProcess.start('recorder', {
         MQTT_URL: broker.url,
         TOPIC_PREFIX: PREFIX,
         RECORD_DIR: recordDir,
         RECORD_CAMERAS: camera,
         RECORD_FORMAT: format,
         RECORD_SEGMENT_S: String(SEGMENT_S),
+        RECORD_METRICS_PORT: 'off',
       }),
     );
   }
@@ -147,6 +147,12 @@ async function playingVideo(page: Page): Promise<{ src: string; currentTime: num
 test('the timeline shows the day; a click plays that moment in the player; seeking; a clip and a snapshot download; back to live', async () => {
   const { page, problems } = await openSingleView('cam1');
   assert.equal(await page.locator('[data-role="day"]').inputValue(), DAY);
+  // The recorder's own retained state, through the relay.
+  await page
+    .locator('[data-role="recorder-status"][data-state="recording"]')
+    .filter({ hasText: /^● recording · .+\/h · .+ free$/ })
+    .waitFor();
+  await page.locator('[data-camera="cam1"] [data-role="recorder"][data-state="recording"]').waitFor();
   // Back-to-back segments are one block; the motion event is its own mark and a button.
   await page.locator('.lane-segments .segment').first().waitFor();
   assert.equal(await page.locator('.lane-motion .motion-mark').count(), 1);
