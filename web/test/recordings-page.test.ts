@@ -112,7 +112,11 @@ async function openSingleView(camera: string, recorded = true): Promise<{ page: 
   });
   await page.goto(`${baseUrl}/#camera=${camera}`);
   await page.locator('[data-role="recordings-toggle"]').click();
-  if (recorded) await page.locator(`[data-role="day"] option[value="${DAY}"]`).waitFor({ state: 'attached' });
+  if (recorded) {
+    await page.locator(`[data-role="day"] option[value="${DAY}"]`).waitFor({ state: 'attached' });
+    // The day's listing has arrived and is drawn.
+    await page.locator('.lane-segments .segment').first().waitFor();
+  }
   return { page, problems };
 }
 
@@ -205,7 +209,13 @@ test('the timeline shows the day; a click plays that moment in the player; seeki
   assert.ok(read.duration >= asked - 0.3 && read.duration <= asked + 1.2, `clip is ${read.duration} s for ${asked} s asked`);
   assert.ok(Math.abs(read.frames - read.duration * 10) <= 3, `${read.frames} frames in ${read.duration} s at 10 fps`);
 
-  // Keyboard: the timeline is a slider; End then Home move the cursor, Enter plays from it.
+  // A motion event's button plays from just before it: 2 s before its start, in the first segment.
+  await page.locator('[data-role="events"] button').first().click();
+  const fromEvent = await playingVideo(page);
+  assert.ok(fromEvent.src.endsWith(`/${first.start}.mp4`), fromEvent.src);
+  assert.ok(fromEvent.currentTime < 3, `the event at 1 s into the segment plays from ${fromEvent.currentTime} s`);
+
+  // Keyboard: the timeline is a slider; Home moves the cursor to the day's start, Enter plays from it.
   await page.locator('.timeline').focus();
   await page.keyboard.press('Home');
   await page.keyboard.press('Enter');
