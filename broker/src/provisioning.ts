@@ -76,6 +76,9 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         { access: 'read', filter: `${topicPrefix}/+/status` },
         { access: 'write', filter: `${topicPrefix}/+/control` },
         { access: 'read', filter: `${topicPrefix}/+/answer` },
+        // The recorder's motion events and states, for the page's badges and timeline.
+        { access: 'read', filter: `${topicPrefix}/+/event` },
+        { access: 'read', filter: `${topicPrefix}/+/recording` },
         // Browser cameras (VIEWER_CAMERA_USERS): the relay publishes for the pages it logged in,
         // and reads their commands, for those cameras only: it can never pass for another camera.
         ...browserCameras.flatMap((camera): AclRule[] => [

@@ -148,6 +148,11 @@ describe('an ACL file made by an older camqtt', () => {
     assert.equal(rules.canPublish({ username: 'cam1', clientId: 'x' }, 'camqtt/cam1/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/answer'), true);
     assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'private/relay/#'), true);
+    // The recorder's motion events and states reach the page through the relay, which may not write them.
+    assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/event'), true);
+    assert.equal(rules.canSubscribe({ username: 'relay', clientId: 'y' }, 'camqtt/+/recording'), true);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/cam1/event'), false);
+    assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/cam1/recording'), false);
     // Browser cameras (VIEWER_CAMERA_USERS=alice): the relay publishes for alice's page and reads its
     // commands, and passes for no other camera.
     assert.equal(rules.canPublish({ username: 'relay', clientId: 'y' }, 'camqtt/browser-alice/frame'), true);

@@ -6,7 +6,7 @@
  * The grid tells the relay what it needs (`select`): all cameras in the grid, one in single view,
  * none while the tab is hidden, so no bandwidth or decoding goes to frames nobody sees.
  */
-import type { ViewerEvent, ViewerFrame } from '@camqtt/wire';
+import type { MotionEvent, RecordingStatus, ViewerEvent, ViewerFrame } from '@camqtt/wire';
 import type { ClockOffset } from './clock-offset.js';
 import type { DecoderKind } from './frame-decoder.js';
 import { CameraTile, type CameraStatus } from './camera-tile.js';
@@ -30,6 +30,11 @@ export class CameraGrid {
   /** The camera in single view, or undefined for the grid. */
   private single: string | undefined;
   private hidden = false;
+  /** A recording plays in place of the single view's live picture: no live frames meanwhile. */
+  private playback = false;
+  /** The recorder's word per camera, kept for tiles that appear after it. */
+  private readonly motion = new Map<string, MotionEvent>();
+  private readonly recorders = new Map<string, RecordingStatus>();
   private refreshTimer: number | undefined;
   private readonly resizeObserver = new ResizeObserver(() => this.layout());
 
@@ -76,7 +81,7 @@ export class CameraGrid {
 
   onFrame(frame: ViewerFrame): void {
     // Frames already on their way when the tab was hidden or the view changed are not drawn.
-    if (this.hidden || (this.single !== undefined && frame.camera !== this.single)) return;
+    if (this.hidden || this.playback || (this.single !== undefined && frame.camera !== this.single)) return;
     // A camera that sends frames without a status (an older publisher) still gets a tile.
     this.tile(frame.camera).offerFrame(frame.payload, frame.receivedAt);
   }
@@ -85,6 +90,22 @@ export class CameraGrid {
     switch (event.type) {
       case 'hello':
         this.sync(event.cameras);
+        this.motion.clear();
+        this.recorders.clear();
+        for (const motion of event.motion ?? []) this.motion.set(motion.camera, motion);
+        for (const status of event.recorders ?? []) this.recorders.set(status.camera, status);
+        for (const [camera, tile] of this.tiles) {
+          tile.setMotion(this.motion.get(camera));
+          tile.setRecorder(this.recorders.get(camera));
+        }
+        break;
+      case 'motion':
+        setOrDelete(this.motion, event.camera, event.event);
+        this.tiles.get(event.camera)?.setMotion(event.event);
+        break;
+      case 'recording':
+        setOrDelete(this.recorders, event.camera, event.status);
+        this.tiles.get(event.camera)?.setRecorder(event.status);
         break;
       case 'status':
         this.tile(event.status.camera).setStatus(event.status);
@@ -130,6 +151,21 @@ export class CameraGrid {
     this.onView(undefined);
   }
 
+  /** The recorder's last state for `camera`, if it reported one. */
+  recorderOf(camera: string): RecordingStatus | undefined {
+    return this.recorders.get(camera);
+  }
+
+  /** While a recording plays in the single view, the live picture is hidden and not sent. */
+  setPlayback(playing: boolean): void {
+    if (playing === this.playback) return;
+    this.playback = playing;
+    this.elements.grid.hidden = playing;
+    if (!playing) for (const tile of this.tiles.values()) tile.resetSequence();
+    this.sendSelection();
+    if (!playing) this.layout();
+  }
+
   private setHidden(hidden: boolean): void {
     if (hidden === this.hidden) return;
     this.hidden = hidden;
@@ -138,7 +174,7 @@ export class CameraGrid {
   }
 
   private sendSelection(): void {
-    this.select(this.hidden ? [] : this.single !== undefined ? [this.single] : '*');
+    this.select(this.hidden || this.playback ? [] : this.single !== undefined ? [this.single] : '*');
   }
 
   /** After a (re)connect the relay's list is the truth: drop tiles of cameras it no longer has. */
@@ -152,6 +188,8 @@ export class CameraGrid {
     let tile = this.tiles.get(camera);
     if (!tile) {
       tile = new CameraTile(camera, this.clock, this.decoder);
+      tile.setMotion(this.motion.get(camera));
+      tile.setRecorder(this.recorders.get(camera));
       this.tiles.set(camera, tile);
       tile.element.hidden = this.single !== undefined;
       // Keep the grid ordered by camera id, like the relay's list.
@@ -204,4 +242,9 @@ export class CameraGrid {
     grid.style.gridTemplateColumns = `repeat(${best.columns}, ${tileWidth}px)`;
     grid.style.setProperty('--tile-width', `${tileWidth}px`);
   }
+}
+
+function setOrDelete<V>(map: Map<string, V>, key: string, value: V | undefined): void {
+  if (value === undefined) map.delete(key);
+  else map.set(key, value);
 }

@@ -8,7 +8,7 @@
  */
 import { readFrameMeta } from '@camqtt/wire';
 import { NewestWinsGate } from '@camqtt/wire';
-import type { ViewerEvent } from '@camqtt/wire';
+import type { MotionEvent, RecordingStatus, ViewerEvent } from '@camqtt/wire';
 import type { ClockOffset } from './clock-offset.js';
 import { decodeJpeg, type DecoderKind } from './frame-decoder.js';
 
@@ -21,6 +21,14 @@ const STALLED_AFTER_MS = 3_000;
 const RATE_WINDOW_MS = 2_000;
 
 export type TileState = 'live' | 'stalled' | 'offline';
+
+const RECORDER_LABELS: Record<RecordingStatus['state'], string> = {
+  recording: '● rec',
+  waiting: 'rec on motion',
+  off: '',
+  'disk-full': 'disk full',
+  error: 'rec error',
+};
 
 interface Arrival {
   at: number;
@@ -37,6 +45,12 @@ export class CameraTile {
   readonly canvas: HTMLCanvasElement;
   private readonly context: CanvasRenderingContext2D;
   private readonly badge: HTMLElement;
+  /** Shown while the recorder's last motion event for this camera is a start. */
+  private readonly motionBadge: HTMLElement;
+  /** The recorder's state: rec, waiting for motion, disk full, error. */
+  private readonly recorderBadge: HTMLElement;
+  recorder: RecordingStatus | undefined;
+  motion: MotionEvent | undefined;
   private readonly stats: Record<'fps' | 'latency' | 'kbps' | 'lost', HTMLElement>;
   /** Why the camera shows nothing: its source's error, or the last one it had before going offline. */
   private readonly problem: HTMLElement;
@@ -79,7 +93,14 @@ export class CameraTile {
       kbps: stat(stats, 'kbps', '0 kB/s', 'received'),
       lost: stat(stats, 'lost', '0 lost', 'frames missing from the sequence (dropped on the way)'),
     };
-    bar.append(name, this.badge, stats);
+    this.motionBadge = element('span', 'badge motion');
+    this.motionBadge.dataset.role = 'motion';
+    this.motionBadge.textContent = 'motion';
+    this.motionBadge.hidden = true;
+    this.recorderBadge = element('span', 'recorder');
+    this.recorderBadge.dataset.role = 'recorder';
+    this.recorderBadge.hidden = true;
+    bar.append(name, this.badge, this.motionBadge, this.recorderBadge, stats);
     this.problem = element('p', 'tile-problem');
     this.problem.dataset.role = 'problem';
     this.problem.hidden = true;
@@ -94,6 +115,27 @@ export class CameraTile {
     if (status.error) this.lastError = status.error;
     else if (status.online) this.lastError = undefined;
     this.refresh(Date.now());
+  }
+
+  /** The recorder's last motion event for this camera (undefined: none, or cleared). */
+  setMotion(event: MotionEvent | undefined): void {
+    this.motion = event;
+    const moving = event?.state === 'start';
+    this.motionBadge.hidden = !moving;
+    this.element.dataset.motion = moving ? 'yes' : 'no';
+    if (event)
+      this.motionBadge.title = `motion since ${new Date(event.start).toLocaleTimeString()}, ${Math.round(event.score * 100)}% of the picture`;
+  }
+
+  /** The recorder's state for this camera (undefined: no recorder reports on it). */
+  setRecorder(status: RecordingStatus | undefined): void {
+    this.recorder = status;
+    const badge = this.recorderBadge;
+    badge.hidden = status === undefined || status.state === 'off';
+    if (!status) return;
+    badge.dataset.state = status.state;
+    badge.textContent = RECORDER_LABELS[status.state];
+    badge.title = status.lastError ? `recorder: ${status.lastError}` : `recorder: ${status.state} (${status.mode}, ${status.format})`;
   }
 
   /** A frame payload (JPEG) arrived from the relay. */

@@ -7,6 +7,7 @@ import { BrowserCameraPanel } from './browser-camera-panel.js';
 import { CameraGrid } from './camera-grid.js';
 import { ClockOffset } from './clock-offset.js';
 import { pickDecoder } from './frame-decoder.js';
+import { RecordingsPanel } from './recordings-panel.js';
 import { RelayConnection, type ConnectionState } from './relay-connection.js';
 import { SingleViewBar } from './single-view-bar.js';
 import type { BrokerLink } from '@camqtt/wire';
@@ -72,12 +73,22 @@ const browserCamera = new BrowserCameraPanel(
   clock,
 );
 const bar = new SingleViewBar(required('single-bar'), () => cameras.close());
+const recordings = new RecordingsPanel(
+  requiredOf('recordings', HTMLDetailsElement),
+  (playing) => cameras.setPlayback(playing),
+  () => required('grid').dispatchEvent(new CustomEvent('resized')),
+);
+required('grid').before(recordings.player.element);
 const cameras: CameraGrid = new CameraGrid(
   { grid: required('grid'), empty: required('empty'), count: required('camera-count') },
   clock,
   decoder,
   (selection) => connection.send({ type: 'select', cameras: selection }),
-  (tile) => bar.show(tile),
+  (tile) => {
+    bar.show(tile);
+    recordings.show(tile?.camera);
+    recordings.setRecorder(tile ? cameras.recorderOf(tile.camera) : undefined);
+  },
 );
 const wsUrl = new URL('ws', window.location.href);
 wsUrl.protocol = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -92,9 +103,13 @@ const connection: RelayConnection = new RelayConnection(wsUrl.href, {
       logout.hidden = !event.loginRequired;
       showBrokerLink(brokerBanner, event.brokerLink);
       browserCamera.offer(event.browserCamera);
+      recordings.setEnabled(event.recordings ?? false);
     }
     if (event.type === 'broker') showBrokerLink(brokerBanner, event.link);
     cameras.onEvent(event);
+    const single = cameras.singleCamera;
+    if (single !== undefined && (event.type === 'hello' || event.type === 'recording')) recordings.setRecorder(cameras.recorderOf(single));
+    if (event.type === 'motion') recordings.onMotion(event.event);
   },
   onState: (state) => {
     if (state.state === 'open') {

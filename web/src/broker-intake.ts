@@ -1,6 +1,6 @@
 /**
  * The relay's MQTT side, its intake from the broker: subscribes to every camera's frames,
- * statuses and command answers, keeps the camera directory from the retained statuses, drops
+ * statuses, command answers, and the recorder's motion events and states (handed to the page), keeps the camera directory from the retained statuses, drops
  * frames that are not complete JPEGs or arrive seconds late, and hands each good frame to the
  * frame hub. It also sends the control commands the API accepted.
  */
@@ -53,6 +53,8 @@ export interface BrokerIntakeOptions {
   staleResetMs?: number;
   /** A command on the control topic of a camera watched with watchControl (a browser camera's). */
   onControl?: (camera: string, payload: Buffer) => void;
+  /** A message of the recorder: a motion event, or its state for a camera (see recording.ts). */
+  onRecorder?: (camera: string, kind: 'event' | 'recording', payload: Buffer) => void;
 }
 
 export class BrokerIntake {
@@ -116,12 +118,23 @@ export class BrokerIntake {
     // Answers to control commands (MQTT 5); an older ACL without the rule refuses just that one.
     const answers = protocolVersionOf(client) === 5 ? { [topics.all('answer')]: { qos: 1 as const } } : {};
     const controls = Object.fromEntries([...this.watchedControl].map((camera) => [topics.control(camera), { qos: 1 as const }]));
-    const wanted = { [topics.all('frame')]: { qos: 0 as const }, [topics.all('status')]: { qos: 1 as const }, ...answers, ...controls };
+    const wanted = {
+      [topics.all('frame')]: { qos: 0 as const },
+      [topics.all('status')]: { qos: 1 as const },
+      [topics.all('event')]: { qos: 1 as const },
+      [topics.all('recording')]: { qos: 1 as const },
+      ...answers,
+      ...controls,
+    };
     client.subscribe(wanted, (error, granted) => {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-      if (refused.length > 0) log.error({ refused }, "the broker refused a subscription: check the relay account's ACL");
+      if (refused.length > 0)
+        log.error(
+          { refused },
+          "the broker refused a subscription: the relay account's ACL needs `topic read` for each refused topic (the recorder's event and recording topics feed the page's motion badges and recorder state)",
+        );
     });
   }
 
@@ -191,6 +204,7 @@ export class BrokerIntake {
     if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
     else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
     else if (parsed?.kind === 'answer') this.answers.deliver(payload, correlationData);
+    else if (parsed?.kind === 'event' || parsed?.kind === 'recording') this.options.onRecorder?.(parsed.camera, parsed.kind, payload);
     else if (parsed?.kind === 'control' && this.watchedControl.has(parsed.camera)) this.options.onControl?.(parsed.camera, payload);
   }
 

@@ -17,9 +17,12 @@ import {
 import { BrokerIntake } from './broker-intake.js';
 import { BrowserCameras } from './browser-cameras.js';
 import { CameraDirectory } from './camera-directory.js';
+import { FfmpegJobs } from './ffmpeg-jobs.js';
 import { FrameHub } from './frame-hub.js';
 import { HostCheck } from './host-check.js';
 import { MjpegStreams } from './mjpeg-streams.js';
+import { RecorderFeed } from './recorder-feed.js';
+import { RecordingStore } from './recording-store.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { loadSessionSecret } from './session-secret.js';
 import { testLimits } from './test-limits.js';
@@ -30,6 +33,11 @@ import { loadViewerUsers } from './viewer-users.js';
 import { WebServer } from './web-server.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+/**
+ * FFmpeg runs for recordings (clips, snapshots, MJPEG playback) at once; more are answered "busy".
+ * Copying is cheap, but each holds a process and file handles for as long as its client reads.
+ */
+const MAX_FFMPEG_JOBS = 4;
 /** Exit anyway after this long: a viewer socket that will not close must not hold docker stop to its 10 s SIGKILL. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
@@ -55,6 +63,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     'VIEWER_CONTROL_USERS',
     'VIEWER_CAMERA_USERS',
     'TOPIC_PREFIX',
+    'RECORD_DIR',
     'LOG_LEVEL',
     ...MQTT_SETTINGS,
   ]);
@@ -84,6 +93,9 @@ async function main(): Promise<{ ports: { http: number } }> {
   // The directory tells the fan-out about changes, and the fan-out greets with the directory.
   const hub = new FrameHub();
   const directory: CameraDirectory = new CameraDirectory((change) => fanout.broadcast(change));
+  const recordings = new RecordingStore(config.RECORD_DIR);
+  const ffmpegJobs = new FfmpegJobs(MAX_FFMPEG_JOBS, log, metrics);
+  const recorder = new RecorderFeed((event) => fanout.broadcast(event), log);
   const cameras = (): Set<string> => new Set([...directory.list().map((status) => status.camera), ...hub.cameras()]);
   const fanout = new ViewerFanout({
     log,
@@ -96,6 +108,9 @@ async function main(): Promise<{ ports: { http: number } }> {
       loginRequired: access.required,
       brokerLink: intake.link,
       ...optional('browserCamera', browserCameras.cameraFor(viewer)),
+      recordings: recordings.root !== undefined,
+      motion: recorder.motionEvents(),
+      recorders: recorder.recorderStates(),
     }),
     latest: (camera) => hub.latest(camera),
     cameras,
@@ -117,6 +132,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     answerTimeoutMs,
     staleResetMs,
     onControl: (camera, payload) => browserCameras.onControl(camera, payload),
+    onRecorder: (camera, kind, payload) => recorder.onMessage(camera, kind, payload),
   });
   const controlLimits = {
     maxWidth: config.VIDEO_MAX_WIDTH,
@@ -148,6 +164,13 @@ async function main(): Promise<{ ports: { http: number } }> {
     mjpeg,
     intake,
     browserCameras,
+    recordings: {
+      store: recordings,
+      jobs: ffmpegJobs,
+      currentMotion: (camera) => recorder.lastMotion(camera),
+      viewerOf: (request) => access.guard.identity(request),
+      log,
+    },
     access,
     hostCheck: new HostCheck(access.required, config.WEB_ALLOWED_HOSTS.split(','), log),
     trustProxy,
@@ -161,6 +184,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     fanout.closeRevoked();
     mjpeg.endRevoked();
     browserCameras.closeRevoked();
+    ffmpegJobs.endRevoked();
   });
 
   fanout.start();
@@ -172,12 +196,14 @@ async function main(): Promise<{ ports: { http: number } }> {
   log.info({ listener: 'http', host: config.WEB_HOST, port }, 'listening');
   logLoginMode(log, config.WEB_HOST, password !== '', users, controlUsers);
   logBrowserCameras(log, browserCameras, users, splitList(config.VIEWER_CAMERA_USERS));
+  if (recordings.root) log.info({ recordDir: recordings.root }, 'recordings: serving RECORD_DIR to the page (read only)');
 
   stopOnSignals({
     log,
     deadlineMs: SHUTDOWN_DEADLINE_MS,
     stop: async () => {
       mjpeg.stop();
+      ffmpegJobs.stop();
       users?.stop();
       // Browser cameras first: their offline statuses need the MQTT connection the intake closes.
       await browserCameras.stop();

@@ -56,6 +56,18 @@ export class RelayMetrics {
     labelNames: ['camera', 'reason', 'transport'],
     registers: [this.registry],
   });
+  /** FFmpeg runs for recordings (ffmpeg-jobs.ts), by what they make and how they ended. */
+  readonly recordingJobs = new Counter({
+    name: 'camqtt_web_recording_jobs_total',
+    help: 'FFmpeg runs for recordings, by kind (clip, snapshot, mjpeg playback) and result: ok, failed (FFmpeg failed, or was ended early because its client left), busy (refused: the job limit was reached).',
+    labelNames: ['kind', 'result'],
+    registers: [this.registry],
+  });
+  readonly recordingJobsRunning = new Gauge({
+    name: 'camqtt_web_recording_jobs_running',
+    help: 'FFmpeg runs for recordings at this moment (at most 4).',
+    registers: [this.registry],
+  });
   readonly viewersTerminated = new Counter({
     name: 'camqtt_web_viewers_terminated_total',
     help: 'Viewers disconnected because their socket stayed blocked or stopped answering pings.',

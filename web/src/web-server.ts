@@ -1,5 +1,6 @@
 /**
- * The relay's HTTP side: the page (static files), /healthz, /login, /api (see api-router.ts),
+ * The relay's HTTP side: the page (static files), /healthz, /login, /api (see api-router.ts;
+ * /api/recordings in recording-routes.ts),
  * /metrics, and the viewer WebSocket at /ws on the same port, all but /healthz behind the access
  * guard (see viewer-access.ts).
  */
@@ -17,6 +18,7 @@ import type { CameraDirectory } from './camera-directory.js';
 import type { FrameHub } from './frame-hub.js';
 import type { HostCheck } from './host-check.js';
 import type { MjpegStreams } from './mjpeg-streams.js';
+import { recordingRoutes, type RecordingRoutesOptions } from './recording-routes.js';
 import type { RelayMetrics } from './relay-metrics.js';
 import { securityHeaders } from './security-headers.js';
 import type { TrustProxy } from './trust-proxy.js';
@@ -40,6 +42,8 @@ export interface WebServerOptions {
   intake: BrokerIntake;
   /** Pages publishing their device's camera at /ws/camera (VIEWER_CAMERA_USERS). */
   browserCameras: BrowserCameras;
+  /** RECORD_DIR's recordings, FFmpeg for clips and snapshots, and the motion event in progress. */
+  recordings: RecordingRoutesOptions;
   access: ViewerAccess;
   /** Without a login, serves only loopback names and WEB_ALLOWED_HOSTS (DNS rebinding). */
   hostCheck: HostCheck;
@@ -157,6 +161,7 @@ export class WebServer {
     app.use(hostCheck.middleware());
     app.use(access.routes());
     app.use(access.guard.middleware());
+    app.use('/api/recordings', recordingRoutes(this.options.recordings));
     app.use('/api', apiRouter({ ...this.options }));
     app.get('/metrics', async (_request, response) => {
       response.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -13,6 +13,9 @@
  *   <camera>/<YYYY-MM-DD>/events.jsonl      a MotionEvent per finished event, appended on its end
  * A segment without an entry (being written, or left by a crash) is still playable: its end is
  * the file's modification time.
+ * A segment's timestamps start at 0 with its first frame and follow the frames' capture times, so
+ * the frame captured at T is (T - startMs) / 1000 s into the file: the relay seeks, cuts clips and
+ * takes snapshots by that (FFmpeg writes timestamps from 0 unless told -copyts).
  */
 import { z } from 'zod';
 

@@ -11,6 +11,7 @@
  *
  * No Node APIs here: the browser page bundles this file.
  */
+import type { MotionEvent, RecordingStatus } from './recording.js';
 import type { CameraStatus } from './status.js';
 import { isCameraId } from './topics.js';
 
@@ -37,7 +38,9 @@ export type ViewerEvent =
    * Sent once on connect: every known camera, and the relay's clock for offset estimation.
    * `canControl` (absent from older relays: false) says whether POST /api/cameras/<id>/control is open to this viewer;
    * `loginRequired`, whether the relay has a login (so the page offers to log out);
-   * `browserCamera`, the camera id this viewer may publish as from the browser (VIEWER_CAMERA_USERS), if any.
+   * `browserCamera`, the camera id this viewer may publish as from the browser (VIEWER_CAMERA_USERS), if any;
+   * `recordings`, whether the relay serves recordings (RECORD_DIR set; /api/recordings);
+   * `motion` and `recorders`, every camera's last motion event and recorder state (see recording.ts).
    */
   | {
       type: 'hello';
@@ -47,6 +50,9 @@ export type ViewerEvent =
       loginRequired?: boolean;
       brokerLink?: BrokerLink;
       browserCamera?: string;
+      recordings?: boolean;
+      motion?: MotionEvent[];
+      recorders?: RecordingStatus[];
     }
   /** The relay's link to the broker changed (connected, lost, refused). */
   | { type: 'broker'; link: BrokerLink }
@@ -54,6 +60,10 @@ export type ViewerEvent =
   | { type: 'status'; status: CameraStatus }
   /** A camera's retained status was cleared: it is gone. */
   | { type: 'removed'; camera: string }
+  /** A camera's motion event started or ended (`<prefix>/<camera>/event`); without `event`: cleared. */
+  | { type: 'motion'; camera: string; event?: MotionEvent }
+  /** The recorder's state for a camera changed (`<prefix>/<camera>/recording`); without `status`: cleared. */
+  | { type: 'recording'; camera: string; status?: RecordingStatus }
   /** An error about something the browser sent. */
   | { type: 'error'; message: string };
 
