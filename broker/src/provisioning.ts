@@ -85,12 +85,14 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
         ]),
       ];
     case 'homeassistant':
-      // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.
+      // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability, motion; its own birth message.
       return [
         { access: 'read', filter: `${discoveryPrefix}/#` },
         { access: 'write', filter: `${discoveryPrefix}/status` },
         { access: 'read', filter: `${topicPrefix}/+/image` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
+        // The recorder's motion sensors read their state from the event topic.
+        { access: 'read', filter: `${topicPrefix}/+/event` },
       ];
     case 'admin':
       return [

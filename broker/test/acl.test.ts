@@ -138,14 +138,14 @@ describe('access rules', () => {
     assert.equal(parsed.canSubscribe({ username: 'boss', clientId: 'x' }, '$SYS/#'), true);
   });
 
-  it('gives Home Assistant the discovery, stills and statuses to read and its birth topic to write, and nothing else', () => {
+  it('gives Home Assistant the discovery, stills, statuses and motion events to read and its birth topic to write, and nothing else', () => {
     const text =
       formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) +
       formatUserBlock('homeassistant', roleRules('homeassistant', 'homeassistant', PREFIXES));
     const parsed = AccessRules.parse(text);
     const ha = { username: 'homeassistant', clientId: 'x' };
     const cam = { username: 'cam7', clientId: 'y' };
-    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status'])
+    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status', 'camqtt/cam7/event'])
       assert.equal(parsed.canSubscribe(ha, filter), true, filter);
     for (const filter of ['camqtt/+/frame', 'camqtt/cam7/control', '#']) assert.equal(parsed.canSubscribe(ha, filter), false, filter);
     assert.equal(parsed.canPublish(ha, 'homeassistant/status'), true);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CAMERA_ID_PATTERN, TOPIC_PREFIX_PATTERN } from '@camqtt/wire';
-import { bool, hostList, int, mqttUrl, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
+import { bool, fraction, hostList, int, mqttUrl, pictureRects, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
 
 export const settings = {
   LOG_LEVEL: setting(
@@ -240,6 +240,37 @@ export const settings = {
     "These VIEWER_USERS_FILE accounts may publish their device's camera from the page, comma-separated; each as camera browser-<user> (the relay's MQTT account publishes for them). Empty: nobody.",
     '',
     text,
+  ),
+  MOTION_DETECTION: setting(
+    "Recorder: watch each recorded camera for motion and publish events on <prefix>/<camera>/event (the page's badge, Home Assistant's motion sensor, the timeline). RECORD_MODE=motion needs it.",
+    'true',
+    bool,
+  ),
+  MOTION_THRESHOLD: setting(
+    'How much a pixel must differ from the background to count as changed, in grey levels (1-255) of the downscaled, blurred picture; higher ignores more noise and small changes of light.',
+    '25',
+    int(1, 255),
+  ),
+  MOTION_MIN_AREA: setting(
+    'Share of the (unmasked) picture that must change for motion, 0-1 (0.005: half a percent), on two detections in a row.',
+    '0.005',
+    fraction,
+  ),
+  MOTION_MASK: setting(
+    'Regions motion detection ignores (a clock overlay, a tree, a busy road): rectangles x,y,width,height in fractions of the picture from its top-left corner, separated by ; (0,0,1,0.1 is the top tenth). Empty: none.',
+    '',
+    pictureRects,
+  ),
+  MOTION_FPS: setting('Most motion detections per second per camera (the frames in between are not looked at).', '5', int(1, 60)),
+  RECORD_PREROLL_S: setting(
+    'RECORD_MODE=motion: seconds of frames before the motion that a recording starts with (kept in memory per camera).',
+    '5',
+    int(0, 60),
+  ),
+  RECORD_POSTROLL_S: setting(
+    'Seconds without motion after which a motion event ends (and, with RECORD_MODE=motion, its recording stops).',
+    '10',
+    int(1, 3600),
   ),
 } as const;
 

@@ -1,0 +1,131 @@
+/**
+ * Motion events for every recorded camera: takes each frame the recorder receives, publishes
+ * start and end on `<prefix>/<camera>/event` (retained: the last event, so a page or Home
+ * Assistant that connects later knows whether there is motion now), appends ended events to the
+ * day's events.jsonl, and in RECORD_MODE=motion hands the recorder the frames to write.
+ */
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { MotionEvent, Topics } from '@camqtt/wire';
+import { CameraMotion, type CameraMotionOptions } from './camera-motion.js';
+import { appendEvent } from './event-log.js';
+import type { RingFrame } from './preroll-ring.js';
+
+/** How often to look for cameras whose frames stopped during an event. */
+const SILENCE_CHECK_MS = 1000;
+/** One log line per camera per this many ms for frames that fail to decode. */
+const DECODE_WARNING_MS = 60_000;
+
+/** What motion mode needs from the recorder's per-camera writer. */
+export interface MotionRecording {
+  /** Write these frames (oldest first) to the camera's recording. */
+  write(camera: string, frames: readonly RingFrame[]): void;
+  /** The motion is over: close the camera's open segment. */
+  close(camera: string): void;
+}
+
+export type MotionSettings = Omit<CameraMotionOptions, 'camera'>;
+
+export interface MotionServiceOptions {
+  client: MqttClient;
+  topics: Topics;
+  recordDir: string;
+  settings: MotionSettings;
+  /** Motion mode's writer; undefined in other modes. */
+  recording?: MotionRecording;
+  log: Logger;
+  /** Called with every event published (Home Assistant's link, status). */
+  onEvent?: (event: MotionEvent) => void;
+}
+
+export class MotionService {
+  private readonly cameras = new Map<string, CameraMotion>();
+  private readonly decodeWarnedAt = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: MotionServiceOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.endSilentEvents(), SILENCE_CHECK_MS);
+  }
+
+  /** Ends every event under way (publishing its end) and frees the detectors. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    const ends: Promise<void>[] = [];
+    for (const [camera, motion] of this.cameras) {
+      const event = motion.finish();
+      if (event) ends.push(this.emit(event));
+      if (event) this.options.recording?.close(camera);
+      motion.close();
+    }
+    this.cameras.clear();
+    await Promise.all(ends);
+  }
+
+  /** Whether an event is under way for the camera. */
+  active(camera: string): boolean {
+    return this.cameras.get(camera)?.active ?? false;
+  }
+
+  /** Every frame of a recorded camera, in arrival order. */
+  frame(camera: string, jpeg: Uint8Array, captureTime: number): void {
+    let motion = this.cameras.get(camera);
+    if (!motion) {
+      motion = new CameraMotion({ ...this.options.settings, camera, recordOnMotion: this.options.recording !== undefined });
+      this.cameras.set(camera, motion);
+    }
+    const outcome = motion.frame(jpeg, captureTime, Date.now());
+    if (outcome.error) this.warnDecode(camera, outcome.error);
+    const recording = this.options.recording;
+    if (recording && outcome.record.length > 0) recording.write(camera, outcome.record);
+    if (!outcome.event) return;
+    void this.emit(outcome.event);
+    if (outcome.event.state === 'end') recording?.close(camera);
+  }
+
+  /** The camera is no longer recorded (removed, or the recorder stops watching it). */
+  forget(camera: string): void {
+    const motion = this.cameras.get(camera);
+    if (!motion) return;
+    const event = motion.finish();
+    if (event) void this.emit(event);
+    if (event) this.options.recording?.close(camera);
+    motion.close();
+    this.cameras.delete(camera);
+  }
+
+  private endSilentEvents(): void {
+    const now = Date.now();
+    for (const [camera, motion] of this.cameras) {
+      const event = motion.endIfSilent(now);
+      if (!event) continue;
+      void this.emit(event);
+      this.options.recording?.close(camera);
+    }
+  }
+
+  private async emit(event: MotionEvent): Promise<void> {
+    const { client, topics, log, recordDir } = this.options;
+    log.info({ camera: event.camera, id: event.id, state: event.state, score: Number(event.score.toFixed(4)) }, `motion ${event.state}`);
+    this.options.onEvent?.(event);
+    const published = client
+      .publishAsync(topics.event(event.camera), JSON.stringify(event), { qos: 1, retain: true })
+      .catch((error: unknown) => log.warn({ camera: event.camera, error: String(error) }, 'motion event not published'));
+    const logged =
+      event.state === 'end'
+        ? appendEvent(recordDir, event).catch((error: unknown) =>
+            log.warn({ camera: event.camera, error: String(error) }, 'motion event not written to events.jsonl'),
+          )
+        : undefined;
+    await Promise.all([published, logged]);
+  }
+
+  private warnDecode(camera: string, error: Error): void {
+    const now = Date.now();
+    if (now - (this.decodeWarnedAt.get(camera) ?? -Infinity) < DECODE_WARNING_MS) return;
+    this.decodeWarnedAt.set(camera, now);
+    this.options.log.warn({ camera, error: error.message }, 'frame skipped by motion detection: it does not decode');
+  }
+}
