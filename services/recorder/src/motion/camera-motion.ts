@@ -6,7 +6,7 @@
  */
 import type { MotionEvent } from '@camqtt/wire';
 import { MotionDetector, type MotionDetectorOptions } from './motion-detector.js';
-import { MotionTracker } from './motion-tracker.js';
+import { CONFIRM_DETECTIONS, MotionTracker } from './motion-tracker.js';
 import { PrerollRing, prerollLimits, type RingFrame } from './preroll-ring.js';
 
 /** Frames a little early still count as due, so 30 fps gives every 6th frame at MOTION_FPS=5, not every 7th. */
@@ -46,7 +46,8 @@ export class CameraMotion {
   constructor(private readonly options: CameraMotionOptions) {
     this.detector = new MotionDetector(options);
     this.tracker = new MotionTracker({ camera: options.camera, minArea: options.minArea, quietMs: options.postrollS * 1000 });
-    this.ring = new PrerollRing(prerollLimits(options.recordOnMotion ? options.prerollS : 0));
+    const confirmMs = (CONFIRM_DETECTIONS * 1000) / options.detectionsPerS;
+    this.ring = new PrerollRing(prerollLimits(options.recordOnMotion ? options.prerollS : 0, confirmMs));
   }
 
   /** True while an event is under way (and, in motion mode, being recorded). */

@@ -3,8 +3,9 @@
  * scales in the DCT, so a 1/4 or 1/8 grey decode costs a fraction of a full one), blurred against
  * sensor noise, and compared with a background that follows the scene slowly. The score is the
  * share of the unmasked picture whose grey level differs from the background by more than the
- * threshold. Needs the quiet OpenCV loader imported first (see opencv.ts).
+ * threshold.
  */
+import './quiet-opencv-loader.js';
 import cv, { type Mat } from '@u4/opencv4nodejs';
 import { readJpegInfo } from '@camqtt/wire';
 import type { PictureRect } from '@camqtt/service-kit';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { MotionEvent } from '@camqtt/wire';
 
 /** Detections in a row over the minimum area before motion is reported. */
-const CONFIRM_DETECTIONS = 2;
+export const CONFIRM_DETECTIONS = 2;
 
 export interface MotionTrackerOptions {
   camera: string;

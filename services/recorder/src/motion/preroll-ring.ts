@@ -1,5 +1,5 @@
 /**
- * The last RECORD_PREROLL_S of one camera's frames, in memory, so a motion recording can start
+ * The last RECORD_PREROLL_S (and the time motion takes to confirm) of one camera's frames, in memory, so a motion recording can start
  * before the motion did. Bounded by age, by count and by bytes: a camera sending huge or very many
  * frames loses its oldest pre-roll frames, never the recorder's memory. (A plain array: at most a
  * few hundred entries, shifted from the front.)
@@ -23,8 +23,14 @@ export const PREROLL_MAX_FPS = 60;
 /** Per camera: five seconds of 1080p JPEGs at 30 fps fit with room to spare. */
 export const PREROLL_MAX_BYTES = 64 * 1024 * 1024;
 
-export function prerollLimits(prerollS: number): PrerollLimits {
-  return { ageMs: prerollS * 1000, maxFrames: Math.max(1, prerollS * PREROLL_MAX_FPS), maxBytes: PREROLL_MAX_BYTES };
+/**
+ * Limits for a pre-roll of `prerollS` before a motion that is confirmed up to `confirmMs` after it
+ * began (the ring is read at the confirmation, and must still hold the frames before the start).
+ */
+export function prerollLimits(prerollS: number, confirmMs: number): PrerollLimits {
+  if (prerollS <= 0) return { ageMs: 0, maxFrames: 0, maxBytes: 0 };
+  const ageMs = prerollS * 1000 + confirmMs;
+  return { ageMs, maxFrames: Math.ceil((ageMs / 1000) * PREROLL_MAX_FPS), maxBytes: PREROLL_MAX_BYTES };
 }
 
 export class PrerollRing {
