@@ -261,7 +261,11 @@ export const settings = {
     '',
     pictureRects,
   ),
-  MOTION_FPS: setting('Most motion detections per second per camera (the frames in between are not looked at).', '5', int(1, 60)),
+  MOTION_FPS: setting(
+    'Most motion detections per second per camera (the frames in between are not looked at; one costs about 0.3 ms at 640x480).',
+    '10',
+    int(1, 60),
+  ),
   RECORD_PREROLL_S: setting(
     'RECORD_MODE=motion: seconds of frames before the motion that a recording starts with (kept in memory per camera).',
     '5',

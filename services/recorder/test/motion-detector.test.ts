@@ -16,16 +16,24 @@ const HEIGHT = 480;
 const FRAME_MS = 200;
 
 /** A 640x480 JPEG: mid-grey, with `box` (fractions of the picture) filled with `level`, and uniform noise of ±`noise` grey levels. */
-function frame(options: { box?: { x: number; y: number; width: number; height: number }; level?: number; noise?: number } = {}): Uint8Array {
+function frame(
+  options: { box?: { x: number; y: number; width: number; height: number }; level?: number; noise?: number } = {},
+): Uint8Array {
   const mat = new cv.Mat(HEIGHT, WIDTH, cv.CV_8UC3, [110, 110, 110]);
   const { box, level = 250, noise = 0 } = options;
   if (box) {
-    const rect = new cv.Rect(Math.round(box.x * WIDTH), Math.round(box.y * HEIGHT), Math.round(box.width * WIDTH), Math.round(box.height * HEIGHT));
+    const rect = new cv.Rect(
+      Math.round(box.x * WIDTH),
+      Math.round(box.y * HEIGHT),
+      Math.round(box.width * WIDTH),
+      Math.round(box.height * HEIGHT),
+    );
     mat.drawRectangle(rect, new cv.Vec3(level, level, level), -1);
   }
   if (noise > 0) {
     const pixels = mat.getData();
-    for (let i = 0; i < pixels.length; i += 1) pixels[i] = Math.max(0, Math.min(255, pixels[i]! + Math.round((Math.random() * 2 - 1) * noise)));
+    for (let i = 0; i < pixels.length; i += 1)
+      pixels[i] = Math.max(0, Math.min(255, pixels[i]! + Math.round((Math.random() * 2 - 1) * noise)));
     return cv.imencode('.jpg', new cv.Mat(pixels, HEIGHT, WIDTH, cv.CV_8UC3), [cv.IMWRITE_JPEG_QUALITY, 80]);
   }
   return cv.imencode('.jpg', mat, [cv.IMWRITE_JPEG_QUALITY, 80]);
@@ -48,7 +56,9 @@ describe('motion detector', () => {
   });
 
   it('ignores a change inside the mask, and counts only the unmasked part of the picture', () => {
-    const masked = scores(new MotionDetector({ threshold: 25, mask: [{ x: 0.2, y: 0.2, width: 0.3, height: 0.35 }] }), [frame({ box: BOX })]);
+    const masked = scores(new MotionDetector({ threshold: 25, mask: [{ x: 0.2, y: 0.2, width: 0.3, height: 0.35 }] }), [
+      frame({ box: BOX }),
+    ]);
     assert.equal(masked[0], 0, 'the box is inside the masked region');
     // The left half masked: the same box (outside it) is twice the share of what is left.
     const box = { ...BOX, x: 0.6 };
@@ -71,7 +81,10 @@ describe('motion detector', () => {
 
   it('absorbs a lasting change into the background', () => {
     const detector = new MotionDetector({ threshold: 25, mask: [] });
-    const parked = scores(detector, Array.from({ length: 100 }, () => frame({ box: BOX }))); // 20 s
+    const parked = scores(
+      detector,
+      Array.from({ length: 100 }, () => frame({ box: BOX })),
+    ); // 20 s
     assert.ok(parked[0]! > 0.04, 'the box is motion when it appears');
     assert.equal(parked.at(-1), 0, 'and background 20 s later');
   });
@@ -156,7 +169,11 @@ describe('camera motion', () => {
     assert.equal(start.event!.start, 76 * 40, 'the first moving frame');
     assert.equal(start.record[0]!.captureTime, 76 * 40 - 1000, 'the recording starts a pre-roll before it');
     const recorded = outcomes.flatMap((o) => o.record.map((f) => f.captureTime));
-    assert.deepEqual(recorded, Array.from({ length: recorded.length }, (_, i) => recorded[0]! + i * 40), 'every frame once, in order');
+    assert.deepEqual(
+      recorded,
+      Array.from({ length: recorded.length }, (_, i) => recorded[0]! + i * 40),
+      'every frame once, in order',
+    );
     assert.equal(recorded.at(-1), end.time, 'up to the frame that ends the event');
     // The last moving frame is 99; detections come every 5th frame (MOTION_FPS=5 at 25 fps).
     assert.ok(end.event!.end! > 99 * 40 - 200, `the event ends at the last detected motion (${end.event!.end})`);

@@ -56,7 +56,13 @@ export class MotionDetector {
     const elapsedMs = captureTime - this.lastCaptureTime;
     this.lastCaptureTime = captureTime;
     const background = this.background;
-    if (!background || background.rows !== blurred.rows || background.cols !== blurred.cols || elapsedMs > STALE_BACKGROUND_MS || elapsedMs < 0) {
+    if (
+      !background ||
+      background.rows !== blurred.rows ||
+      background.cols !== blurred.cols ||
+      elapsedMs > STALE_BACKGROUND_MS ||
+      elapsedMs < 0
+    ) {
       this.restart(blurred);
       return undefined;
     }

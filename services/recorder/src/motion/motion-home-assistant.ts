@@ -79,7 +79,10 @@ export class MotionHomeAssistant {
     if (this.options.enabled)
       this.client.subscribe(this.birthTopic, { qos: 1 }, (error, granted) => {
         if (error || granted?.[0]?.qos === 128)
-          this.log.warn({ topic: this.birthTopic }, "cannot subscribe to Home Assistant's birth messages; motion sensors are announced on connect only");
+          this.log.warn(
+            { topic: this.birthTopic },
+            "cannot subscribe to Home Assistant's birth messages; motion sensors are announced on connect only",
+          );
       });
     for (const camera of this.cameras) this.announce(camera);
   };

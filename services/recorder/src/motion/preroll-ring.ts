@@ -74,7 +74,9 @@ export class PrerollRing {
     let bytes = this.bytes;
     while (
       drop < this.frames.length - 1 &&
-      (newest - this.frames[drop]!.captureTime > this.limits.ageMs || this.frames.length - drop > this.limits.maxFrames || bytes > this.limits.maxBytes)
+      (newest - this.frames[drop]!.captureTime > this.limits.ageMs ||
+        this.frames.length - drop > this.limits.maxFrames ||
+        bytes > this.limits.maxBytes)
     ) {
       bytes -= this.frames[drop]!.jpeg.byteLength;
       drop += 1;
