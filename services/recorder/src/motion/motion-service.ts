@@ -4,9 +4,9 @@
  * Assistant that connects later knows whether there is motion now), appends ended events to the
  * day's events.jsonl, and in RECORD_MODE=motion hands the recorder the frames to write.
  */
-import type { MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { MotionEvent, Topics } from '@camqtt/wire';
+import { motionEventSchema, type MotionEvent, type Topics } from '@camqtt/wire';
 import { CameraMotion, type CameraMotionOptions } from './camera-motion.js';
 import { appendEvent } from './event-log.js';
 import type { RingFrame } from './preroll-ring.js';
@@ -47,12 +47,20 @@ export class MotionService {
 
   start(): void {
     this.timer = setInterval(() => this.endSilentEvents(), SILENCE_CHECK_MS);
+    const { client, topics, log } = this.options;
+    client.on('message', this.onRetainedEvent);
+    // A recorder killed during motion left a retained `start`: read it back once, to end it.
+    client.subscribe(topics.all('event'), { qos: 1 }, (error, granted) => {
+      if (error || granted?.[0]?.qos === 128)
+        log.warn({ topic: topics.all('event') }, 'cannot read the retained motion events back; an event left open by a crash stays open');
+    });
   }
 
   /** Ends every event under way (publishing its end) and frees the detectors. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.options.client.off('message', this.onRetainedEvent);
     const ends: Promise<void>[] = [];
     for (const [camera, motion] of this.cameras) {
       const event = motion.finish();
@@ -95,6 +103,22 @@ export class MotionService {
     motion.close();
     this.cameras.delete(camera);
   }
+
+  /** A retained `start` from before this recorder ran (no event of ours under way) gets its `end`, at its start. */
+  private readonly onRetainedEvent = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+    const parsed = this.options.topics.parse(topic);
+    if (parsed?.kind !== 'event' || !packet.retain || payload.length === 0) return;
+    let event: MotionEvent;
+    try {
+      event = motionEventSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch {
+      this.options.log.warn({ topic }, 'retained motion event is not one; left as it is');
+      return;
+    }
+    if (event.state !== 'start' || this.active(parsed.camera)) return;
+    this.options.log.info({ camera: event.camera, id: event.id }, 'ending a motion event left open by an earlier run');
+    void this.emit({ ...event, state: 'end', end: event.start });
+  };
 
   private endSilentEvents(): void {
     const now = Date.now();
