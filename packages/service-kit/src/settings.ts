@@ -4,7 +4,7 @@
  * whose message is one line naming the variable (see `runService`).
  */
 import { z } from 'zod';
-import { CAMERA_ID_PATTERN, TOPIC_PREFIX_PATTERN } from '@camqtt/wire';
+import { CAMERA_ID_PATTERN, RECORD_FORMATS, RECORD_MODES, TOPIC_PREFIX_PATTERN } from '@camqtt/wire';
 import { bool, fraction, hostList, int, mqttUrl, pictureRects, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
 
 export const settings = {
@@ -129,6 +129,36 @@ export const settings = {
     text,
   ),
 
+  RECORD_MODE: setting(
+    'Recorder: continuous (every frame of every recorded camera), motion (only around motion events, with RECORD_PREROLL_S and RECORD_POSTROLL_S) or off (no files; motion events still published).',
+    'continuous',
+    z.enum(RECORD_MODES, { error: 'must be continuous, motion or off' }),
+  ),
+  RECORD_CAMERAS: setting(
+    'Cameras the recorder records, comma-separated camera ids. Empty: every camera it sees.',
+    '',
+    z.string().regex(/^\s*([A-Za-z0-9][A-Za-z0-9_-]{0,63}\s*(,\s*[A-Za-z0-9][A-Za-z0-9_-]{0,63}\s*)*)?$/, {
+      error: 'must be camera ids (letters, digits, _ and -) separated by commas',
+    }),
+  ),
+  RECORD_SEGMENT_S: setting('Seconds of video per recorded file (segment); a camera going offline ends one early.', '60', int(5, 3600)),
+  RECORD_FORMAT: setting(
+    "How recordings are stored: h264 (re-encoded, small, plays in every browser) or jpeg (the camera's JPEGs as they came, in MP4: no encoding cost, several times larger).",
+    'h264',
+    z.enum(RECORD_FORMATS, { error: 'must be h264 or jpeg' }),
+  ),
+  RECORD_RETENTION_HOURS: setting('Recordings older than this many hours are deleted, oldest first (0: kept regardless of age).', '168', int(0, 876000)),
+  RECORD_MAX_GB: setting(
+    'Most gigabytes of recordings to keep in RECORD_DIR; over it the oldest are deleted (0: no limit). Fractions allowed (0.5).',
+    '10',
+    z.coerce.number({ error: 'must be a number of gigabytes' }).min(0, { error: 'must be at least 0' }),
+  ),
+  RECORD_METRICS_PORT: setting(
+    "Port of the recorder's /healthz and Prometheus /metrics, on 127.0.0.1 inside its host or container (0: any free port; off: none).",
+    'off',
+    portOrOff,
+  ),
+
   BROKER_HOST: setting('Address the bundled broker listens on (0.0.0.0 for every interface).', '127.0.0.1', text),
   BROKER_MQTT_PORT: setting(
     'Plain MQTT port of the bundled broker (0: any free port; off: no plain listener, TLS only).',
@@ -238,6 +268,12 @@ export const settings = {
   ),
   VIEWER_CAMERA_USERS: setting(
     "These VIEWER_USERS_FILE accounts may publish their device's camera from the page, comma-separated; each as camera browser-<user> (the relay's MQTT account publishes for them). Empty: nobody.",
+    '',
+    text,
+  ),
+
+  RECORD_DIR: setting(
+    'Folder of the recordings: the recorder writes <camera>/<YYYY-MM-DD>/<startMs>.mp4 segments and their segments.jsonl and events.jsonl there, and the relay serves them to the page (read only). Empty: no recordings.',
     '',
     text,
   ),
