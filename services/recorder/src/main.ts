@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Topics } from '@camqtt/wire';
 import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService, stopOnSignals } from '@camqtt/service-kit';
 import { RecorderService } from './recorder-service.js';
+import { MOTION_SETTINGS, checkMotionConfig, startMotion, type MotionParts } from './motion/start-motion.js';
 
 /** Finishing open segments waits for FFmpeg to write its last fragment; docker stop waits 10 s. */
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -25,6 +26,7 @@ export const RECORDER_SETTINGS = [
   'RECORD_RETENTION_HOURS',
   'RECORD_MAX_GB',
   'RECORD_METRICS_PORT',
+  ...MOTION_SETTINGS,
   ...MQTT_SETTINGS,
 ] as const;
 
@@ -32,6 +34,7 @@ runService('recorder', async () => {
   const config = loadConfig(RECORDER_SETTINGS);
   if (config.RECORD_DIR === '' && config.RECORD_MODE !== 'off')
     throw new ConfigError('RECORD_DIR must be set to the folder for the recordings (or RECORD_MODE=off)');
+  checkMotionConfig(config, config.RECORD_MODE);
   const clientOptions = mqttClientOptions(config, { clientId: `camqtt-recorder-${randomBytes(6).toString('hex')}` });
   const log = pino({ name: 'recorder', level: config.LOG_LEVEL });
   const cameras = config.RECORD_CAMERAS.split(',')
@@ -39,23 +42,43 @@ runService('recorder', async () => {
     .filter(Boolean);
   const recordDir = resolve(config.RECORD_DIR || '.');
 
+  const topics = new Topics(config.TOPIC_PREFIX);
+  let motion: MotionParts | undefined;
   const service = new RecorderService({
     url: config.MQTT_URL,
     clientOptions,
     protocol: config.MQTT_PROTOCOL_VERSION,
-    topics: new Topics(config.TOPIC_PREFIX),
+    topics,
     mode: config.RECORD_MODE,
     format: config.RECORD_FORMAT,
     cameras,
     recordDir,
     segmentMs: config.RECORD_SEGMENT_S * 1000,
     log,
+    onCameraFrame: (camera, jpeg, captureMs) => motion?.frame(camera, jpeg, captureMs),
   });
   service.start();
+  motion = startMotion({
+    config,
+    mode: config.RECORD_MODE,
+    client: service.mqtt!,
+    topics,
+    recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
+    recording: service,
+    log,
+  });
   log.info(
     { mode: config.RECORD_MODE, format: config.RECORD_FORMAT, cameras: cameras.length > 0 ? cameras : 'all', recordDir },
     'recording',
   );
 
-  stopOnSignals({ log, deadlineMs: SHUTDOWN_DEADLINE_MS, stop: () => service.stop() });
+  stopOnSignals({
+    log,
+    deadlineMs: SHUTDOWN_DEADLINE_MS,
+    stop: async () => {
+      // Motion first: its open events end, and their recordings close before the recorder's segments do.
+      await motion?.stop();
+      await service.stop();
+    },
+  });
 });

@@ -136,7 +136,12 @@ export class MatroskaWriter {
     blockHeader[0] = 0x80 | TRACK_NUMBER;
     blockHeader.writeInt16BE(time - this.clusterTimeMs, 1);
     blockHeader[3] = KEYFRAME_FLAG;
-    parts.push(idBytes(ID.SimpleBlock), sizeBytes(blockHeader.length + jpeg.length), blockHeader, Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength));
+    parts.push(
+      idBytes(ID.SimpleBlock),
+      sizeBytes(blockHeader.length + jpeg.length),
+      blockHeader,
+      Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength),
+    );
     return Buffer.concat(parts);
   }
 }

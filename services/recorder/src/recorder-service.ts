@@ -112,7 +112,9 @@ export class RecorderService {
   private subscribe(client: MqttClient): void {
     const { topics, cameras, log } = this.options;
     const filters = (kind: 'frame' | 'status'): string[] =>
-      cameras.length === 0 ? [topics.all(kind)] : cameras.map((camera) => (kind === 'frame' ? topics.frame(camera) : topics.status(camera)));
+      cameras.length === 0
+        ? [topics.all(kind)]
+        : cameras.map((camera) => (kind === 'frame' ? topics.frame(camera) : topics.status(camera)));
     const wanted = Object.fromEntries([
       ...filters('frame').map((filter) => [filter, { qos: 0 as const }]),
       ...filters('status').map((filter) => [filter, { qos: 1 as const }]),

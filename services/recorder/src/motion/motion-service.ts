@@ -24,12 +24,13 @@ export interface MotionRecording {
   close(camera: string): void;
 }
 
-export type MotionSettings = Omit<CameraMotionOptions, 'camera'>;
+export type MotionSettings = Omit<CameraMotionOptions, 'camera' | 'recordOnMotion'>;
 
 export interface MotionServiceOptions {
   client: MqttClient;
   topics: Topics;
-  recordDir: string;
+  /** RECORD_DIR for events.jsonl; undefined: events are only published (RECORD_MODE=off without a folder). */
+  recordDir: string | undefined;
   settings: MotionSettings;
   /** Motion mode's writer; undefined in other modes. */
   recording?: MotionRecording;
@@ -47,13 +48,9 @@ export class MotionService {
 
   start(): void {
     this.timer = setInterval(() => this.endSilentEvents(), SILENCE_CHECK_MS);
-    const { client, topics, log } = this.options;
-    client.on('message', this.onRetainedEvent);
-    // A recorder killed during motion left a retained `start`: read it back once, to end it.
-    client.subscribe(topics.all('event'), { qos: 1 }, (error, granted) => {
-      if (error || granted?.[0]?.qos === 128)
-        log.warn({ topic: topics.all('event') }, 'cannot read the retained motion events back; an event left open by a crash stays open');
-    });
+    this.options.client.on('message', this.onRetainedEvent);
+    this.options.client.on('connect', this.readRetainedEvents);
+    if (this.options.client.connected) this.readRetainedEvents();
   }
 
   /** Ends every event under way (publishing its end) and frees the detectors. */
@@ -61,6 +58,7 @@ export class MotionService {
     clearInterval(this.timer);
     this.timer = undefined;
     this.options.client.off('message', this.onRetainedEvent);
+    this.options.client.off('connect', this.readRetainedEvents);
     const ends: Promise<void>[] = [];
     for (const [camera, motion] of this.cameras) {
       const event = motion.finish();
@@ -104,6 +102,15 @@ export class MotionService {
     this.cameras.delete(camera);
   }
 
+  /** A recorder killed during motion left a retained `start`: the broker sends it on subscribing. */
+  private readonly readRetainedEvents = (): void => {
+    const { client, topics, log } = this.options;
+    client.subscribe(topics.all('event'), { qos: 1 }, (error, granted) => {
+      if (error || granted?.[0]?.qos === 128)
+        log.warn({ topic: topics.all('event') }, 'cannot read the retained motion events back; an event left open by a crash stays open');
+    });
+  };
+
   /** A retained `start` from before this recorder ran (no event of ours under way) gets its `end`, at its start. */
   private readonly onRetainedEvent = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
     const parsed = this.options.topics.parse(topic);
@@ -138,7 +145,7 @@ export class MotionService {
       .publishAsync(topics.event(event.camera), JSON.stringify(event), { qos: 1, retain: true })
       .catch((error: unknown) => log.warn({ camera: event.camera, error: String(error) }, 'motion event not published'));
     const logged =
-      event.state === 'end'
+      event.state === 'end' && recordDir !== undefined
         ? appendEvent(recordDir, event).catch((error: unknown) =>
             log.warn({ camera: event.camera, error: String(error) }, 'motion event not written to events.jsonl'),
           )
