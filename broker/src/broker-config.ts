@@ -84,7 +84,7 @@ export async function prepareBrokerFiles(config: BrokerConfig, log: Logger): Pro
     ? await provision({
         dir: provisionDir,
         accounts: parseProvisionAccounts(
-          config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,homeassistant:homeassistant`,
+          config.BROKER_PROVISION_ACCOUNTS || `${config.CAMERA_ID}:camera,relay:relay,recorder:recorder,homeassistant:homeassistant`,
         ),
         hostnames: parseHostnames(config.BROKER_TLS_HOSTNAMES),
         prefixes: {

@@ -20,7 +20,7 @@ import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
 import { formatPasswordLine, generatePassword, hashPassword, isValidUsername, parsePasswordFile } from '@camqtt/service-kit';
 
-export const ROLES = ['camera', 'relay', 'admin', 'homeassistant'] as const;
+export const ROLES = ['camera', 'relay', 'recorder', 'admin', 'homeassistant'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface ProvisionAccount {
@@ -83,6 +83,17 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
           { access: 'write', filter: `${topicPrefix}/${camera}/status` },
           { access: 'read', filter: `${topicPrefix}/${camera}/control` },
         ]),
+      ];
+    case 'recorder':
+      // Frames and statuses to record; motion events, its state per camera, and the motion
+      // sensors' discovery for Home Assistant (with its birth message, to announce them again).
+      return [
+        { access: 'read', filter: `${topicPrefix}/+/frame` },
+        { access: 'read', filter: `${topicPrefix}/+/status` },
+        { access: 'write', filter: `${topicPrefix}/+/event` },
+        { access: 'write', filter: `${topicPrefix}/+/recording` },
+        { access: 'write', filter: `${discoveryPrefix}/binary_sensor/#` },
+        { access: 'read', filter: `${discoveryPrefix}/status` },
       ];
     case 'homeassistant':
       // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability, motion; its own birth message.

@@ -154,8 +154,8 @@ export const settings = {
     z.coerce.number({ error: 'must be a number of gigabytes' }).min(0, { error: 'must be at least 0' }),
   ),
   RECORD_METRICS_PORT: setting(
-    "Port of the recorder's /healthz and Prometheus /metrics, on 127.0.0.1 inside its host or container (0: any free port; off: none).",
-    'off',
+    "Port of the recorder's /healthz and Prometheus /metrics, on 127.0.0.1 only (0: any free port; off: none).",
+    '9884',
     portOrOff,
   ),
 
@@ -208,7 +208,7 @@ export const settings = {
     text,
   ),
   BROKER_PROVISION_ACCOUNTS: setting(
-    'Accounts first start creates, as user:role (roles: camera, relay, homeassistant, admin), comma-separated. Empty: <CAMERA_ID>:camera,relay:relay,homeassistant:homeassistant.',
+    'Accounts first start creates, as user:role (roles: camera, relay, recorder, homeassistant, admin), comma-separated. Empty: <CAMERA_ID>:camera,relay:relay,recorder:recorder,homeassistant:homeassistant.',
     '',
     text,
   ),

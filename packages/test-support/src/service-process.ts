@@ -17,6 +17,7 @@ export const serviceEntries = {
   broker: `${repoRoot}broker/dist/main.js`,
   publisher: `${repoRoot}services/publisher/dist/main.js`,
   web: `${repoRoot}web/dist/main.js`,
+  recorder: `${repoRoot}services/recorder/dist/main.js`,
 } as const;
 
 export type ServiceName = keyof typeof serviceEntries;

@@ -57,7 +57,8 @@ export function ffmpegArgs(format: RecordFormat, file: string): string[] {
     ...['-fps_mode', 'passthrough', '-enc_time_base', '-1', '-video_track_timescale', '1000'],
     ...codec,
     ...fragments,
-    ...['-f', 'mp4', '-y', file],
+    // Each fragment goes to the file when it is complete, not when FFmpeg's 32 KB buffer fills.
+    ...['-flush_packets', '1', '-f', 'mp4', '-y', file],
   ];
 }
 
