@@ -14,7 +14,7 @@ import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { haDiscoveryTopic, isCameraId } from '@camqtt/wire';
+import { haDiscoveryTopic, haMotionDiscoveryTopic, isCameraId } from '@camqtt/wire';
 import { ConfigError } from '@camqtt/service-kit';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
@@ -90,9 +90,10 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
       return [
         { access: 'read', filter: `${topicPrefix}/+/frame` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
-        { access: 'write', filter: `${topicPrefix}/+/event` },
+        // readwrite: the retained event is read back at start, to end one a killed recorder left open.
+        { access: 'readwrite', filter: `${topicPrefix}/+/event` },
         { access: 'write', filter: `${topicPrefix}/+/recording` },
-        { access: 'write', filter: `${discoveryPrefix}/binary_sensor/#` },
+        { access: 'write', filter: haMotionDiscoveryTopic(discoveryPrefix, topicPrefix, '+') },
         { access: 'read', filter: `${discoveryPrefix}/status` },
       ];
     case 'homeassistant':

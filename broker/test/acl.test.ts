@@ -156,16 +156,22 @@ describe('access rules', () => {
     assert.equal(parsed.canSubscribe(cam, 'homeassistant/status'), true);
   });
 
-  it("gives the recorder every camera's frames and statuses to read, events, recording states and motion sensors to write, and nothing else", () => {
+  it("gives the recorder every camera's frames, statuses and events to read, events, recording states and motion sensors to write, and nothing else", () => {
     const parsed = AccessRules.parse(formatUserBlock('recorder', roleRules('recorder', 'recorder', PREFIXES)));
     const recorder = { username: 'recorder', clientId: 'x' };
-    for (const filter of ['camqtt/+/frame', 'camqtt/cam7/frame', 'camqtt/+/status', 'homeassistant/status'])
+    for (const filter of ['camqtt/+/frame', 'camqtt/cam7/frame', 'camqtt/+/status', 'camqtt/+/event', 'homeassistant/status'])
       assert.equal(parsed.canSubscribe(recorder, filter), true, filter);
     for (const filter of ['camqtt/+/control', 'camqtt/+/image', 'camqtt/#', 'homeassistant/#', '#'])
       assert.equal(parsed.canSubscribe(recorder, filter), false, filter);
-    for (const topic of ['camqtt/cam7/event', 'camqtt/cam7/recording', 'homeassistant/binary_sensor/camqtt_camqtt/cam7_motion/config'])
+    for (const topic of ['camqtt/cam7/event', 'camqtt/cam7/recording', 'homeassistant/binary_sensor/camqtt_camqtt/cam7/config'])
       assert.equal(parsed.canPublish(recorder, topic), true, topic);
-    for (const topic of ['camqtt/cam7/frame', 'camqtt/cam7/status', 'camqtt/cam7/control', 'homeassistant/camera/camqtt_camqtt/cam7/config'])
+    for (const topic of [
+      'camqtt/cam7/frame',
+      'camqtt/cam7/status',
+      'camqtt/cam7/control',
+      'homeassistant/camera/camqtt_camqtt/cam7/config',
+      'homeassistant/binary_sensor/other_node/cam7/config',
+    ])
       assert.equal(parsed.canPublish(recorder, topic), false, topic);
   });
 });
