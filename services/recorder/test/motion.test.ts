@@ -16,7 +16,8 @@ import { promisify } from 'node:util';
 import cv from '@u4/opencv4nodejs';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { motionEventSchema, readFrameMeta, recordingDay, type MotionEvent } from '@camqtt/wire';
-import { ServiceProcess, startStack, waitFor, type Stack } from '@camqtt/test-support';
+import { stopAllProcesses, waitFor } from '@camqtt/test-support';
+import { startHarness, startPublisher, startRecorder, type Harness } from './support.js';
 
 const run = promisify(execFile);
 const PREROLL_S = 2;
@@ -29,8 +30,7 @@ const LOOP_S = 16;
 const QUIET_S = 60;
 
 let dir: string;
-let stack: Stack;
-let recorder: ServiceProcess;
+let harness: Harness;
 let observer: MqttClient;
 /** Capture times at which the box appeared in the moving camera's frames (one per loop of the file). */
 const onsets: number[] = [];
@@ -78,17 +78,11 @@ function eventsOf(camera: string): { event: MotionEvent; receivedAt: number }[] 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'camqtt-motion-'));
   const videos = await makeVideos();
-  stack = await startStack(
-    [
-      { id: 'moving', source: videos.moving },
-      { id: 'noisy', source: videos.noisy },
-    ],
-    { extraAccounts: ['recorder:recorder'] },
-  );
-  observer = await connectAsync(`mqtts://localhost:${stack.ports.mqtts}`, {
-    ca: await readFile(stack.caFile),
+  harness = await startHarness(join(dir, 'broker'), ['moving', 'noisy']);
+  observer = await connectAsync(harness.mqttsUrl, {
+    ca: await readFile(harness.caFile),
     username: 'admin',
-    password: await stack.password('admin'),
+    password: await harness.password('admin'),
     reconnectPeriod: 0,
   });
   observer.on('message', (topic, payload) => {
@@ -110,22 +104,18 @@ before(async () => {
     boxVisible = box;
   });
   await observer.subscribeAsync(['camqtt/+/frame', 'camqtt/+/event'], { qos: 0 });
-  recorder = ServiceProcess.start('recorder', {
-    MQTT_URL: `mqtts://localhost:${stack.ports.mqtts}`,
-    MQTT_CA_FILE: stack.caFile,
-    MQTT_USERNAME: 'recorder',
-    MQTT_PASSWORD_FILE: join(stack.provisionDir, 'passwords', 'recorder'),
-    RECORD_DIR: join(dir, 'recordings'),
+  await startRecorder(harness, join(dir, 'recordings'), {
     RECORD_MODE: 'motion',
     RECORD_PREROLL_S: String(PREROLL_S),
     RECORD_POSTROLL_S: String(POSTROLL_S),
   });
+  startPublisher(harness, 'moving', { CAMERA_SOURCE: videos.moving });
+  startPublisher(harness, 'noisy', { CAMERA_SOURCE: videos.noisy });
 });
 
 after(async () => {
   await observer?.endAsync(true);
-  await recorder?.stop();
-  await stack?.stop();
+  await stopAllProcesses();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 

@@ -79,7 +79,11 @@ describe('recording', () => {
     const recorder: ServiceProcess = await startRecorder(harness, recordDir, { RECORD_CAMERAS: 'cam2' });
     const publisher = startPublisher(harness, 'cam2');
     const first = await waitFor('a frame', () => watcher.frames.find((f) => f.camera === 'cam2'), 20_000);
-    await waitFor('5 s of frames', () => watcher.frames.some((f) => f.camera === 'cam2' && f.captureTime - first.captureTime > 5000), 20_000);
+    await waitFor(
+      '5 s of frames',
+      () => watcher.frames.some((f) => f.camera === 'cam2' && f.captureTime - first.captureTime > 5000),
+      20_000,
+    );
     const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(recorder.pid)]);
     const ffmpegPids = stdout.split('\n').map(Number).filter(Boolean);
     assert.ok(ffmpegPids.length > 0, 'FFmpeg runs under the recorder');

@@ -8,14 +8,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connectAsync, type MqttClient } from 'mqtt';
-import {
-  readFrameMeta,
-  recordingStatusSchema,
-  segmentEntrySchema,
-  Topics,
-  type RecordingStatus,
-  type SegmentEntry,
-} from '@camqtt/wire';
+import { readFrameMeta, recordingStatusSchema, segmentEntrySchema, Topics, type RecordingStatus, type SegmentEntry } from '@camqtt/wire';
 import { ServiceProcess, startBroker, waitFor } from '@camqtt/test-support';
 
 const run = promisify(execFile);
