@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Topics } from '@camqtt/wire';
 import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService, stopOnSignals } from '@camqtt/service-kit';
 import { RecorderService } from './recorder-service.js';
-import { MOTION_SETTINGS, checkMotionConfig, startMotion, type MotionParts } from './motion/start-motion.js';
+import { MOTION_SETTINGS, RecorderMotion, checkMotionConfig } from './motion/recorder-motion.js';
 
 /** Finishing open segments waits for FFmpeg to write its last fragment; docker stop waits 10 s. */
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -43,7 +43,13 @@ runService('recorder', async () => {
   const recordDir = resolve(config.RECORD_DIR || '.');
 
   const topics = new Topics(config.TOPIC_PREFIX);
-  let motion: MotionParts | undefined;
+  const motion = new RecorderMotion({
+    config,
+    mode: config.RECORD_MODE,
+    topics,
+    recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
+    log,
+  });
   const service = new RecorderService({
     url: config.MQTT_URL,
     clientOptions,
@@ -55,18 +61,10 @@ runService('recorder', async () => {
     recordDir,
     segmentMs: config.RECORD_SEGMENT_S * 1000,
     log,
-    onCameraFrame: (camera, jpeg, captureMs) => motion?.frame(camera, jpeg, captureMs),
+    onCameraFrame: (camera, jpeg, captureMs) => motion.frame(camera, jpeg, captureMs),
   });
   service.start();
-  motion = startMotion({
-    config,
-    mode: config.RECORD_MODE,
-    client: service.mqtt!,
-    topics,
-    recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
-    recording: service,
-    log,
-  });
+  motion.start(service.mqtt!, service);
   log.info(
     { mode: config.RECORD_MODE, format: config.RECORD_FORMAT, cameras: cameras.length > 0 ? cameras : 'all', recordDir },
     'recording',
@@ -77,7 +75,7 @@ runService('recorder', async () => {
     deadlineMs: SHUTDOWN_DEADLINE_MS,
     stop: async () => {
       // Motion first: its open events end, and their recordings close before the recorder's segments do.
-      await motion?.stop();
+      await motion.stop();
       await service.stop();
     },
   });
