@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack without Docker. Starts the bundled broker (provisioning certificates
- * and account passwords into .camqtt/ on first start), the publisher and the viewer relay, each as
- * its own process with the same code and settings as in docker compose, and prints their logs.
+ * and account passwords into .camqtt/ on first start), the publisher, the viewer relay and the
+ * recorder (into RECORD_DIR, default ./recordings), each as its own process with the same code and
+ * settings as in docker compose, and prints their logs.
  *
  * The camera is /dev/video0 when it exists, else the built-in test pattern (CAMERA_SOURCE overrides).
  * With MQTT_URL set (environment or .env), no broker is started: the publisher and relay use that
@@ -32,7 +33,7 @@ const READY_TIMEOUT_MS = 60_000;
 const children: ChildProcess[] = [];
 let stopping = false;
 
-const colours: Record<string, string> = { broker: '35', publisher: '36', web: '32' };
+const colours: Record<string, string> = { broker: '35', publisher: '36', web: '32', recorder: '33' };
 const levels: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 
 /** The services log one JSON object per line (for machines); a person at a terminal gets this. */
@@ -102,7 +103,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** Publisher and relay first, then the broker: clients that see their broker vanish log errors. */
+/** Publisher, relay and recorder first, then the broker: clients that see their broker vanish log errors. */
 async function stopAll(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -122,16 +123,21 @@ setInterval(() => {
 async function main(): Promise<void> {
   let mqtt: Record<string, string> = {};
   let relayMqtt: Record<string, string> = {};
+  let recorderMqtt: Record<string, string> = {};
   if (!externalBroker) {
     const broker = await run('broker', 'broker/dist/main.js', { BROKER_PROVISION_DIR: provisionDir });
     // MQTT_PASSWORD emptied: a cloud broker's password left in .env would win over the file.
     const common = { MQTT_URL: `mqtts://localhost:${broker.ports?.mqtts}`, MQTT_CA_FILE: `${provisionDir}/tls/ca.crt`, MQTT_PASSWORD: '' };
     mqtt = { ...common, MQTT_USERNAME: cameraId, MQTT_PASSWORD_FILE: `${provisionDir}/passwords/${cameraId}` };
     relayMqtt = { ...common, MQTT_USERNAME: 'relay', MQTT_PASSWORD_FILE: `${provisionDir}/passwords/relay` };
+    recorderMqtt = { ...common, MQTT_USERNAME: 'recorder', MQTT_PASSWORD_FILE: `${provisionDir}/passwords/recorder` };
   }
+  // The recorder writes here and the relay serves it to the page.
+  const recordings = { RECORD_DIR: process.env.RECORD_DIR || `${root}recordings` };
   const [, web] = await Promise.all([
     run('publisher', 'services/publisher/dist/main.js', { ...mqtt, CAMERA_ID: cameraId, CAMERA_SOURCE: cameraSource }),
-    run('web', 'web/dist/main.js', relayMqtt),
+    run('web', 'web/dist/main.js', { ...relayMqtt, ...recordings }),
+    run('recorder', 'services/recorder/dist/main.js', { ...recorderMqtt, ...recordings }),
   ]);
   say(
     `\ncamqtt is up: open http://localhost:${web.ports?.http} (camera ${cameraId}: ${redactCredentials(cameraSource)}). Ctrl-C stops it.\n`,

@@ -65,7 +65,7 @@ test('compose restates no service default: a setting passed as ${NAME:-x} has x 
     MQTT_URL: ['mqtts://broker:8883'],
     MQTT_PASSWORD_FILE: ['/secrets/password'],
     MQTT_CA_FILE: ['/secrets/ca.crt'],
-    MQTT_USERNAME: ['relay'],
+    MQTT_USERNAME: ['relay', 'recorder'],
   };
   for (const match of composeText.matchAll(/^\s+([A-Z0-9_]+): \$\{([A-Z0-9_]+):-([^}]*)\}$/gm)) {
     const [, key, name, composeDefault] = match as unknown as [string, string, string, string];

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { parse } from 'dotenv';
@@ -59,6 +61,8 @@ test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm sto
   // As after `cp .env.example .env` (values in the environment win over a .env file, as with
   // compose), on any free ports: the defaults may be taken on a developer's machine.
   const dotenv = parse(readFileSync(`${repoRoot}.env.example`, 'utf8'));
+  const recordDir = mkdtempSync(join(tmpdir(), 'camqtt-start-recordings-'));
+  t.after(() => rmSync(recordDir, { recursive: true, force: true }));
   const npm = spawn('npm', ['start'], {
     cwd: repoRoot,
     env: {
@@ -69,6 +73,8 @@ test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm sto
       BROKER_MQTT_PORT: '0',
       BROKER_MQTTS_PORT: '0',
       BROKER_HTTP_PORT: '0',
+      RECORD_METRICS_PORT: '0',
+      RECORD_DIR: recordDir,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -98,7 +104,7 @@ test('LOG_LEVEL=warn npm start comes up, serves the page, and SIGTERM to npm sto
 
   const services = descendants(npm.pid!);
   const commands = services.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-  for (const entry of ['broker/dist/main.js', 'services/publisher/dist/main.js', 'web/dist/main.js']) {
+  for (const entry of ['broker/dist/main.js', 'services/publisher/dist/main.js', 'web/dist/main.js', 'services/recorder/dist/main.js']) {
     assert.ok(
       commands.some((command) => command.includes(entry)),
       `${entry} runs under npm start`,

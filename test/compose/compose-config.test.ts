@@ -47,6 +47,9 @@ const TEXT_VALUES: Record<string, string> = {
   WEB_PUBLIC_URL: 'https://cams.example',
   WEB_SECRET_FILE: '/run/web-secret',
   WEB_ALLOWED_HOSTS: 'cams.example',
+  RECORD_MODE: 'motion',
+  RECORD_CAMERAS: 'door',
+  RECORD_FORMAT: 'jpeg',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {
@@ -58,6 +61,8 @@ const COMPOSE_OWN: Record<string, string> = {
   BROKER_PROVISION_EXPORT: 'the per-service secret volumes',
   PUBLISHER_HEALTH_FILE: 'the healthcheck reads a fixed path',
   WEB_SECRET_FILE: "the relay's own volume",
+  RECORD_DIR: 'the recordings volume (the recorder writes, the relay reads)',
+  RECORD_METRICS_PORT: "the recorder's healthcheck reads a fixed port inside its container",
 };
 
 function nonDefault(name: string, defaultValue: string): string {

@@ -72,14 +72,14 @@ describe("cp .env.example .env, the README's edits, docker compose up", () => {
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const steady = await readTile(watching, 'cam1');
     t.diagnostic(`compose page after 4 s: ${steady.fps} fps, latency ${steady.latencyText}`);
-    for (const image of ['camqtt-broker', 'camqtt-publisher', 'camqtt-web']) {
+    for (const image of ['camqtt-broker', 'camqtt-publisher', 'camqtt-web', 'camqtt-recorder']) {
       const { stdout } = await run('docker', ['image', 'inspect', `${image}:latest`, '--format', '{{.Size}}']);
       t.diagnostic(`${image} image: ${(Number(stdout.trim()) / 1e6).toFixed(0)} MB`);
     }
   });
 
   test('every service turns healthy, the publisher included', async () => {
-    for (const service of ['broker', 'publisher', 'web']) {
+    for (const service of ['broker', 'publisher', 'web', 'recorder']) {
       await waitUntil(`${service} healthy`, async () => (await project.inspect(service, '{{.State.Health.Status}}')) === 'healthy', 90_000);
     }
   });
@@ -87,9 +87,11 @@ describe("cp .env.example .env, the README's edits, docker compose up", () => {
   test('least privilege: each service holds only its own secrets, no capabilities, a read-only root; only MQTT over TLS and the page are published', async () => {
     assert.deepEqual((await project.exec('publisher', ['ls', '/secrets'])).trim().split('\n'), ['ca.crt', 'password']);
     assert.deepEqual((await project.exec('web', ['ls', '/secrets'])).trim().split('\n'), ['ca.crt', 'password']);
+    assert.deepEqual((await project.exec('recorder', ['ls', '/secrets'])).trim().split('\n'), ['ca.crt', 'password']);
     assert.notEqual(await project.exec('publisher', ['cat', '/secrets/password']), await project.exec('web', ['cat', '/secrets/password']));
+    assert.notEqual(await project.exec('recorder', ['cat', '/secrets/password']), await project.exec('web', ['cat', '/secrets/password']));
     await assert.rejects(project.exec('publisher', ['ls', '/config']), "the broker's folder (CA key, users) is not in the publisher");
-    for (const service of ['broker', 'publisher', 'web']) {
+    for (const service of ['broker', 'publisher', 'web', 'recorder']) {
       assert.equal(await project.inspect(service, '{{json .HostConfig.CapDrop}}'), '["ALL"]', `${service} drops every capability`);
       assert.equal(await project.inspect(service, '{{.HostConfig.ReadonlyRootfs}}'), 'true', `${service} has a read-only root`);
       assert.match(await project.inspect(service, '{{json .HostConfig.SecurityOpt}}'), /no-new-privileges/);

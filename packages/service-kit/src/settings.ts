@@ -147,7 +147,11 @@ export const settings = {
     'h264',
     z.enum(RECORD_FORMATS, { error: 'must be h264 or jpeg' }),
   ),
-  RECORD_RETENTION_HOURS: setting('Recordings older than this many hours are deleted, oldest first (0: kept regardless of age).', '168', int(0, 876000)),
+  RECORD_RETENTION_HOURS: setting(
+    'Recordings older than this many hours are deleted, oldest first (0: kept regardless of age).',
+    '168',
+    int(0, 876000),
+  ),
   RECORD_MAX_GB: setting(
     'Most gigabytes of recordings to keep in RECORD_DIR; over it the oldest are deleted (0: no limit). Fractions allowed (0.5).',
     '10',

@@ -4,16 +4,19 @@
  * the state the status topic shows. Which frames come here is decided by the service (the mode):
  * `write` records a frame now, `closeSegment` ends the recording until the next `write`.
  */
-import { appendFile } from 'node:fs/promises';
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { readJpegInfo, recordingDay, type RecordFormat, type RecordingStatus, type SegmentEntry } from '@camqtt/wire';
+import type { SegmentIndex } from './segment-index.js';
 import { SegmentFailure, SegmentWriter } from './segment-writer.js';
 
 /** Frames further apart than this (a pause, a stalled camera) end the segment: a gap, not a jump. */
 export const GAP_MS = 5000;
 /** After a failure (full disk, FFmpeg error), how long before opening a segment is tried again. */
 const RETRY_MS = 5000;
+/** After a full disk, recording starts again once this much is free (so it does not fail again at once). */
+export const RESUME_FREE_BYTES = 1024 * 1024;
 /** One log line per camera per this long about frames dropped because FFmpeg was behind. */
 const DROP_LOG_MS = 60_000;
 
@@ -24,6 +27,7 @@ export interface CameraRecorderOptions {
   recordDir: string;
   format: RecordFormat;
   segmentMs: number;
+  index: SegmentIndex;
   log: Logger;
   /** The state or last error changed (the service publishes the status). */
   onChange: () => void;
@@ -31,6 +35,8 @@ export interface CameraRecorderOptions {
   onSegment: (entry: SegmentEntry) => void;
   /** A frame was dropped: `backlog` (FFmpeg behind) or `failed` (no segment could be opened). */
   onDrop: (reason: 'backlog' | 'failed') => void;
+  /** A frame went to FFmpeg. */
+  onWritten: () => void;
   ffmpegPath?: string;
 }
 
@@ -59,6 +65,11 @@ export class CameraRecorder {
     return this.segment?.relativePath;
   }
 
+  /** The open segment's file, absolute (retention must not delete it). */
+  get openPath(): string | undefined {
+    return this.segment?.file;
+  }
+
   /** Records one frame (capture time from its metadata) into the open segment, opening one as needed. */
   write(jpeg: Uint8Array, captureMs: number): void {
     const info = readJpegInfo(jpeg);
@@ -71,16 +82,24 @@ export class CameraRecorder {
       const full = captureMs - segment.startMs >= this.options.segmentMs;
       if (problem) this.fail(problem);
       if (problem || sizeChanged || gap || full || captureMs < segment.startMs) {
-        this.closeSegment();
+        void this.closeSegment();
         segment = undefined;
       }
     }
-    if (!segment) {
-      if (Date.now() - this.failedAt < RETRY_MS) return this.drop('failed');
-      segment = this.open(captureMs, info);
-      if (!segment) return this.drop('failed');
+    segment ??= this.reopen(captureMs, info);
+    if (!segment) this.drop('failed');
+    else if (segment.write(jpeg, captureMs)) this.options.onWritten();
+    else this.drop(segment.running ? 'backlog' : 'failed');
+  }
+
+  /** A new segment, unless a failure is too recent or the disk is still full. */
+  private reopen(captureMs: number, video: { width: number; height: number }): SegmentWriter | undefined {
+    if (Date.now() - this.failedAt < RETRY_MS) return undefined;
+    if (this._state === 'disk-full' && !this.spaceReturned()) {
+      this.failedAt = Date.now();
+      return undefined;
     }
-    if (!segment.write(jpeg, captureMs)) this.drop(segment.running ? 'backlog' : 'failed');
+    return this.open(captureMs, video);
   }
 
   /** Ends the open segment (its entry is appended once FFmpeg has finished the file). */
@@ -126,14 +145,14 @@ export class CameraRecorder {
     } catch (error) {
       if (error instanceof SegmentFailure) this.fail(error);
       else log.error({ camera, err: error }, 'segment could not be finished');
-      // FFmpeg failed part-way: the fragments it finished still play, and are listed.
-      if (segment.frames === 0) return;
-      entry = undefined;
+      // FFmpeg failed part-way: the fragments it finished still play; without an entry the
+      // relay lists the file up to its modification time (recording.ts).
+      return;
     }
     if (!entry) return;
     const index = join(recordDir, camera, recordingDay(entry.start), 'segments.jsonl');
     try {
-      await appendFile(index, `${JSON.stringify(entry)}\n`);
+      await this.options.index.append(index, entry);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       this.fail(new SegmentFailure(`cannot append to segments.jsonl: ${(error as Error).message}`, code === 'ENOSPC'));
@@ -141,6 +160,15 @@ export class CameraRecorder {
     }
     log.debug({ camera, file: entry.file, frames: entry.frames, bytes: entry.bytes, dropped: segment.dropped }, 'segment written');
     this.options.onSegment(entry);
+  }
+
+  private spaceReturned(): boolean {
+    try {
+      const info = statfsSync(this.options.recordDir);
+      return info.bavail * info.bsize >= RESUME_FREE_BYTES;
+    } catch {
+      return true;
+    }
   }
 
   private fail(failure: SegmentFailure): void {

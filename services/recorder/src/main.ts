@@ -9,8 +9,12 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { Topics } from '@camqtt/wire';
 import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService, stopOnSignals } from '@camqtt/service-kit';
+import { MetricsServer, RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
 import { MOTION_SETTINGS, RecorderMotion, checkMotionConfig } from './motion/recorder-motion.js';
+import { Retention } from './retention.js';
+import { SegmentIndex } from './segment-index.js';
+import { StatusReporter } from './status-reporter.js';
 
 /** Finishing open segments waits for FFmpeg to write its last fragment; docker stop waits 10 s. */
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -29,6 +33,8 @@ export const RECORDER_SETTINGS = [
   ...MOTION_SETTINGS,
   ...MQTT_SETTINGS,
 ] as const;
+
+const GB = 1024 ** 3;
 
 runService('recorder', async () => {
   const config = loadConfig(RECORDER_SETTINGS);
@@ -50,7 +56,15 @@ runService('recorder', async () => {
     recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
     log,
   });
-  const service = new RecorderService({
+  const index = new SegmentIndex();
+  // The three are wired through callbacks, so each is declared before the others use it.
+  const metrics: RecorderMetrics = new RecorderMetrics({
+    states: () =>
+      service.list().map((recorder) => ({ camera: recorder.camera, state: config.RECORD_MODE === 'off' ? 'off' : recorder.state })),
+    diskFreeBytes: () => status.diskFreeBytes,
+    storedBytes: () => retention.storedBytes,
+  });
+  const service: RecorderService = new RecorderService({
     url: config.MQTT_URL,
     clientOptions,
     protocol: config.MQTT_PROTOCOL_VERSION,
@@ -60,23 +74,59 @@ runService('recorder', async () => {
     cameras,
     recordDir,
     segmentMs: config.RECORD_SEGMENT_S * 1000,
+    index,
     log,
+    onRecorderChange: (recorder) => status.changed(recorder),
+    onSegment: (camera, entry) => {
+      metrics.segmentsWritten.inc({ camera });
+      metrics.segmentBytes.inc({ camera }, entry.bytes);
+      status.segmentWritten(camera, entry.bytes);
+      retention.run();
+    },
+    onDrop: (camera, reason) => metrics.framesDropped.inc({ camera, reason }),
+    onWritten: (camera) => metrics.framesRecorded.inc({ camera }),
     onCameraFrame: (camera, jpeg, captureMs) => motion.frame(camera, jpeg, captureMs),
   });
+  const status: StatusReporter = new StatusReporter({
+    client: () => service.mqtt,
+    topics,
+    mode: config.RECORD_MODE,
+    format: config.RECORD_FORMAT,
+    recordDir,
+    recorders: () => service.list(),
+    log,
+  });
+  const retention: Retention = new Retention({
+    recordDir,
+    maxAgeMs: config.RECORD_RETENTION_HOURS * 3_600_000,
+    maxBytes: config.RECORD_MAX_GB * GB,
+    index,
+    openFiles: () => new Set(service.list().flatMap((recorder) => recorder.openPath ?? [])),
+    log,
+    onDelete: (reason) => metrics.retentionDeleted.inc({ reason }),
+  });
+  const metricsServer = config.RECORD_METRICS_PORT === 'off' ? undefined : new MetricsServer(metrics, () => service.connected, log);
+  const metricsPort = await metricsServer?.start(config.RECORD_METRICS_PORT as number);
+
   service.start();
+  status.start();
+  if (config.RECORD_MODE !== 'off') retention.start();
   motion.start(service.mqtt!, service);
   log.info(
     { mode: config.RECORD_MODE, format: config.RECORD_FORMAT, cameras: cameras.length > 0 ? cameras : 'all', recordDir },
-    'recording',
+    'recorder started',
   );
 
   stopOnSignals({
     log,
     deadlineMs: SHUTDOWN_DEADLINE_MS,
     stop: async () => {
-      // Motion first: its open events end, and their recordings close before the recorder's segments do.
+      // Motion first: its open events end (published), and their recordings close with the rest.
       await motion.stop();
-      await service.stop();
+      await Promise.all([service.closeSegments(), retention.stop()]);
+      await status.stop();
+      await Promise.all([service.stop(), metricsServer?.stop()]);
     },
   });
+  return metricsPort === undefined ? {} : { ports: { http: metricsPort } };
 });

@@ -4,7 +4,7 @@
  * `onFrame` alone: continuous writes every frame; motion mode leaves the choice to the motion
  * service, which calls `write(camera, frames)` and `close(camera)`; off writes nothing.
  */
-import type { IClientOptions, MqttClient } from 'mqtt';
+import type { IClientOptions, ISubscriptionMap, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import {
   checkJpeg,
@@ -18,6 +18,7 @@ import {
 } from '@camqtt/wire';
 import { connectMqtt, explainConnectionError, isProtocolFallback, type MqttProtocolChoice } from '@camqtt/service-kit';
 import { CameraRecorder, GAP_MS } from './camera-recorder.js';
+import type { SegmentIndex } from './segment-index.js';
 
 /** How often to look for cameras whose frames stopped without an offline status. */
 const SILENCE_CHECK_MS = 1000;
@@ -33,6 +34,7 @@ export interface RecorderServiceOptions {
   cameras: string[];
   recordDir: string;
   segmentMs: number;
+  index: SegmentIndex;
   log: Logger;
   ffmpegPath?: string;
   /** Every frame of a recorded camera, whatever the mode (motion detection reads them). */
@@ -41,6 +43,7 @@ export interface RecorderServiceOptions {
   onRecorderChange?: (recorder: CameraRecorder) => void;
   onSegment?: (camera: string, entry: SegmentEntry) => void;
   onDrop?: (camera: string, reason: 'backlog' | 'failed') => void;
+  onWritten?: (camera: string) => void;
 }
 
 /** A frame to record: its JPEG and capture time (the motion service's pre-roll frames have this shape). */
@@ -55,6 +58,8 @@ export class RecorderService {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private problem: string | undefined;
+  /** Set when stopping: frames still arriving open no new segments. */
+  private closed = false;
 
   constructor(private readonly options: RecorderServiceOptions) {}
 
@@ -65,6 +70,10 @@ export class RecorderService {
 
   get mqtt(): MqttClient | undefined {
     return this.client;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
   }
 
   start(): void {
@@ -91,6 +100,7 @@ export class RecorderService {
 
   /** Motion mode: record these frames (oldest first) now. */
   write(camera: string, frames: readonly RecordFrame[]): void {
+    if (this.closed) return;
     const recorder = this.recorderFor(camera);
     for (const frame of frames) recorder.write(frame.jpeg, frame.captureTime);
   }
@@ -100,11 +110,17 @@ export class RecorderService {
     void this.recorders.get(camera)?.closeSegment();
   }
 
-  /** Closes every segment (each gets its entry), then the broker connection. */
+  /** Closes every open segment (each gets its entry). */
+  async closeSegments(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.list().map((recorder) => recorder.closeSegment()));
+  }
+
+  /** Closes every segment, then the broker connection. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all(this.list().map((recorder) => recorder.closeSegment()));
+    await this.closeSegments();
     await this.client?.endAsync();
     this.client = undefined;
   }
@@ -115,10 +131,9 @@ export class RecorderService {
       cameras.length === 0
         ? [topics.all(kind)]
         : cameras.map((camera) => (kind === 'frame' ? topics.frame(camera) : topics.status(camera)));
-    const wanted = Object.fromEntries([
-      ...filters('frame').map((filter) => [filter, { qos: 0 as const }]),
-      ...filters('status').map((filter) => [filter, { qos: 1 as const }]),
-    ]);
+    const wanted: ISubscriptionMap = {};
+    for (const filter of filters('frame')) wanted[filter] = { qos: 0 };
+    for (const filter of filters('status')) wanted[filter] = { qos: 1 };
     client.subscribe(wanted, (error, granted) => {
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
@@ -130,6 +145,7 @@ export class RecorderService {
     const parsed = this.options.topics.parse(topic);
     if (!parsed) return;
     const { camera, kind } = parsed;
+    if (this.closed) return;
     if (this.options.cameras.length > 0 && !this.options.cameras.includes(camera)) return;
     if (kind === 'frame') this.onFrame(camera, payload);
     else if (kind === 'status') this.onStatus(camera, payload);
@@ -165,17 +181,19 @@ export class RecorderService {
   private recorderFor(camera: string): CameraRecorder {
     let recorder = this.recorders.get(camera);
     if (recorder) return recorder;
-    const { recordDir, format, segmentMs, log, ffmpegPath } = this.options;
+    const { recordDir, format, segmentMs, index, log, ffmpegPath } = this.options;
     const created: CameraRecorder = new CameraRecorder({
       camera,
       recordDir,
       format,
       segmentMs,
+      index,
       log,
       ffmpegPath,
       onChange: () => this.options.onRecorderChange?.(created),
       onSegment: (entry) => this.options.onSegment?.(camera, entry),
       onDrop: (reason) => this.options.onDrop?.(camera, reason),
+      onWritten: () => this.options.onWritten?.(camera),
     });
     recorder = created;
     this.recorders.set(camera, recorder);

@@ -52,7 +52,12 @@ export function startPublisher(harness: Harness, camera: string, env: Record<str
 }
 
 export async function startRecorder(harness: Harness, recordDir: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const recorder = ServiceProcess.start('recorder', { ...harness.clientEnv('recorder'), RECORD_DIR: recordDir, ...env });
+  const recorder = ServiceProcess.start('recorder', {
+    ...harness.clientEnv('recorder'),
+    RECORD_DIR: recordDir,
+    RECORD_METRICS_PORT: '0',
+    ...env,
+  });
   await recorder.waitForLog((line) => line.msg === 'connected to the MQTT broker');
   return recorder;
 }
