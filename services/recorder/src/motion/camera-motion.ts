@@ -60,7 +60,9 @@ export class CameraMotion {
     this.lastFrameAt = receivedAt;
     const frame = { jpeg, captureTime };
     const outcome: FrameOutcome = { record: [] };
-    if (this.options.recordOnMotion && !this.tracker.active) this.ring.push(frame);
+    // A copy: a payload may be a view into a larger network buffer, which the ring would keep alive
+    // beyond its byte limit.
+    if (this.options.recordOnMotion && !this.tracker.active) this.ring.push({ jpeg: new Uint8Array(jpeg), captureTime });
     if (this.tracker.active && this.options.recordOnMotion) outcome.record.push(frame);
     if (captureTime < this.newestCapture) this.detector.reset();
     this.newestCapture = captureTime;
