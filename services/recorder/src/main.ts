@@ -105,8 +105,9 @@ runService('recorder', async () => {
     log,
     onDelete: (reason) => metrics.retentionDeleted.inc({ reason }),
   });
-  const metricsServer = config.RECORD_METRICS_PORT === 'off' ? undefined : new MetricsServer(metrics, () => service.connected, log);
-  const metricsPort = await metricsServer?.start(config.RECORD_METRICS_PORT as number);
+  const metricsPortSetting = config.RECORD_METRICS_PORT;
+  const metricsServer = metricsPortSetting === 'off' ? undefined : new MetricsServer(metrics, () => service.connected, log);
+  const metricsPort = metricsPortSetting === 'off' ? undefined : await metricsServer?.start(metricsPortSetting);
 
   service.start();
   status.start();

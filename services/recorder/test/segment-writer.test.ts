@@ -63,7 +63,7 @@ describe('a segment', () => {
       const entry = await writer.close();
       assert.equal(entry?.frames, offsets.length);
       assert.equal(entry?.file, `${Math.round(startMs)}.mp4`);
-      const probed = await probe(join(dir, format, 'cam1', '2026-11-26', entry!.file));
+      const probed = await probe(join(dir, format, 'cam1', '2026-11-26', entry.file));
       assert.equal(probed.codec, format === 'h264' ? 'h264' : 'mjpeg');
       const pts = [...probed.pts].sort((a, b) => a - b);
       assert.equal(pts.length, offsets.length);
