@@ -40,10 +40,10 @@ function frame(
 }
 
 /** Scores of `frames` after a still background frame, one every FRAME_MS. */
-function scores(detector: MotionDetector, frames: Uint8Array[], background = frame()): number[] {
+function scores(detector: MotionDetector, frames: Uint8Array[], background = frame()): (number | undefined)[] {
   let time = 1_000_000;
   assert.equal(detector.score(background, time), undefined, 'the first frame starts the background');
-  return frames.map((jpeg) => detector.score(jpeg, (time += FRAME_MS))!);
+  return frames.map((jpeg) => detector.score(jpeg, (time += FRAME_MS)));
 }
 
 const BOX = { x: 0.25, y: 0.25, width: 0.2, height: 0.25 }; // 5% of the picture
@@ -75,7 +75,7 @@ describe('motion detector', () => {
   it('sees no motion in sensor noise of ±20 grey levels', () => {
     const detector = new MotionDetector({ threshold: 25, mask: [] });
     const noisy = Array.from({ length: 20 }, () => frame({ noise: 20 }));
-    const worst = Math.max(...scores(detector, noisy, frame({ noise: 20 })));
+    const worst = Math.max(...scores(detector, noisy, frame({ noise: 20 })).map((score) => score ?? NaN));
     assert.ok(worst < 0.001, `largest score ${worst}`);
   });
 
@@ -87,6 +87,14 @@ describe('motion detector', () => {
     ); // 20 s
     assert.ok(parked[0]! > 0.04, 'the box is motion when it appears');
     assert.equal(parked.at(-1), 0, 'and background 20 s later');
+  });
+
+  it('takes a change of most of the picture for the light, and starts the background again', () => {
+    const detector = new MotionDetector({ threshold: 25, mask: [] });
+    const lit = (level: number): Uint8Array => cv.imencode('.jpg', new cv.Mat(HEIGHT, WIDTH, cv.CV_8UC3, [level, level, level]));
+    const [switched, after] = scores(detector, [lit(200), lit(200)]);
+    assert.equal(switched, undefined, 'the lamp goes on: no score');
+    assert.equal(after, 0, 'the lit scene is the background');
   });
 
   it('starts again after a gap, and on a new picture size', () => {
@@ -112,6 +120,13 @@ describe('motion tracker', () => {
     assert.equal(tracker.observe(3000, 0), undefined, 'still within the quiet time');
     const end = tracker.observe(3600, 0);
     assert.deepEqual(end, { type: 'motion', state: 'end', id: start.id, camera: 'cam1', start: 1200, end: 1600, score: 0.2 });
+  });
+
+  it("ends an event on a still frame from before its last motion (the camera's clock set back)", () => {
+    const tracker = new MotionTracker({ camera: 'cam1', minArea: 0.01, quietMs: 2000 });
+    tracker.observe(10_000, 0.5);
+    assert.equal(tracker.observe(10_200, 0.5)?.state, 'start');
+    assert.equal(tracker.observe(5000, 0)?.state, 'end');
   });
 
   it('does not start on single detections over the minimum area between still ones', () => {

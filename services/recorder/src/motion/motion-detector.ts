@@ -17,6 +17,12 @@ const BACKGROUND_TIME_S = 5;
 /** After a gap this long (camera offline, a pause) the old background is stale: start again. */
 const STALE_BACKGROUND_MS = BACKGROUND_TIME_S * 1000;
 const BLUR_SIZE = new cv.Size(5, 5);
+/**
+ * More of the picture than this changing at once is the light (a lamp, the camera's switch to
+ * infrared, auto-exposure), not something moving: the background starts again from this frame
+ * (Frigate's lightning_threshold, with its default).
+ */
+const LIGHT_CHANGE_SHARE = 0.8;
 
 export interface MotionDetectorOptions {
   /** MOTION_THRESHOLD: grey levels a pixel must differ by. */
@@ -45,7 +51,7 @@ export class MotionDetector {
 
   /**
    * Share (0..1) of the unmasked picture that changed, or undefined when this frame only (re)starts
-   * the background (the first frame, a new size, or after a gap). Throws on a frame that is not a JPEG.
+   * the background (the first frame, a new size, after a gap, or when the light changed). Throws on a frame that is not a JPEG.
    */
   score(jpeg: Uint8Array, captureTime: number): number | undefined {
     const info = readJpegInfo(jpeg);
@@ -71,6 +77,11 @@ export class MotionDetector {
     const changed = difference.threshold(this.options.threshold, 255, cv.THRESH_BINARY);
     const counted = this.countMask ? changed.bitwiseAnd(this.countMask) : changed;
     const score = this.countedPixels > 0 ? counted.countNonZero() / this.countedPixels : 0;
+    if (score > LIGHT_CHANGE_SHARE) {
+      for (const mat of new Set([backgroundGrey, difference, changed, counted])) mat.release();
+      this.restart(blurred);
+      return undefined;
+    }
     // The weight of this frame for a background that forgets over BACKGROUND_TIME_S whatever the detection rate.
     cv.accumulateWeighted(blurred, background, 1 - Math.exp(-elapsedMs / 1000 / BACKGROUND_TIME_S));
     for (const mat of new Set([backgroundGrey, difference, changed, counted, blurred])) mat.release();

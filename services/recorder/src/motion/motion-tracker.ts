@@ -54,7 +54,8 @@ export class MotionTracker {
 
   /** Ends the event if `now` (a capture time, or the clock when no frames come) is the quiet time past the last motion. */
   endIfQuiet(now: number): MotionEvent | undefined {
-    if (!this.current || now - this.lastMoving < this.options.quietMs) return undefined;
+    // A capture time before the last motion (the camera's clock was set back) cannot measure quiet: end.
+    if (!this.current || (now - this.lastMoving < this.options.quietMs && now >= this.lastMoving)) return undefined;
     return this.finish();
   }
 
