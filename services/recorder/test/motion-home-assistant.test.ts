@@ -37,6 +37,8 @@ interface SensorConfig {
 
 let dir: string;
 let homeAssistant: MqttClient;
+let recorder: ServiceProcess;
+let recorderEnv: Record<string, string>;
 const received = new Map<string, Buffer[]>();
 
 function messages(topic: string): Buffer[] {
@@ -79,7 +81,8 @@ before(async () => {
   });
   homeAssistant.on('message', (topic, payload) => received.set(topic, [...messages(topic), payload]));
   await homeAssistant.subscribeAsync('homeassistant/#');
-  ServiceProcess.start('recorder', { ...clientEnv('recorder'), RECORD_MODE: 'off', RECORD_POSTROLL_S: '2' });
+  recorderEnv = { ...clientEnv('recorder'), RECORD_MODE: 'off', RECORD_POSTROLL_S: '2', RECORD_METRICS_PORT: 'off' };
+  recorder = ServiceProcess.start('recorder', recorderEnv);
   ServiceProcess.start('publisher', { ...clientEnv('cam1'), CAMERA_ID: 'cam1', CAMERA_SOURCE: video });
 });
 
@@ -120,4 +123,13 @@ test("Home Assistant's birth message brings the motion sensor's config again", a
   const before = messages(topic).length;
   await homeAssistant.publishAsync('homeassistant/status', 'online', { qos: 1 });
   await waitFor('the config again', () => messages(topic).length > before, 10_000);
+});
+
+test('HA_DISCOVERY=false on the recorder clears the retained sensor config, which removes the sensor', async () => {
+  const topic = 'homeassistant/binary_sensor/camqtt_camqtt/cam1/config';
+  await recorder.stop();
+  const before = messages(topic).length;
+  recorder = ServiceProcess.start('recorder', { ...recorderEnv, HA_DISCOVERY: 'false' });
+  const cleared = await waitFor('an empty retained config', () => messages(topic).slice(before).at(-1), 30_000);
+  assert.equal(cleared.length, 0);
 });
