@@ -161,11 +161,24 @@ export class RecorderService {
   }
 
   private onStatus(camera: string, payload: Buffer): void {
-    // An empty retained message clears a camera that is gone; offline ends its segment.
-    const parsed = payload.length === 0 ? undefined : parseCameraStatus(payload);
-    const online = parsed && 'status' in parsed ? parsed.status.online : false;
-    if (!online) this.close(camera);
-    else this.recorderFor(camera);
+    // An empty retained message clears a camera that is gone: so does its recording state.
+    if (payload.length === 0) {
+      this.forget(camera);
+      return;
+    }
+    const parsed = parseCameraStatus(payload);
+    // Offline ends the segment; an unreadable status is taken as offline too.
+    if ('status' in parsed && parsed.status.online) this.recorderFor(camera);
+    else this.close(camera);
+  }
+
+  private forget(camera: string): void {
+    const recorder = this.recorders.get(camera);
+    if (!recorder) return;
+    this.recorders.delete(camera);
+    this.lastFrameAt.delete(camera);
+    void recorder.closeSegment();
+    this.client?.publish(this.options.topics.recording(camera), '', { qos: 1, retain: true });
   }
 
   /** A camera whose frames stopped without an offline status (network gone, publisher killed). */
