@@ -86,6 +86,7 @@ runService('recorder', async () => {
     onDrop: (camera, reason) => metrics.framesDropped.inc({ camera, reason }),
     onWritten: (camera) => metrics.framesRecorded.inc({ camera }),
     onCameraFrame: (camera, jpeg, captureMs) => motion.frame(camera, jpeg, captureMs),
+    onCameraGone: (camera) => motion.forget(camera),
   });
   const status: StatusReporter = new StatusReporter({
     client: () => service.mqtt,

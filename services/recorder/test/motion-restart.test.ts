@@ -1,5 +1,5 @@
 /**
- * A motion event never stays open because the recorder went away: stopped during motion, the
+ * A motion event never stays open because the recorder or the camera went away: stopped during motion, the
  * recorder publishes the event's end; killed during motion (its retained `start` left behind),
  * the next recorder ends that event when it starts. The scene moves all the time and the
  * post-roll is long, so only the recorder's going can end an event here.
@@ -21,6 +21,7 @@ let dir: string;
 let harness: Harness;
 let observer: MqttClient;
 const events: MotionEvent[] = [];
+let clearedAt: number | undefined;
 
 function recorderEnv(): Record<string, string> {
   return { RECORD_MODE: 'off', RECORD_POSTROLL_S: '600', RECORD_METRICS_PORT: 'off' };
@@ -49,6 +50,7 @@ before(async () => {
   });
   observer.on('message', (_topic, payload) => {
     if (payload.length > 0) events.push(motionEventSchema.parse(JSON.parse(payload.toString('utf8'))));
+    else clearedAt = events.length;
   });
   await observer.subscribeAsync('camqtt/cam1/event', { qos: 1 });
   startPublisher(harness, 'cam1', { CAMERA_SOURCE: video });
@@ -84,4 +86,14 @@ test('an event left open by a kill -9 is ended by the next recorder', async () =
   // And the new recorder goes on watching: the box still moves.
   assert.notEqual((await nextStart(seen)).id, start.id);
   await next.stop();
+});
+
+test('a camera that is gone (its retained status cleared) gets its event ended and its retained event cleared', async () => {
+  const recorder = await startRecorder(harness, join(dir, 'recordings'), recorderEnv());
+  const start = await nextStart(events.length);
+  await observer.publishAsync('camqtt/cam1/status', '', { qos: 1, retain: true });
+  await waitFor('the event ended', () => events.some((event) => event.id === start.id && event.state === 'end'));
+  const ended = events.findIndex((event) => event.id === start.id && event.state === 'end');
+  await waitFor('the retained event cleared', () => clearedAt !== undefined && clearedAt > ended);
+  await recorder.stop();
 });

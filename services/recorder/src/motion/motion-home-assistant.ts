@@ -75,6 +75,13 @@ export class MotionHomeAssistant {
     if (this.client.connected) this.announce(camera);
   }
 
+  /** A camera that is gone: an empty retained config removes its sensor. */
+  forget(camera: string): void {
+    if (!this.cameras.delete(camera)) return;
+    const topic = haMotionDiscoveryTopic(this.options.discoveryPrefix, this.options.topics.prefix, camera);
+    this.client.publish(topic, '', { qos: 1, retain: true });
+  }
+
   private readonly onConnect = (): void => {
     if (this.options.enabled)
       this.client.subscribe(this.birthTopic, { qos: 1 }, (error, granted) => {

@@ -91,15 +91,18 @@ export class MotionService {
     if (outcome.event.state === 'end') recording?.close(camera);
   }
 
-  /** The camera is no longer recorded (removed, or the recorder stops watching it). */
+  /** The camera is gone: its event under way ends (in events.jsonl), and its retained event is cleared. */
   forget(camera: string): void {
     const motion = this.cameras.get(camera);
     if (!motion) return;
-    const event = motion.finish();
-    if (event) void this.emit(event);
-    if (event) this.options.recording?.close(camera);
-    motion.close();
     this.cameras.delete(camera);
+    const event = motion.finish();
+    motion.close();
+    if (event) this.options.recording?.close(camera);
+    const { client, topics } = this.options;
+    void (event ? this.emit(event) : Promise.resolve()).then(() =>
+      client.publishAsync(topics.event(camera), '', { qos: 1, retain: true }).catch(() => undefined),
+    );
   }
 
   /** A recorder killed during motion left a retained `start`: the broker sends it on subscribing. */

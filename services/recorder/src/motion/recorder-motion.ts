@@ -82,6 +82,12 @@ export class RecorderMotion {
     this.service?.frame(camera, jpeg, captureTime);
   }
 
+  /** A camera that is gone: its event ends, and its retained event and motion sensor are removed. */
+  forget(camera: string): void {
+    this.service?.forget(camera);
+    this.homeAssistant?.forget(camera);
+  }
+
   /** Ends the events under way (publishing their ends, closing their recordings). */
   async stop(): Promise<void> {
     this.homeAssistant?.stop();
