@@ -54,6 +54,7 @@ runService('recorder', async () => {
     mode: config.RECORD_MODE,
     topics,
     recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
+    cameras,
     log,
   });
   const index = new SegmentIndex();

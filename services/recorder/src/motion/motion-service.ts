@@ -35,6 +35,8 @@ export interface MotionServiceOptions {
   /** Motion mode's writer; undefined in other modes. */
   recording?: MotionRecording;
   log: Logger;
+  /** RECORD_CAMERAS: the cameras this recorder watches; empty: all. */
+  cameras: readonly string[];
   /** Called with every event published (Home Assistant's link, status). */
   onEvent?: (event: MotionEvent) => void;
 }
@@ -125,7 +127,9 @@ export class MotionService {
       this.options.log.warn({ topic }, 'retained motion event is not one; left as it is');
       return;
     }
-    if (event.state !== 'start' || this.active(parsed.camera)) return;
+    // Another recorder's camera (RECORD_CAMERAS) is that recorder's to end.
+    const { cameras } = this.options;
+    if (event.state !== 'start' || this.active(parsed.camera) || (cameras.length > 0 && !cameras.includes(parsed.camera))) return;
     this.options.log.info({ camera: event.camera, id: event.id }, 'ending a motion event left open by an earlier run');
     void this.emit({ ...event, state: 'end', end: event.start });
   };

@@ -35,6 +35,8 @@ export interface RecorderMotionOptions {
   topics: Topics;
   /** RECORD_DIR, undefined when it is empty. */
   recordDir: string | undefined;
+  /** RECORD_CAMERAS; empty: all. */
+  cameras: readonly string[];
   log: Logger;
   onEvent?: (event: MotionEvent) => void;
 }
@@ -56,6 +58,7 @@ export class RecorderMotion {
       client,
       topics,
       recordDir: this.options.recordDir,
+      cameras: this.options.cameras,
       settings: {
         threshold: config.MOTION_THRESHOLD,
         mask: config.MOTION_MASK,
