@@ -59,6 +59,12 @@ describe('recording storage', () => {
     assert.ok(entries.length > 0, 'newer segments stay');
     const probed = await probe(files[0]!);
     assert.equal(probed.codec, 'mjpeg', 'the JPEGs as they came');
+    const port = await recorder.port('http');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^camqtt_recorder_frames_recorded_total\{camera="cam3"\} [1-9]/m);
+    assert.match(metrics, /^camqtt_recorder_retention_deleted_segments_total\{reason="size"\} [1-9]/m);
+    assert.match(metrics, /^camqtt_recorder_camera_state\{camera="cam3",state="recording"\} 1$/m);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
     const state = await watcher.state('cam3', (s) => s.state === 'recording');
     assert.equal(state.format, 'jpeg');
     assert.ok(state.diskFreeBytes > 0);
