@@ -14,7 +14,7 @@ import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { haDiscoveryTopic, isCameraId } from '@camqtt/wire';
+import { haDiscoveryTopic, haMotionDiscoveryTopic, isCameraId } from '@camqtt/wire';
 import { ConfigError } from '@camqtt/service-kit';
 import { AccessRules, formatUserBlock, type AclRule } from './acl.js';
 import { createCertificateAuthority, createServerCertificate, type PemPair } from './certificates.js';
@@ -93,18 +93,21 @@ export function roleRules(role: Role, username: string, { topicPrefix, discovery
       return [
         { access: 'read', filter: `${topicPrefix}/+/frame` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
-        { access: 'write', filter: `${topicPrefix}/+/event` },
+        // readwrite: the retained event is read back at start, to end one a killed recorder left open.
+        { access: 'readwrite', filter: `${topicPrefix}/+/event` },
         { access: 'write', filter: `${topicPrefix}/+/recording` },
-        { access: 'write', filter: `${discoveryPrefix}/binary_sensor/#` },
+        { access: 'write', filter: haMotionDiscoveryTopic(discoveryPrefix, topicPrefix, '+') },
         { access: 'read', filter: `${discoveryPrefix}/status` },
       ];
     case 'homeassistant':
-      // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability; its own birth message.
+      // What Home Assistant's MQTT integration needs for the cameras: discovery, stills, availability, motion; its own birth message.
       return [
         { access: 'read', filter: `${discoveryPrefix}/#` },
         { access: 'write', filter: `${discoveryPrefix}/status` },
         { access: 'read', filter: `${topicPrefix}/+/image` },
         { access: 'read', filter: `${topicPrefix}/+/status` },
+        // The recorder's motion sensors read their state from the event topic.
+        { access: 'read', filter: `${topicPrefix}/+/event` },
       ];
     case 'admin':
       return [

@@ -138,14 +138,14 @@ describe('access rules', () => {
     assert.equal(parsed.canSubscribe({ username: 'boss', clientId: 'x' }, '$SYS/#'), true);
   });
 
-  it('gives Home Assistant the discovery, stills and statuses to read and its birth topic to write, and nothing else', () => {
+  it('gives Home Assistant the discovery, stills, statuses and motion events to read and its birth topic to write, and nothing else', () => {
     const text =
       formatUserBlock('cam7', roleRules('camera', 'cam7', PREFIXES)) +
       formatUserBlock('homeassistant', roleRules('homeassistant', 'homeassistant', PREFIXES));
     const parsed = AccessRules.parse(text);
     const ha = { username: 'homeassistant', clientId: 'x' };
     const cam = { username: 'cam7', clientId: 'y' };
-    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status'])
+    for (const filter of ['homeassistant/#', 'camqtt/+/image', 'camqtt/cam7/status', 'camqtt/cam7/event'])
       assert.equal(parsed.canSubscribe(ha, filter), true, filter);
     for (const filter of ['camqtt/+/frame', 'camqtt/cam7/control', '#']) assert.equal(parsed.canSubscribe(ha, filter), false, filter);
     assert.equal(parsed.canPublish(ha, 'homeassistant/status'), true);
@@ -156,20 +156,21 @@ describe('access rules', () => {
     assert.equal(parsed.canSubscribe(cam, 'homeassistant/status'), true);
   });
 
-  it("gives the recorder every camera's frames and statuses to read, events, recording states and motion sensors to write, and nothing else", () => {
+  it("gives the recorder every camera's frames, statuses and events to read, events, recording states and motion sensors to write, and nothing else", () => {
     const parsed = AccessRules.parse(formatUserBlock('recorder', roleRules('recorder', 'recorder', PREFIXES)));
     const recorder = { username: 'recorder', clientId: 'x' };
-    for (const filter of ['camqtt/+/frame', 'camqtt/cam7/frame', 'camqtt/+/status', 'homeassistant/status'])
+    for (const filter of ['camqtt/+/frame', 'camqtt/cam7/frame', 'camqtt/+/status', 'camqtt/+/event', 'homeassistant/status'])
       assert.equal(parsed.canSubscribe(recorder, filter), true, filter);
     for (const filter of ['camqtt/+/control', 'camqtt/+/image', 'camqtt/#', 'homeassistant/#', '#'])
       assert.equal(parsed.canSubscribe(recorder, filter), false, filter);
-    for (const topic of ['camqtt/cam7/event', 'camqtt/cam7/recording', 'homeassistant/binary_sensor/camqtt_camqtt/cam7_motion/config'])
+    for (const topic of ['camqtt/cam7/event', 'camqtt/cam7/recording', 'homeassistant/binary_sensor/camqtt_camqtt/cam7/config'])
       assert.equal(parsed.canPublish(recorder, topic), true, topic);
     for (const topic of [
       'camqtt/cam7/frame',
       'camqtt/cam7/status',
       'camqtt/cam7/control',
       'homeassistant/camera/camqtt_camqtt/cam7/config',
+      'homeassistant/binary_sensor/other_node/cam7/config',
     ])
       assert.equal(parsed.canPublish(recorder, topic), false, topic);
   });

@@ -42,3 +42,38 @@ export const trustProxy = z.string().regex(/^(true|false|\d+|[\w.:/]+(\s*,\s*[\w
   error: 'must be true, false, a number of hops, or addresses and subnets (loopback, 10.0.0.0/8), comma-separated',
 });
 export const mqttUrl = z.string().regex(/^(mqtt|mqtts|ws|wss):\/\/[^\s]+$/, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' });
+/** A share of something, 0..1 (0.005 is half a percent). */
+export const fraction = z.coerce
+  .number({ error: 'must be a number from 0 to 1' })
+  .min(0, { error: 'must be at least 0' })
+  .max(1, { error: 'must be at most 1' });
+
+/** A rectangle of the picture as fractions of its width and height, from its top-left corner. */
+export interface PictureRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+const RECT_PATTERN = /^\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)\s*$/;
+const MASK_ERROR = 'must be rectangles x,y,width,height as fractions of the picture (0-1), separated by ; (e.g. 0,0,1,0.1;0.8,0.8,0.2,0.2)';
+
+/** Rectangles written `x,y,width,height;...` in fractions of the picture (resolution-free, so a size change keeps the mask). */
+export const pictureRects = z.string().transform((value, context): PictureRect[] => {
+  const rects: PictureRect[] = [];
+  for (const item of value.split(';').filter((entry) => entry.trim() !== '')) {
+    const match = RECT_PATTERN.exec(item);
+    const [x, y, width, height] = (match?.slice(1) ?? []).map(Number);
+    if (x === undefined || y === undefined || width === undefined || height === undefined || [x, y, width, height].some(Number.isNaN)) {
+      context.addIssue({ code: 'custom', message: MASK_ERROR });
+      return z.NEVER;
+    }
+    if (x + width > 1 + 1e-9 || y + height > 1 + 1e-9 || width <= 0 || height <= 0) {
+      context.addIssue({ code: 'custom', message: `${MASK_ERROR}; ${item.trim()} does not fit in the picture` });
+      return z.NEVER;
+    }
+    rects.push({ x, y, width, height });
+  }
+  return rects;
+});

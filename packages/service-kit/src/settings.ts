@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CAMERA_ID_PATTERN, RECORD_FORMATS, RECORD_MODES, TOPIC_PREFIX_PATTERN } from '@camqtt/wire';
-import { bool, hostList, int, mqttUrl, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
+import { bool, fraction, hostList, int, mqttUrl, pictureRects, port, portOrOff, setting, text, trustProxy } from './setting-values.js';
 
 export const settings = {
   LOG_LEVEL: setting(
@@ -280,6 +280,41 @@ export const settings = {
     'Folder of the recordings: the recorder writes <camera>/<YYYY-MM-DD>/<startMs>.mp4 segments and their segments.jsonl and events.jsonl there, and the relay serves them to the page (read only). Empty: no recordings.',
     '',
     text,
+  ),
+  MOTION_DETECTION: setting(
+    "Recorder: watch each recorded camera for motion and publish events on <prefix>/<camera>/event (the page's badge, Home Assistant's motion sensor, the timeline). RECORD_MODE=motion needs it.",
+    'true',
+    bool,
+  ),
+  MOTION_THRESHOLD: setting(
+    'How much a pixel must differ from the background to count as changed, in grey levels (1-255) of the downscaled, blurred picture; higher ignores more noise and small changes of light.',
+    '25',
+    int(1, 255),
+  ),
+  MOTION_MIN_AREA: setting(
+    'Share of the (unmasked) picture that must change for motion, 0-1 (0.005: half a percent), on two detections in a row.',
+    '0.005',
+    fraction,
+  ),
+  MOTION_MASK: setting(
+    'Regions motion detection ignores (a clock overlay, a tree, a busy road): rectangles x,y,width,height in fractions of the picture from its top-left corner, separated by ; (0,0,1,0.1 is the top tenth). Empty: none.',
+    '',
+    pictureRects,
+  ),
+  MOTION_FPS: setting(
+    'Most motion detections per second per camera (the frames in between are not looked at; one costs about 0.3 ms at 640x480).',
+    '10',
+    int(1, 60),
+  ),
+  RECORD_PREROLL_S: setting(
+    'RECORD_MODE=motion: seconds of frames before the motion that a recording starts with (kept in memory per camera).',
+    '5',
+    int(0, 60),
+  ),
+  RECORD_POSTROLL_S: setting(
+    'Seconds without motion after which a motion event ends (and, with RECORD_MODE=motion, its recording stops).',
+    '10',
+    int(1, 3600),
   ),
 } as const;
 

@@ -86,6 +86,14 @@ export function haDiscoveryTopic(discoveryPrefix: string, topicPrefix: string, c
   return `${discoveryPrefix}/camera/${haNodeId(topicPrefix)}/${camera}/config`;
 }
 
+/**
+ * Where the recorder's motion sensor for a camera is announced:
+ * `<discovery prefix>/binary_sensor/camqtt_<topic prefix, / as _>/<camera>/config`.
+ */
+export function haMotionDiscoveryTopic(discoveryPrefix: string, topicPrefix: string, camera: string): string {
+  return `${discoveryPrefix}/binary_sensor/${haNodeId(topicPrefix)}/${camera}/config`;
+}
+
 /** One level of [A-Za-z0-9_-], as Home Assistant wants a node id. */
 export function haNodeId(topicPrefix: string): string {
   return `camqtt_${topicPrefix.replaceAll('/', '_')}`;

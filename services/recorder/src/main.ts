@@ -11,6 +11,7 @@ import { Topics } from '@camqtt/wire';
 import { ConfigError, MQTT_SETTINGS, loadConfig, mqttClientOptions, runService, stopOnSignals } from '@camqtt/service-kit';
 import { MetricsServer, RecorderMetrics } from './recorder-metrics.js';
 import { RecorderService } from './recorder-service.js';
+import { MOTION_SETTINGS, RecorderMotion, checkMotionConfig } from './motion/recorder-motion.js';
 import { Retention } from './retention.js';
 import { SegmentIndex } from './segment-index.js';
 import { StatusReporter } from './status-reporter.js';
@@ -29,6 +30,7 @@ export const RECORDER_SETTINGS = [
   'RECORD_RETENTION_HOURS',
   'RECORD_MAX_GB',
   'RECORD_METRICS_PORT',
+  ...MOTION_SETTINGS,
   ...MQTT_SETTINGS,
 ] as const;
 
@@ -38,6 +40,7 @@ runService('recorder', async () => {
   const config = loadConfig(RECORDER_SETTINGS);
   if (config.RECORD_DIR === '' && config.RECORD_MODE !== 'off')
     throw new ConfigError('RECORD_DIR must be set to the folder for the recordings (or RECORD_MODE=off)');
+  checkMotionConfig(config, config.RECORD_MODE);
   const clientOptions = mqttClientOptions(config, { clientId: `camqtt-recorder-${randomBytes(6).toString('hex')}` });
   const log = pino({ name: 'recorder', level: config.LOG_LEVEL });
   const cameras = config.RECORD_CAMERAS.split(',')
@@ -46,6 +49,14 @@ runService('recorder', async () => {
   const recordDir = resolve(config.RECORD_DIR || '.');
 
   const topics = new Topics(config.TOPIC_PREFIX);
+  const motion = new RecorderMotion({
+    config,
+    mode: config.RECORD_MODE,
+    topics,
+    recordDir: config.RECORD_DIR === '' ? undefined : recordDir,
+    cameras,
+    log,
+  });
   const index = new SegmentIndex();
   // The three are wired through callbacks, so each is declared before the others use it.
   const metrics: RecorderMetrics = new RecorderMetrics({
@@ -75,6 +86,8 @@ runService('recorder', async () => {
     },
     onDrop: (camera, reason) => metrics.framesDropped.inc({ camera, reason }),
     onWritten: (camera) => metrics.framesRecorded.inc({ camera }),
+    onCameraFrame: (camera, jpeg, captureMs) => motion.frame(camera, jpeg, captureMs),
+    onCameraGone: (camera) => motion.forget(camera),
   });
   const status: StatusReporter = new StatusReporter({
     client: () => service.mqtt,
@@ -101,6 +114,7 @@ runService('recorder', async () => {
   service.start();
   status.start();
   if (config.RECORD_MODE !== 'off') retention.start();
+  motion.start(service.mqtt!, service);
   log.info(
     { mode: config.RECORD_MODE, format: config.RECORD_FORMAT, cameras: cameras.length > 0 ? cameras : 'all', recordDir },
     'recorder started',
@@ -110,6 +124,8 @@ runService('recorder', async () => {
     log,
     deadlineMs: SHUTDOWN_DEADLINE_MS,
     stop: async () => {
+      // Motion first: its open events end (published), and their recordings close with the rest.
+      await motion.stop();
       await Promise.all([service.closeSegments(), retention.stop()]);
       await status.stop();
       await Promise.all([service.stop(), metricsServer?.stop()]);

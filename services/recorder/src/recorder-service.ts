@@ -39,6 +39,8 @@ export interface RecorderServiceOptions {
   ffmpegPath?: string;
   /** Every frame of a recorded camera, whatever the mode (motion detection reads them). */
   onCameraFrame?: (camera: string, jpeg: Uint8Array, captureMs: number) => void;
+  /** A camera is gone (its retained status was cleared): motion forgets it too. */
+  onCameraGone?: (camera: string) => void;
   /** A recorder's state changed, a segment closed, a frame was dropped (status and metrics). */
   onRecorderChange?: (recorder: CameraRecorder) => void;
   onSegment?: (camera: string, entry: SegmentEntry) => void;
@@ -173,6 +175,7 @@ export class RecorderService {
   }
 
   private forget(camera: string): void {
+    this.options.onCameraGone?.(camera);
     const recorder = this.recorders.get(camera);
     if (!recorder) return;
     this.recorders.delete(camera);
