@@ -172,6 +172,12 @@ export const settings = {
     '4194304',
     int(65536, 1073741824),
   ),
+  BROKER_REDIS_URL: setting(
+    'Join a cluster of brokers through this Redis (redis://host:6379, rediss:// for TLS): messages, retained messages and sessions are shared with every broker on it. Empty: a broker of its own.',
+    '',
+    z.string().regex(/^(|rediss?:\/\/[^\s]+)$/, { error: 'must be empty or a redis:// or rediss:// URL' }),
+  ),
+  BROKER_REDIS_PASSWORD_FILE: setting('File holding the Redis password (used when BROKER_REDIS_URL has none).', '', text),
   BROKER_PROVISION_DIR: setting(
     'If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.',
     '',
