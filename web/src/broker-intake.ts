@@ -28,6 +28,7 @@ import {
 import type { CameraDirectory } from './camera-directory.js';
 import { ControlAnswers, type CommandAnswer } from './control-answers.js';
 import type { FrameHub } from './frame-hub.js';
+import { FrameSubscriptions, type WatchedCameras } from './frame-subscriptions.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { RelayMetrics } from './relay-metrics.js';
 import { StaleFrameFilter } from './stale-frame-filter.js';
@@ -53,6 +54,8 @@ export interface BrokerIntakeOptions {
   staleResetMs?: number;
   /** A command on the control topic of a camera watched with watchControl (a browser camera's). */
   onControl?: (camera: string, payload: Buffer) => void;
+  /** WEB_FRAMES_WATCHED_ONLY: take only the frames of the cameras given to watchFrames. */
+  framesWatchedOnly?: boolean;
 }
 
 export class BrokerIntake {
@@ -65,8 +68,10 @@ export class BrokerIntake {
   private readonly answers = new ControlAnswers();
   /** Cameras whose control topic the relay reads: the browser cameras it publishes for. */
   private readonly watchedControl = new Set<string>();
+  private readonly frames: FrameSubscriptions;
 
   constructor(private readonly options: BrokerIntakeOptions) {
+    this.frames = new FrameSubscriptions(options.topics, options.framesWatchedOnly ?? false, options.log);
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
     this.staleFrames = new StaleFrameFilter(options.staleResetMs);
   }
@@ -116,13 +121,19 @@ export class BrokerIntake {
     // Answers to control commands (MQTT 5); an older ACL without the rule refuses just that one.
     const answers = protocolVersionOf(client) === 5 ? { [topics.all('answer')]: { qos: 1 as const } } : {};
     const controls = Object.fromEntries([...this.watchedControl].map((camera) => [topics.control(camera), { qos: 1 as const }]));
-    const wanted = { [topics.all('frame')]: { qos: 0 as const }, [topics.all('status')]: { qos: 1 as const }, ...answers, ...controls };
+    const frames = Object.fromEntries(this.frames.filtersForNewConnection().map((filter) => [filter, { qos: 0 as const }]));
+    const wanted = { ...frames, [topics.all('status')]: { qos: 1 as const }, ...answers, ...controls };
     client.subscribe(wanted, (error, granted) => {
       // A lost connection is retried on the next connect; a refusal (qos 128) is an ACL problem.
       if (error) log.error({ err: error }, 'MQTT subscribe failed');
       const refused = (granted ?? []).filter((grant) => grant.qos === 128).map((grant) => grant.topic);
       if (refused.length > 0) log.error({ refused }, "the broker refused a subscription: check the relay account's ACL");
     });
+  }
+
+  /** The cameras viewers watch now (what WEB_FRAMES_WATCHED_ONLY subscribes to). */
+  watchFrames(cameras: WatchedCameras): void {
+    this.frames.watch(cameras, this.client);
   }
 
   /**
@@ -182,6 +193,7 @@ export class BrokerIntake {
 
   async stop(): Promise<void> {
     this.answers.clear();
+    this.frames.stop();
     await this.client?.endAsync();
     this.client = undefined;
   }

@@ -41,6 +41,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     'WEB_ALLOWED_HOSTS',
     'WEB_TRUST_PROXY',
     'WEB_SECRET_FILE',
+    'WEB_FRAMES_WATCHED_ONLY',
     'VIDEO_WIDTH',
     'VIDEO_HEIGHT',
     'VIDEO_FPS',
@@ -100,8 +101,19 @@ async function main(): Promise<{ ports: { http: number } }> {
     latest: (camera) => hub.latest(camera),
     cameras,
     stallLimitMs,
+    onWatchChange: () => watchChanged(),
   });
-  const mjpeg = new MjpegStreams(log, metrics, (camera) => hub.latest(camera), stallLimitMs);
+  const mjpeg = new MjpegStreams(
+    log,
+    metrics,
+    (camera) => hub.latest(camera),
+    stallLimitMs,
+    () => watchChanged(),
+  );
+  const watchChanged = (): void => {
+    const viewers = fanout.watched();
+    intake.watchFrames(viewers === 'all' ? 'all' : new Set([...viewers, ...mjpeg.watched()]));
+  };
   hub.addSink(fanout);
   hub.addSink(mjpeg);
   const intake = new BrokerIntake({
@@ -117,6 +129,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     answerTimeoutMs,
     staleResetMs,
     onControl: (camera, payload) => browserCameras.onControl(camera, payload),
+    framesWatchedOnly: config.WEB_FRAMES_WATCHED_ONLY,
   });
   const controlLimits = {
     maxWidth: config.VIDEO_MAX_WIDTH,

@@ -216,6 +216,11 @@ export const settings = {
     'false',
     trustProxy,
   ),
+  WEB_FRAMES_WATCHED_ONLY: setting(
+    "Take from the broker only the frames of the cameras a viewer of this relay watches (in a cluster, a camera's frames then reach only the brokers where it is watched); false: every camera's, so a snapshot or a new viewer's first picture is at hand at once.",
+    'false',
+    bool,
+  ),
   WEB_SECRET_FILE: setting(
     'File holding the random secret mixed into the VIEWER_PASSWORD session key (made, mode 0600, on first start if missing; keep it to keep sessions across restarts). A relative path is taken from the working directory.',
     '.camqtt/web-secret',

@@ -29,7 +29,11 @@ export class ReconnectingViewer {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(private readonly url: string) {}
+  /** `select`: the cameras to watch (the page's `select` request); all of them when absent. */
+  constructor(
+    private readonly url: string,
+    private readonly select?: string[],
+  ) {}
 
   start(): void {
     this.connect();
@@ -42,6 +46,7 @@ export class ReconnectingViewer {
     socket.on('open', () => {
       this.opens += 1;
       this.retryMs = FIRST_RETRY_MS;
+      if (this.select) socket.send(JSON.stringify({ type: 'select', cameras: this.select }));
     });
     socket.on('message', (data, isBinary) => (isBinary ? this.onFrame(data as Buffer) : this.onEvent((data as Buffer).toString())));
     socket.on('error', () => {});
