@@ -47,6 +47,10 @@ export interface ClusterOptions {
   cameras: string[];
   brokerEnv?: Record<string, string>;
   relayEnv?: Record<string, string>;
+  /** false: no Redis, one broker on its own (the single-broker path, for comparison). */
+  redis?: boolean;
+  /** The broker a relay links to directly (the bench places them); undefined: through HAProxy. */
+  relayBroker?: (relay: number) => number | undefined;
 }
 
 /** HAProxy's health checks: a dead member is out of rotation within about 0.3 s. */
@@ -87,7 +91,7 @@ export class LoopbackCluster {
   }
 
   private async startAll(): Promise<void> {
-    await this.startRedis();
+    if (this.options.redis !== false) await this.startRedis();
     for (const key of Object.keys(this.ports) as Array<keyof typeof this.ports>) this.ports[key] = await freePort();
     for (let i = 0; i < this.options.brokers; i += 1) {
       const ports = { mqtt: await freePort(), mqtts: await freePort(), http: await freePort() };
@@ -165,16 +169,18 @@ export class LoopbackCluster {
       BROKER_MQTT_PORT: String(ports.mqtt),
       BROKER_MQTTS_PORT: String(ports.mqtts),
       BROKER_HTTP_PORT: String(ports.http),
-      BROKER_REDIS_URL: `redis://127.0.0.1:${this.redisPort}`,
-      BROKER_REDIS_PASSWORD_FILE: join(this.workDir, 'redis-password'),
+      ...(this.options.redis === false
+        ? {}
+        : { BROKER_REDIS_URL: `redis://127.0.0.1:${this.redisPort}`, BROKER_REDIS_PASSWORD_FILE: join(this.workDir, 'redis-password') }),
       ...this.options.brokerEnv,
     };
     return ServiceProcess.start('broker', env, [], { label: `broker-${index}` });
   }
 
   private spawnRelay(index: number, ports: Record<string, number>): ServiceProcess {
+    const direct = this.options.relayBroker?.(index);
     const env = {
-      ...this.clientEnv('relay', this.ports.relays),
+      ...this.clientEnv('relay', direct === undefined ? this.ports.relays : this.brokers[direct]!.ports.mqtts!),
       WEB_HOST: '127.0.0.1',
       WEB_PORT: String(ports.http),
       ...this.options.relayEnv,
