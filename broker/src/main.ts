@@ -13,7 +13,7 @@ import { HealthServer } from './health-server.js';
 import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
-import { RedisCluster } from './redis-cluster.js';
+import type { RedisCluster } from './redis-cluster.js';
 
 /** SIGTERM must end the process within 2 s (docker's patience is longer, the tests' is not). */
 const SHUTDOWN_DEADLINE_MS = 1500;
@@ -46,8 +46,11 @@ runService('broker', async () => {
   const sessions = new ClientSessions();
   // Read at scrape time; `mqtt` exists by then.
   const metrics: BrokerMetrics = new BrokerMetrics({ clients: () => mqtt.connectedClients, connections: () => mqtt.openConnections });
-  const cluster = config.BROKER_REDIS_URL
-    ? await RedisCluster.connect({
+  // Loaded only for a cluster: a broker of its own never touches the Redis libraries.
+  const cluster: RedisCluster | undefined = config.BROKER_REDIS_URL
+    ? await (
+        await import('./redis-cluster.js')
+      ).RedisCluster.connect({
         url: config.BROKER_REDIS_URL,
         passwordFile: config.BROKER_REDIS_PASSWORD_FILE || undefined,
         metrics,
