@@ -146,6 +146,7 @@ describe('a cluster: two brokers on one Redis, two relays, HAProxy in front of e
     const killedAt = Date.now();
     await killAndRecover('broker B (the camera’s and the relays’)', cluster.brokers[brokerB]!);
     assert.ok(connectedHere(cluster.brokers[brokerA]!, cameraClientId, killedAt), 'the camera reconnected to broker A');
+    await cluster.restart(cluster.brokers[brokerB]!);
   });
 
   test('the camera’s retained status stays "online": the dead brokers’ wills are not published after it came back', async () => {
@@ -165,5 +166,27 @@ describe('a cluster: two brokers on one Redis, two relays, HAProxy in front of e
     assert.deepEqual(offline, [], 'no status said the camera was offline');
     assert.equal(statuses.at(-1)?.status.online, true, 'the last status says online');
     assert.equal(viewer.statuses.get(CAMERA)?.online, true, 'the viewer still sees the camera online');
+  });
+
+  test('kill -9 Redis: the brokers stay up and say so on /healthz, and everything flows again once Redis is back', async () => {
+    const healthz = async (member: ClusterMember): Promise<number> => (await fetch(`http://127.0.0.1:${member.ports.http}/healthz`)).status;
+    cluster.redis!.child.kill('SIGKILL');
+    await waitFor('both brokers to report Redis unreachable', async () =>
+      (await Promise.all(cluster.brokers.map(healthz))).every((s) => s === 503),
+    );
+    assert.ok(
+      cluster.brokers.every((b) => !b.process.exited),
+      'no broker ended',
+    );
+    const restartedAt = Date.now();
+    await cluster.restartRedis();
+    await waitFor('frames at the viewer again', () => viewer.framesSince(CAMERA, restartedAt).length >= FPS, RECOVERY_BOUND_MS + 5000);
+    const back = viewer.framesSince(CAMERA, restartedAt)[0]!.at - restartedAt;
+    recoveries['Redis restarted'] = back;
+    console.log(`Redis restarted: frames at the viewer ${back} ms after it was started again`);
+    await waitFor('both brokers healthy again', async () => (await Promise.all(cluster.brokers.map(healthz))).every((s) => s === 200));
+    // Redis kept nothing: the camera's next status (every STATUS_INTERVAL_S, 5 s) is retained again.
+    await waitFor('the status retained again', async () => (await cluster.redisCommand('hlen', 'retained')) !== 0, 15_000);
+    assert.equal(statuses.at(-1)?.status.online, true, 'the last status says online');
   });
 });

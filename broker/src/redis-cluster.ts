@@ -6,6 +6,7 @@
  * messages, sessions, subscriptions and wills in Redis, where every broker reads them. Accounts,
  * ACL and TLS stay each broker's own: every broker reads the same provisioned files.
  */
+import type { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Aedes, Client } from 'aedes';
 import aedesPersistenceRedis, { type RedisPersistence } from 'aedes-persistence-redis';
@@ -48,6 +49,8 @@ export class RedisCluster {
   private readonly connections: Redis[] = [];
   private readonly address: string;
   private readyCount = 0;
+  /** The first connection error seen, for the start-up error (ioredis's own is "Connection is closed"). */
+  private firstError: string | undefined;
 
   private constructor(
     private readonly options: RedisClusterOptions,
@@ -73,6 +76,9 @@ export class RedisCluster {
     const pubConn = connect('pub', false);
     const stateConn = connect('state', true);
     this.mq = MQEmitterRedis({ subConn, pubConn, matchEmptyLevels: true });
+    // mqemitter-redis re-emits its connections' errors on `state` (not in its typings), where
+    // without a listener a lost Redis would end the process; watch() logs them already.
+    (this.mq as unknown as { state: EventEmitter }).state.on('error', () => {});
     this.countTraffic(subConn, pubConn);
     this.persistence = aedesPersistenceRedis({ conn: stateConn });
   }
@@ -95,7 +101,8 @@ export class RedisCluster {
       await Promise.all(cluster.connections.map((redis) => redis.connect()));
     } catch (error) {
       cluster.disconnect();
-      throw new ConfigError(`BROKER_REDIS_URL: cannot reach Redis at ${cluster.address}: ${(error as Error).message}`);
+      const reason = cluster.firstError ?? (error as Error).message;
+      throw new ConfigError(`BROKER_REDIS_URL: cannot reach Redis at ${cluster.address}: ${reason}`);
     }
     return cluster;
   }
@@ -147,6 +154,7 @@ export class RedisCluster {
     });
     // ioredis retries by itself; each distinct failure is logged once.
     redis.on('error', (error: Error) => {
+      this.firstError ??= error.message;
       if (error.message === lastError) return;
       lastError = error.message;
       log.warn({ redis: this.address, connection: role, err: error.message }, 'Redis connection error');

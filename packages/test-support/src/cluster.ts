@@ -122,6 +122,10 @@ export class LoopbackCluster {
     ].join('\n');
     await writeFile(join(this.workDir, 'redis.conf'), `${config}\n`, { mode: 0o600 });
     await writeFile(join(this.workDir, 'redis-password'), `${this.redisPassword}\n`, { mode: 0o600 });
+    await this.spawnRedis();
+  }
+
+  private async spawnRedis(): Promise<void> {
     this.redis = ServiceProcess.command('redis', 'redis-server', [join(this.workDir, 'redis.conf')]);
     await waitFor(
       'Redis to accept connections',
@@ -132,6 +136,12 @@ export class LoopbackCluster {
         ),
       10_000,
     );
+  }
+
+  /** Starts Redis again on its port after a kill (empty: it keeps nothing on disk). */
+  async restartRedis(): Promise<void> {
+    await this.redis?.stop(0);
+    await this.spawnRedis();
   }
 
   /** One command on a short-lived connection to the cluster's Redis (INFO, CONFIG RESETSTAT...). */
