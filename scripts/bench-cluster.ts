@@ -70,6 +70,17 @@ const CASES: CaseSpec[] = [
   hop('cluster-hop', 'camera on broker A, relay on broker B', 2, 1),
   routing(false),
   routing(true),
+  ...[20, 40].map((viewers): CaseSpec => ({
+    name: `cluster-viewers-${viewers}`,
+    what: `2 cameras on broker A, ${viewers} viewers of both, half on relay A, half on relay B; relays take only watched frames`,
+    brokers: 2,
+    relays: 2,
+    cameras: 2,
+    cameraOn: () => 0,
+    relayOn: (relay) => relay,
+    viewersOn: { 0: viewers / 2, 1: viewers / 2 },
+    relayEnv: { WEB_FRAMES_WATCHED_ONLY: 'true' },
+  })),
   ...[2, 4, 6, 8].map((cameras): CaseSpec => ({
     name: `cluster-max-${cameras}`,
     what: `${cameras} cameras on broker A, 10 viewers of all of them on relay B (broker B)`,
