@@ -133,7 +133,11 @@ export class BrokerIntake {
 
   /** The cameras viewers watch now (what WEB_FRAMES_WATCHED_ONLY subscribes to). */
   watchFrames(cameras: WatchedCameras): void {
+    if (!this.options.framesWatchedOnly) return;
     this.frames.watch(cameras, this.client);
+    if (cameras === 'all') return;
+    const { hub } = this.options;
+    for (const camera of [...hub.cameras()]) if (!cameras.has(camera)) hub.dropLatest(camera);
   }
 
   /**

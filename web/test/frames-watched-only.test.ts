@@ -58,6 +58,9 @@ test('a viewer selecting camA gets camA’s frames; camB’s still do not reach 
     await viewer.close();
   }
   await waitFor('the relay to let go of camA', async () => (await receivedMeanwhile('camA')) === 0);
+  const snapshot = await fetch(`${stack!.baseUrl}/api/cameras/camA/snapshot.jpg`);
+  await snapshot.body?.cancel();
+  assert.equal(snapshot.status, 404, 'no old picture of a camera nobody watches here');
 });
 
 test('an MJPEG stream of camB takes camB’s frames while it is open', async () => {

@@ -217,7 +217,7 @@ export const settings = {
     trustProxy,
   ),
   WEB_FRAMES_WATCHED_ONLY: setting(
-    "Take from the broker only the frames of the cameras a viewer of this relay watches (in a cluster, a camera's frames then reach only the brokers where it is watched); false: every camera's, so a snapshot or a new viewer's first picture is at hand at once.",
+    "Take from the broker only the frames of the cameras a viewer of this relay watches (in a cluster, a camera's frames then reach only the brokers where it is watched; a snapshot of an unwatched camera is then 404); false: every camera's.",
     'false',
     bool,
   ),
