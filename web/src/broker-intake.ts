@@ -204,8 +204,11 @@ export class BrokerIntake {
 
   private onMessage(topic: string, payload: Buffer, correlationData: Buffer | undefined): void {
     const parsed = this.options.topics.parse(topic);
-    if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
-    else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
+    // A frame already on its way when its camera's last viewer left is not kept.
+    if (parsed?.kind === 'frame') {
+      if (this.frames.wants(parsed.camera)) this.onFrame(parsed.camera, payload);
+      else this.options.metrics.camera(parsed.camera).received(payload.length);
+    } else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
     else if (parsed?.kind === 'answer') this.answers.deliver(payload, correlationData);
     else if (parsed?.kind === 'control' && this.watchedControl.has(parsed.camera)) this.options.onControl?.(parsed.camera, payload);
   }

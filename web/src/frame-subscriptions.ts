@@ -33,6 +33,11 @@ export class FrameSubscriptions {
     this.wanted = watchedOnly ? new Set() : 'all';
   }
 
+  /** Whether frames of `camera` are wanted now. */
+  wants(camera: string): boolean {
+    return this.wanted === 'all' || this.wanted.has(camera);
+  }
+
   /** A new connection: the frame filters for its first SUBSCRIBE. */
   filtersForNewConnection(): string[] {
     this.subscribed = new Set(this.filters());
