@@ -12,6 +12,7 @@
  * all brokers (roundrobin), as a deployment would.
  */
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -106,7 +107,9 @@ export class LoopbackCluster {
     }
     await Promise.all(this.relays.map((relay) => relay.process.port('http')));
     await writeFile(join(this.workDir, 'haproxy.cfg'), this.haproxyConfig());
-    this.haproxy = ServiceProcess.command('haproxy', 'haproxy', ['-db', '-f', join(this.workDir, 'haproxy.cfg')]);
+    // Debian puts it in /usr/sbin, which a user's PATH may lack.
+    const haproxy = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy';
+    this.haproxy = ServiceProcess.command('haproxy', haproxy, ['-db', '-f', join(this.workDir, 'haproxy.cfg')]);
     await waitFor('HAProxy to listen', () => this.reachable(this.ports.web), 10_000);
   }
 
