@@ -108,6 +108,7 @@ export class MqttBroker {
       },
       publishGate,
     );
+    this.options.cluster?.watchBroker(aedes);
     await aedes.listen();
     this.aedes = aedes;
     aedes.on('clientError', (client, error) => reportClientError(client, error, this.options));

@@ -13,7 +13,7 @@ import aedesPersistenceRedis, { type RedisPersistence } from 'aedes-persistence-
 import { Redis } from 'ioredis';
 import MQEmitterRedis from 'mqemitter-redis';
 import type { Logger } from 'pino';
-import { ConfigError } from '@camqtt/service-kit';
+import { ConfigError, PerKeyRateLimit } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
 
 /**
@@ -49,6 +49,7 @@ export class RedisCluster {
   private readonly connections: Redis[] = [];
   private readonly address: string;
   private readyCount = 0;
+  private readonly errorLog = new PerKeyRateLimit(60_000);
   /** The first connection error seen, for the start-up error (ioredis's own is "Connection is closed"). */
   private firstError: string | undefined;
 
@@ -79,7 +80,14 @@ export class RedisCluster {
     // mqemitter-redis re-emits its connections' errors on `state` (not in its typings), where
     // without a listener a lost Redis would end the process; watch() logs them already.
     (this.mq as unknown as { state: EventEmitter }).state.on('error', () => {});
+    // Its close() sends QUIT on both connections and leaves the promise unhandled: with Redis away,
+    // that rejection would end a stopping broker with an error. The connections are ours to end.
+    this.mq.close = (callback) => {
+      this.disconnect();
+      callback();
+    };
     this.countTraffic(subConn, pubConn);
+    handleEveryCommand(stateConn);
     this.persistence = aedesPersistenceRedis({ conn: stateConn });
   }
 
@@ -115,6 +123,20 @@ export class RedisCluster {
   /** What Aedes needs to run as one of the cluster's brokers. */
   aedesOptions(): { mq: MQEmitterRedis.MQEmitterRedis; persistence: RedisPersistence; heartbeatInterval: number } {
     return { mq: this.mq, persistence: this.persistence, heartbeatInterval: CLUSTER_HEARTBEAT_MS };
+  }
+
+  /**
+   * Aedes reports a failed session, will or retained-message operation as its 'error' event, which
+   * ends the process when nothing listens: with the state in Redis that is any Redis outage longer
+   * than ioredis's retries. Logged instead (once a minute per message), and the broker stays up.
+   */
+  watchBroker(aedes: Aedes): void {
+    // Aedes is an EventEmitter; its typings list its other events only.
+    (aedes as unknown as EventEmitter).on('error', (error: Error) => {
+      const { allowed, suppressed } = this.errorLog.take(error.message);
+      if (allowed)
+        this.options.log.warn({ err: error, redis: this.address, suppressed }, 'a cluster state operation failed (is Redis reachable?)');
+    });
   }
 
   /**
@@ -177,4 +199,19 @@ export class RedisCluster {
       return publish(channel, message);
     };
   }
+}
+
+/**
+ * aedes-persistence-redis sends some commands without waiting for them (putWill, delWill): when
+ * Redis is away long enough for ioredis to give up on them, their rejection is unhandled and would
+ * end the process. Each command's promise gets a handler here; a caller that waits still sees the
+ * error (Aedes then reports it as its 'error' event, see watchBroker).
+ */
+function handleEveryCommand(redis: Redis): void {
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = (command, stream) => {
+    const result = send(command, stream);
+    command.promise.catch(() => {});
+    return result;
+  };
 }
