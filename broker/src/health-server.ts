@@ -9,6 +9,8 @@ export interface HealthServerOptions {
   port: number;
   metrics: BrokerMetrics;
   countClients: () => number;
+  /** In a cluster (BROKER_REDIS_URL): whether Redis is reachable; /healthz says 503 while it is not, so a balancer sends clients elsewhere. */
+  redisReady?: (() => boolean) | undefined;
   log: Logger;
 }
 
@@ -38,8 +40,13 @@ export class HealthServer {
       return;
     }
     if (path === '/healthz') {
-      const body = JSON.stringify({ status: 'ok', clients: this.options.countClients() });
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+      const redisUp = this.options.redisReady?.() ?? true;
+      const body = JSON.stringify({
+        status: redisUp ? 'ok' : 'redis unreachable',
+        clients: this.options.countClients(),
+        ...(this.options.redisReady ? { redis: redisUp } : {}),
+      });
+      response.writeHead(redisUp ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
       return;
     }
     if (path === '/metrics') {

@@ -13,6 +13,7 @@ import { HealthServer } from './health-server.js';
 import { ClientSessions } from './client-sessions.js';
 import { BrokerMetrics } from './metrics.js';
 import { MqttBroker } from './mqtt-broker.js';
+import type { RedisCluster } from './redis-cluster.js';
 
 /** SIGTERM must end the process within 2 s (docker's patience is longer, the tests' is not). */
 const SHUTDOWN_DEADLINE_MS = 1500;
@@ -45,6 +46,17 @@ runService('broker', async () => {
   const sessions = new ClientSessions();
   // Read at scrape time; `mqtt` exists by then.
   const metrics: BrokerMetrics = new BrokerMetrics({ clients: () => mqtt.connectedClients, connections: () => mqtt.openConnections });
+  // Loaded only for a cluster: a broker of its own never touches the Redis libraries.
+  const cluster: RedisCluster | undefined = config.BROKER_REDIS_URL
+    ? await (
+        await import('./redis-cluster.js')
+      ).RedisCluster.connect({
+        url: config.BROKER_REDIS_URL,
+        passwordFile: config.BROKER_REDIS_PASSWORD_FILE || undefined,
+        metrics,
+        log,
+      })
+    : undefined;
   const mqtt: MqttBroker = new MqttBroker({
     host: config.BROKER_HOST,
     mqttPort: config.BROKER_MQTT_PORT,
@@ -66,6 +78,7 @@ runService('broker', async () => {
       metrics,
       log,
     }),
+    cluster,
     metrics,
     log,
   });
@@ -81,6 +94,7 @@ runService('broker', async () => {
     port: config.BROKER_HTTP_PORT,
     metrics,
     countClients: () => mqtt.connectedClients,
+    redisReady: cluster && (() => cluster.ready),
     log,
   });
 
@@ -100,7 +114,13 @@ runService('broker', async () => {
   await mqtt.start();
   await http.start();
   log.info(
-    { tls: files.tls !== undefined, caCertFile: files.caCertFile, usersFile: files.usersFile, aclFile: files.aclFile },
+    {
+      tls: files.tls !== undefined,
+      cluster: cluster !== undefined,
+      caCertFile: files.caCertFile,
+      usersFile: files.usersFile,
+      aclFile: files.aclFile,
+    },
     'broker ready',
   );
   return { ports: { ...mqtt.ports, http: http.port } };

@@ -23,6 +23,10 @@ export class BrokerMetrics {
   readonly malformedPackets: Counter;
   readonly droppedMessages: Counter<'reason'>;
   readonly refusedConnections: Counter<'reason'>;
+  readonly clusterMessagesSent: Counter;
+  readonly clusterMessagesReceived: Counter;
+  readonly clusterBytesSent: Counter;
+  readonly clusterBytesReceived: Counter;
 
   /** The counts are read at scrape time, so the gauges are never stale. */
   constructor(count: { clients: () => number; connections: () => number }) {
@@ -69,6 +73,14 @@ export class BrokerMetrics {
       'refused_connections_total',
       'Connections closed by a limit: connection_limit (BROKER_MAX_CONNECTIONS, all logged in), evicted_unauthenticated (not logged in yet, closed to make room), address_limit (BROKER_MAX_CONNECTIONS_PER_ADDRESS), connection_rate (BROKER_MAX_CONNECTION_RATE_PER_ADDRESS), connect_timeout (no CONNECT in time), slow_client (backlog at 4x BROKER_MAX_CLIENT_BACKLOG_BYTES), unreleased_qos2 (over 1000 inbound QoS 2 messages without PUBREL), account_revoked (account removed or password changed).',
       ['reason'],
+    );
+    // Stay 0 on a broker without BROKER_REDIS_URL.
+    this.clusterMessagesSent = counter('cluster_messages_sent_total', 'Messages this broker published to Redis for the cluster.');
+    this.clusterMessagesReceived = counter('cluster_messages_received_total', 'Messages Redis delivered to this broker from the cluster.');
+    this.clusterBytesSent = counter('cluster_bytes_sent_total', 'Bytes of the messages published to Redis (encoded, as sent).');
+    this.clusterBytesReceived = counter(
+      'cluster_bytes_received_total',
+      'Bytes of the messages Redis delivered to this broker (encoded, as received).',
     );
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }

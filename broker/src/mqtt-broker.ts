@@ -19,6 +19,7 @@ import { AcceptRefusals, connectionReports, reportProtoBatch, type ListenerName 
 import { deliverAtGrantedQoS } from './granted-qos-delivery.js';
 import { closeServer, listen } from '@camqtt/service-kit';
 import type { BrokerMetrics } from './metrics.js';
+import type { RedisCluster } from './redis-cluster.js';
 import { wholePacketBytes } from './publish-size.js';
 import { withoutWillDelay } from './will-properties.js';
 
@@ -48,6 +49,8 @@ export interface MqttBrokerOptions {
   /** Unsent bytes per client at which QoS 0 is dropped (hooks); 4 times it disconnects. */
   maxClientBacklogBytes: number;
   hooks: AccessHooks;
+  /** Set (BROKER_REDIS_URL): messages, retained messages and sessions are shared with the other brokers through Redis. */
+  cluster?: RedisCluster | undefined;
   metrics: BrokerMetrics;
   log: Logger;
 }
@@ -101,9 +104,11 @@ export class MqttBroker {
         topicAliasMaximum: 10,
         // Enforced by ClientConnection (flow-control.ts) for QoS 2; QoS 1 is acknowledged at once.
         receiveMaximum: MAX_INBOUND_QOS2,
+        ...this.options.cluster?.aedesOptions(),
       },
       publishGate,
     );
+    this.options.cluster?.watchBroker(aedes);
     await aedes.listen();
     this.aedes = aedes;
     aedes.on('clientError', (client, error) => reportClientError(client, error, this.options));
@@ -111,6 +116,7 @@ export class MqttBroker {
     aedes.on('clientReady', (client) => {
       const raw = this.rawSockets.get(client.conn);
       if (raw) this.gate.authenticated(raw);
+      this.options.cluster?.supersedeWillsElsewhere(aedes, client);
       log.info({ clientId: client.id, remoteAddress: remoteAddressOf(client) }, 'client connected');
     });
     aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
@@ -206,6 +212,7 @@ export class MqttBroker {
     const closing = this.servers.map((server) => closeServer(server));
     const aedes = this.aedes;
     if (aedes) await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    this.options.cluster?.disconnect();
     for (const socket of [...this.gate.sockets()]) socket.destroy();
     await Promise.all(closing);
     this.servers.length = 0;

@@ -50,6 +50,8 @@ const TEXT_VALUES: Record<string, string> = {
   WEB_PUBLIC_URL: 'https://cams.example',
   WEB_SECRET_FILE: '/run/web-secret',
   WEB_ALLOWED_HOSTS: 'cams.example',
+  BROKER_REDIS_URL: 'redis://redis.example:6379',
+  BROKER_REDIS_PASSWORD_FILE: '/run/redis-password',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {

@@ -28,6 +28,7 @@ import {
 import type { CameraDirectory } from './camera-directory.js';
 import { ControlAnswers, type CommandAnswer } from './control-answers.js';
 import type { FrameHub } from './frame-hub.js';
+import { FrameSubscriptions, type WatchedCameras } from './frame-subscriptions.js';
 import { PerKeyRateLimit } from '@camqtt/service-kit';
 import type { RelayMetrics } from './relay-metrics.js';
 import { StaleFrameFilter } from './stale-frame-filter.js';
@@ -55,6 +56,8 @@ export interface BrokerIntakeOptions {
   onControl?: (camera: string, payload: Buffer) => void;
   /** A message of the recorder: a motion event, or its state for a camera (see recording.ts). */
   onRecorder?: (camera: string, kind: 'event' | 'recording', payload: Buffer) => void;
+  /** WEB_FRAMES_WATCHED_ONLY: take only the frames of the cameras given to watchFrames. */
+  framesWatchedOnly?: boolean;
 }
 
 export class BrokerIntake {
@@ -67,8 +70,10 @@ export class BrokerIntake {
   private readonly answers = new ControlAnswers();
   /** Cameras whose control topic the relay reads: the browser cameras it publishes for. */
   private readonly watchedControl = new Set<string>();
+  private readonly frames: FrameSubscriptions;
 
   constructor(private readonly options: BrokerIntakeOptions) {
+    this.frames = new FrameSubscriptions(options.topics, options.framesWatchedOnly ?? false, options.log);
     this.linkState = { connected: false, broker: brokerAddress(options.url), problem: 'connecting to the broker' };
     this.staleFrames = new StaleFrameFilter(options.staleResetMs);
   }
@@ -118,8 +123,9 @@ export class BrokerIntake {
     // Answers to control commands (MQTT 5); an older ACL without the rule refuses just that one.
     const answers = protocolVersionOf(client) === 5 ? { [topics.all('answer')]: { qos: 1 as const } } : {};
     const controls = Object.fromEntries([...this.watchedControl].map((camera) => [topics.control(camera), { qos: 1 as const }]));
+    const frames = Object.fromEntries(this.frames.filtersForNewConnection().map((filter) => [filter, { qos: 0 as const }]));
     const wanted = {
-      [topics.all('frame')]: { qos: 0 as const },
+      ...frames,
       [topics.all('status')]: { qos: 1 as const },
       [topics.all('event')]: { qos: 1 as const },
       [topics.all('recording')]: { qos: 1 as const },
@@ -136,6 +142,15 @@ export class BrokerIntake {
           "the broker refused a subscription: the relay account's ACL needs `topic read` for each refused topic (the recorder's event and recording topics feed the page's motion badges and recorder state)",
         );
     });
+  }
+
+  /** The cameras viewers watch now (what WEB_FRAMES_WATCHED_ONLY subscribes to). */
+  watchFrames(cameras: WatchedCameras): void {
+    if (!this.options.framesWatchedOnly) return;
+    this.frames.watch(cameras, this.client);
+    if (cameras === 'all') return;
+    const { hub } = this.options;
+    for (const camera of [...hub.cameras()]) if (!cameras.has(camera)) hub.dropLatest(camera);
   }
 
   /**
@@ -195,14 +210,18 @@ export class BrokerIntake {
 
   async stop(): Promise<void> {
     this.answers.clear();
+    this.frames.stop();
     await this.client?.endAsync();
     this.client = undefined;
   }
 
   private onMessage(topic: string, payload: Buffer, correlationData: Buffer | undefined): void {
     const parsed = this.options.topics.parse(topic);
-    if (parsed?.kind === 'frame') this.onFrame(parsed.camera, payload);
-    else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
+    // A frame already on its way when its camera's last viewer left is not kept.
+    if (parsed?.kind === 'frame') {
+      if (this.frames.wants(parsed.camera)) this.onFrame(parsed.camera, payload);
+      else this.options.metrics.camera(parsed.camera).received(payload.length);
+    } else if (parsed?.kind === 'status') this.onStatus(parsed.camera, payload);
     else if (parsed?.kind === 'answer') this.answers.deliver(payload, correlationData);
     else if (parsed?.kind === 'event' || parsed?.kind === 'recording') this.options.onRecorder?.(parsed.camera, parsed.kind, payload);
     else if (parsed?.kind === 'control' && this.watchedControl.has(parsed.camera)) this.options.onControl?.(parsed.camera, payload);

@@ -49,6 +49,11 @@ export class FrameHub {
     return this.latestFrames.get(camera);
   }
 
+  /** Frames of `camera` stopped coming on purpose (no viewer watches it here): its last one would only grow old. */
+  dropLatest(camera: string): void {
+    this.latestFrames.delete(camera);
+  }
+
   /** A camera whose retained status was cleared is gone: its last picture goes with it. */
   forgetCamera(camera: string): void {
     this.latestFrames.delete(camera);

@@ -49,6 +49,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     'WEB_ALLOWED_HOSTS',
     'WEB_TRUST_PROXY',
     'WEB_SECRET_FILE',
+    'WEB_FRAMES_WATCHED_ONLY',
     'VIDEO_WIDTH',
     'VIDEO_HEIGHT',
     'VIDEO_FPS',
@@ -115,8 +116,19 @@ async function main(): Promise<{ ports: { http: number } }> {
     latest: (camera) => hub.latest(camera),
     cameras,
     stallLimitMs,
+    onWatchChange: () => watchChanged(),
   });
-  const mjpeg = new MjpegStreams(log, metrics, (camera) => hub.latest(camera), stallLimitMs);
+  const mjpeg = new MjpegStreams(
+    log,
+    metrics,
+    (camera) => hub.latest(camera),
+    stallLimitMs,
+    () => watchChanged(),
+  );
+  const watchChanged = (): void => {
+    const viewers = fanout.watched();
+    intake.watchFrames(viewers === 'all' ? 'all' : new Set([...viewers, ...mjpeg.watched()]));
+  };
   hub.addSink(fanout);
   hub.addSink(mjpeg);
   const intake = new BrokerIntake({
@@ -133,6 +145,7 @@ async function main(): Promise<{ ports: { http: number } }> {
     staleResetMs,
     onControl: (camera, payload) => browserCameras.onControl(camera, payload),
     onRecorder: (camera, kind, payload) => recorder.onMessage(camera, kind, payload),
+    framesWatchedOnly: config.WEB_FRAMES_WATCHED_ONLY,
   });
   const controlLimits = {
     maxWidth: config.VIDEO_MAX_WIDTH,

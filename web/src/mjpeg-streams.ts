@@ -62,6 +62,8 @@ export class MjpegStreams implements FrameSink {
     private readonly metrics: RelayMetrics,
     private readonly latest: (camera: string) => LatestFrame | undefined,
     stallLimitMs?: number,
+    /** A stream opened or closed (see `watched`). */
+    private readonly onWatchChange?: () => void,
   ) {
     this.watchdog = new StallWatchdog(
       () => this.clients,
@@ -72,6 +74,11 @@ export class MjpegStreams implements FrameSink {
 
   get size(): number {
     return this.clients.size;
+  }
+
+  /** The cameras streamed now. */
+  watched(): Set<string> {
+    return new Set([...this.clients].map((client) => client.camera));
   }
 
   start(): void {
@@ -108,9 +115,11 @@ export class MjpegStreams implements FrameSink {
       client.gate.dropPending();
       this.updateGauge();
       this.log.info({ mjpeg: client.id, camera, streams: this.clients.size }, 'MJPEG stream closed');
+      this.onWatchChange?.();
     });
     const frame = this.latest(camera);
     if (frame) client.gate.offer(part(frame));
+    this.onWatchChange?.();
   }
 
   deliverFrame(camera: string, frame: LatestFrame): void {

@@ -105,6 +105,8 @@ export interface ViewerFanoutOptions {
   cameras: () => Iterable<string>;
   /** How long a viewer's socket may take nothing before it is terminated; default STALL_LIMIT_MS. */
   stallLimitMs?: number;
+  /** A viewer came, went or changed its selection (see `watched`). */
+  onWatchChange?: () => void;
 }
 
 export class ViewerFanout implements FrameSink {
@@ -128,6 +130,16 @@ export class ViewerFanout implements FrameSink {
 
   get size(): number {
     return this.viewers.size;
+  }
+
+  /** The cameras some viewer watches now: 'all' while one watches every camera. */
+  watched(): ReadonlySet<string> | 'all' {
+    const cameras = new Set<string>();
+    for (const viewer of this.viewers) {
+      if (viewer.selection === undefined) return 'all';
+      for (const camera of viewer.selection) cameras.add(camera);
+    }
+    return cameras;
   }
 
   start(): void {
@@ -166,10 +178,12 @@ export class ViewerFanout implements FrameSink {
       this.viewers.delete(viewer);
       this.metrics.viewers.set({ transport: 'ws' }, this.viewers.size);
       this.log.info({ viewer: viewer.id, code, viewers: this.viewers.size }, 'viewer disconnected');
+      this.options.onWatchChange?.();
     });
     viewer.sendText(JSON.stringify(this.options.greeting(identity)));
     // The newest picture of every camera right away: a paused or slow camera is not a black tile.
     for (const camera of this.options.cameras()) this.offerLatest(viewer, camera);
+    this.options.onWatchChange?.();
   }
 
   /**
@@ -232,6 +246,7 @@ export class ViewerFanout implements FrameSink {
     for (const camera of before ?? all) if (!viewer.wants(camera)) viewer.forgetCamera(camera, 'replaced');
     for (const camera of viewer.selection ?? all) if (!wasWatching(camera)) this.offerLatest(viewer, camera);
     this.log.debug({ viewer: viewer.id, cameras }, 'viewer selected cameras');
+    this.options.onWatchChange?.();
   }
 
   private terminateStalled(viewer: Viewer, blockedMs: number): void {

@@ -206,6 +206,12 @@ export const settings = {
     '4194304',
     int(65536, 1073741824),
   ),
+  BROKER_REDIS_URL: setting(
+    'Join a cluster of brokers through this Redis (redis://host:6379, rediss:// for TLS): messages, retained messages and sessions are shared with every broker on it. Empty: a broker of its own.',
+    '',
+    z.string().regex(/^(|rediss?:\/\/[^\s]+)$/, { error: 'must be empty or a redis:// or rediss:// URL' }),
+  ),
+  BROKER_REDIS_PASSWORD_FILE: setting('File holding the Redis password (used when BROKER_REDIS_URL has none).', '', text),
   BROKER_PROVISION_DIR: setting(
     'If set, first start creates here whatever is missing: a CA and server certificate, the users and ACL files, and a random password per account in passwords/<user>.',
     '',
@@ -243,6 +249,11 @@ export const settings = {
     "Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the relay believes (the client address for the login throttle, the session cookie's Secure flag): false, true (any: only if nothing else can reach the relay), a number of proxy hops, or addresses and subnets, comma-separated (loopback, uniquelocal, 10.0.0.0/8).",
     'false',
     trustProxy,
+  ),
+  WEB_FRAMES_WATCHED_ONLY: setting(
+    "Take from the broker only the frames of the cameras a viewer of this relay watches (in a cluster, a camera's frames then reach only the brokers where it is watched; a snapshot of an unwatched camera is then 404); false: every camera's.",
+    'false',
+    bool,
   ),
   WEB_SECRET_FILE: setting(
     'File holding the random secret mixed into the VIEWER_PASSWORD session key (made, mode 0600, on first start if missing; keep it to keep sessions across restarts). A relative path is taken from the working directory.',

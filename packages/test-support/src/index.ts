@@ -7,3 +7,5 @@ export * from './wait.js';
 export * from './silent-link-proxy.js';
 export * from './cameras.js';
 export * from './frame-stamp.js';
+export * from './cluster.js';
+export * from './reconnecting-viewer.js';
