@@ -52,6 +52,9 @@ const TEXT_VALUES: Record<string, string> = {
   WEB_ALLOWED_HOSTS: 'cams.example',
   BROKER_REDIS_URL: 'redis://redis.example:6379',
   BROKER_REDIS_PASSWORD_FILE: '/run/redis-password',
+  RECORD_DIR: '/srv/recordings',
+  MOTION_MIN_AREA: '0.02',
+  MOTION_MASK: '0,0,1,0.1',
 };
 /** Set by docker-compose.yml itself, whatever .env says, and why. */
 const COMPOSE_OWN: Record<string, string> = {
