@@ -53,9 +53,13 @@ export async function exportSecrets(
     try {
       password = await readFile(join(files.passwordsDir, username), 'utf8');
     } catch {
-      throw new ConfigError(
-        `BROKER_PROVISION_EXPORT names ${username}, which has no provisioned password (add it to BROKER_PROVISION_ACCOUNTS)`,
+      // Not fatal: an install whose own BROKER_PROVISION_ACCOUNTS predates a service (the recorder)
+      // keeps its broker, and the services it has, running; only the new service cannot log in.
+      log.warn(
+        { user: username, folder },
+        `BROKER_PROVISION_EXPORT names ${username}, which has no provisioned password: add it to BROKER_PROVISION_ACCOUNTS`,
       );
+      continue;
     }
     try {
       await replaceFile(join(folder, 'password'), password, 0o600);

@@ -94,6 +94,20 @@ describe('BROKER_PROVISION_EXPORT', () => {
     }
   });
 
+  it('an account it names that was never provisioned (an older account list) is a warning: the broker and the other exports go on', async (t) => {
+    const dir = await makeTempDir();
+    const publisherFolder = await makeTempDir();
+    const recorderFolder = await makeTempDir();
+    t.after(() => Promise.all([dir, publisherFolder, recorderFolder].map((folder) => rm(folder, { recursive: true, force: true }))));
+    const broker = await startBroker(dir, { BROKER_PROVISION_EXPORT: `nosuchuser:${recorderFolder},cam1:${publisherFolder}` });
+    t.after(() => broker.process.stop());
+    const warning = await broker.process.waitForLog((line) => line.user === 'nosuchuser');
+    assert.match(String(warning.msg), /names nosuchuser, which has no provisioned password: add it to BROKER_PROVISION_ACCOUNTS/);
+    assert.deepEqual(await readdir(recorderFolder), []);
+    assert.deepEqual((await readdir(publisherFolder)).sort(), ['ca.crt', 'password']);
+    await closeClients(await connectAs(broker, 'cam1'));
+  });
+
   it('refuses an entry that is not user:/absolute/folder, naming the setting', async () => {
     const dir = await makeTempDir();
     assert.match(

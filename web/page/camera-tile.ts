@@ -29,6 +29,11 @@ const RECORDER_LABELS: Record<RecordingStatus['state'], string> = {
   'disk-full': 'disk full',
   error: 'rec error',
 };
+/**
+ * The recorder repeats its state every 10 s; one not heard from in this long was killed or lost
+ * its broker (a clean stop says `off`), so "● rec" would be a lie.
+ */
+const RECORDER_SILENT_MS = 60_000;
 
 interface Arrival {
   at: number;
@@ -130,12 +135,25 @@ export class CameraTile {
   /** The recorder's state for this camera (undefined: no recorder reports on it). */
   setRecorder(status: RecordingStatus | undefined): void {
     this.recorder = status;
+    this.showRecorder(Date.now());
+  }
+
+  private showRecorder(now: number): void {
+    const status = this.recorder;
     const badge = this.recorderBadge;
     badge.hidden = status === undefined || status.state === 'off';
     if (!status) return;
-    badge.dataset.state = status.state;
-    badge.textContent = RECORDER_LABELS[status.state];
-    badge.title = status.lastError ? `recorder: ${status.lastError}` : `recorder: ${status.state} (${status.mode}, ${status.format})`;
+    const silent = now - status.updatedAt > RECORDER_SILENT_MS;
+    const state = silent ? 'silent' : status.state;
+    const text = silent ? 'rec ?' : RECORDER_LABELS[status.state];
+    const title = silent
+      ? `recorder: not heard from since ${new Date(status.updatedAt).toLocaleTimeString()}`
+      : status.lastError
+        ? `recorder: ${status.lastError}`
+        : `recorder: ${status.state} (${status.mode}, ${status.format})`;
+    if (badge.dataset.state !== state) badge.dataset.state = state;
+    if (badge.textContent !== text) badge.textContent = text;
+    if (badge.title !== title) badge.title = title;
   }
 
   /** A frame payload (JPEG) arrived from the relay. */
@@ -166,6 +184,7 @@ export class CameraTile {
       this.badge.textContent = state;
     }
     this.element.dataset.state = state;
+    this.showRecorder(now);
     const problem = this.status?.error ?? (state === 'offline' && this.lastError ? `last error: ${this.lastError}` : '');
     if (this.problem.textContent !== problem) {
       this.problem.textContent = problem;

@@ -76,8 +76,8 @@ async function main(): Promise<{ ports: { http: number } }> {
     (config.VIEWER_PASSWORD_FILE ? readSettingFile('VIEWER_PASSWORD_FILE', config.VIEWER_PASSWORD_FILE).trim() : '');
   const users = config.VIEWER_USERS_FILE ? await loadViewerUsers(config.VIEWER_USERS_FILE, log) : undefined;
   const trustProxy = parseTrustProxy(config.WEB_TRUST_PROXY);
-  // Only the shared password's sessions use it; no file is made for a relay without one.
-  const sessionSecret = password ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
+  // Session cookies are signed with it; no file is made for a relay without a login.
+  const sessionSecret = password || users ? loadSessionSecret(config.WEB_SECRET_FILE, log) : undefined;
   const controlUsers = splitList(config.VIEWER_CONTROL_USERS);
   const access = new ViewerAccess({
     password,

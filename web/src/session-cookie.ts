@@ -5,10 +5,11 @@
  *     cookie is no use for guessing the password offline without the secret;
  *   - account: `u.<user, base64url>.<expiry>.<HMAC(user, expiry, fingerprint)>` where the
  *     fingerprint is a digest of the user's hash line, so removing the user or changing their
- *     password ends their sessions. The key is random per relay process: the users file holds
- *     only hashes, and a key derived from it would let anyone who can read the file forge
- *     sessions without knowing a password. A relay restart therefore asks accounts to log in again
- *     (the page notices and goes to the form; basic auth is unaffected).
+ *     password ends their sessions. The key comes from WEB_SECRET_FILE's secret, never from the
+ *     users file: that holds only hashes, and a key derived from it would let anyone who can read
+ *     the file forge sessions without knowing a password. With the secret, sessions outlive a
+ *     restart and hold on every relay that shares it (a cluster); without one (tests that build
+ *     tokens alone), the key is random per process.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -30,7 +31,7 @@ export type SessionHolder = { kind: 'shared' } | { kind: 'account'; user: string
 
 export class SessionTokens {
   private readonly passwordKey: Buffer | undefined;
-  private readonly accountKey = randomBytes(32);
+  private readonly accountKey: Buffer;
 
   /**
    * @param password the shared password, '' for none
@@ -43,6 +44,7 @@ export class SessionTokens {
     private readonly fingerprint: (user: string) => string | undefined,
   ) {
     if (password !== '' && !secret) throw new Error('a shared password needs the session secret');
+    this.accountKey = secret ? createHmac('sha256', secret).update('camqtt account sessions v1').digest() : randomBytes(32);
     this.passwordKey = password === '' ? undefined : createHmac('sha256', secret!).update(`camqtt viewer session v2\0${password}`).digest();
   }
 

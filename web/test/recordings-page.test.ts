@@ -65,6 +65,8 @@ before(async () => {
         RECORD_FORMAT: format,
         RECORD_SEGMENT_S: String(SEGMENT_S),
         RECORD_METRICS_PORT: 'off',
+        // The moving test pattern is motion; this test's only event is the one it writes itself.
+        MOTION_DETECTION: 'false',
       }),
     );
   }
@@ -281,6 +283,12 @@ test("the motion badge and the recorder's state follow the broker", async () => 
     .locator('[data-role="recorder-status"][data-state="disk-full"]')
     .filter({ hasText: 'last error: no space left on device' })
     .waitFor();
+  // A recorder killed with -9 leaves its last state retained: a minute later the tile stops claiming it records.
+  await publisher.publishAsync(topics.recording('badgecam'), JSON.stringify({ ...status, updatedAt: Date.now() - 120_000 }), {
+    qos: 1,
+    retain: true,
+  });
+  await page.locator('[data-camera="badgecam"] [data-role="recorder"][data-state="silent"]').filter({ hasText: 'rec ?' }).waitFor();
   await page.close();
 });
 

@@ -115,6 +115,25 @@ describe('a users file alone, control for alice only', () => {
     assert.ok(!relay.lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('no VIEWER_PASSWORD')));
   });
 
+  test("an account's session holds on another relay with the same WEB_SECRET_FILE (a restart, or a cluster's second relay)", async () => {
+    const alice = await login(baseUrl, 'alice', PASSWORDS.alice);
+    assert.equal(alice.status, 303);
+    const other = await startRelay(live.broker.url, 0, { env: { VIEWER_USERS_FILE: usersFile, ...NO_ANSWER_WAIT } });
+    try {
+      assert.equal(await status(`${other.baseUrl}/api/cameras`, { Cookie: alice.cookie! }), 200);
+      const stranger = await startRelay(live.broker.url, 0, {
+        env: { VIEWER_USERS_FILE: usersFile, WEB_SECRET_FILE: join(dir, 'another-secret'), ...NO_ANSWER_WAIT },
+      });
+      try {
+        assert.equal(await status(`${stranger.baseUrl}/api/cameras`, { Cookie: alice.cookie! }), 401, 'another secret: not valid');
+      } finally {
+        await stranger.relay.stop();
+      }
+    } finally {
+      await other.relay.stop();
+    }
+  });
+
   test('the form asks for a user name; a wrong user and a wrong password get the same answer', async () => {
     assert.match(await (await fetch(`${baseUrl}/login`)).text(), /name="username"[^>]* required/);
     const wrongUser = await login(baseUrl, 'mallory', PASSWORDS.alice);

@@ -256,7 +256,7 @@ export const settings = {
     bool,
   ),
   WEB_SECRET_FILE: setting(
-    'File holding the random secret mixed into the VIEWER_PASSWORD session key (made, mode 0600, on first start if missing; keep it to keep sessions across restarts). A relative path is taken from the working directory.',
+    'File holding the random secret the viewer session cookies are signed with (VIEWER_PASSWORD and VIEWER_USERS_FILE logins; made, mode 0600, on first start if missing; keep it to keep sessions across restarts, share it to keep them across relays). A relative path is taken from the working directory.',
     '.camqtt/web-secret',
     z.string().min(1),
   ),
