@@ -1,7 +1,8 @@
 /**
  * The relay's FFmpeg runs (clips, snapshots, MJPEG playback of recordings), never more than
- * `limit` at once: a request over the limit is answered "busy" at once instead of waiting in a
- * queue that could grow without bound. Each FFmpeg dies with the relay (spawnWithDeathSignal),
+ * `limit` at once and `perOwnerLimit` for one viewer (an account, or an address for the shared
+ * password), so one viewer cannot take every slot: a request over a limit is answered "busy" at
+ * once instead of waiting in a queue that could grow without bound. Each FFmpeg dies with the relay (spawnWithDeathSignal),
  * and stop() ends the ones running.
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -21,6 +22,8 @@ export interface FfmpegJob {
   kill(): void;
   /** Who asked for it: a stream of an account removed meanwhile is ended (endRevoked). */
   viewer: ViewerIdentity | undefined;
+  /** The viewer's key for perOwnerLimit. */
+  owner: string;
 }
 
 export class FfmpegJobs {
@@ -28,6 +31,7 @@ export class FfmpegJobs {
 
   constructor(
     private readonly limit: number,
+    private readonly perOwnerLimit: number,
     private readonly log: Logger,
     private readonly metrics: RelayMetrics,
     private readonly ffmpeg = 'ffmpeg',
@@ -37,9 +41,10 @@ export class FfmpegJobs {
     return this.running.size;
   }
 
-  /** Starts FFmpeg with `args` for `viewer` if fewer than the limit run; undefined when busy. */
-  start(purpose: string, args: string[], viewer?: ViewerIdentity): FfmpegJob | undefined {
-    if (this.running.size >= this.limit) {
+  /** Starts FFmpeg with `args` for `owner` if fewer than the limits run; undefined when busy. */
+  start(purpose: string, args: string[], owner: string, viewer?: ViewerIdentity): FfmpegJob | undefined {
+    const owners = [...this.running].filter((job) => job.owner === owner).length;
+    if (this.running.size >= this.limit || owners >= this.perOwnerLimit) {
       this.metrics.recordingJobs.inc({ kind: purpose, result: 'busy' });
       return undefined;
     }
@@ -64,6 +69,7 @@ export class FfmpegJobs {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       },
       viewer,
+      owner,
     };
     this.running.add(job);
     this.metrics.recordingJobsRunning.set(this.running.size);

@@ -38,6 +38,8 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
  * Copying is cheap, but each holds a process and file handles for as long as its client reads.
  */
 const MAX_FFMPEG_JOBS = 4;
+/** Of which one viewer (an account, or an address for the shared password) may run this many. */
+const MAX_FFMPEG_JOBS_PER_VIEWER = 2;
 /** Exit anyway after this long: a viewer socket that will not close must not hold docker stop to its 10 s SIGKILL. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
@@ -95,7 +97,7 @@ async function main(): Promise<{ ports: { http: number } }> {
   const hub = new FrameHub();
   const directory: CameraDirectory = new CameraDirectory((change) => fanout.broadcast(change));
   const recordings = new RecordingStore(config.RECORD_DIR);
-  const ffmpegJobs = new FfmpegJobs(MAX_FFMPEG_JOBS, log, metrics);
+  const ffmpegJobs = new FfmpegJobs(MAX_FFMPEG_JOBS, MAX_FFMPEG_JOBS_PER_VIEWER, log, metrics);
   const recorder = new RecorderFeed((event) => fanout.broadcast(event), log);
   const cameras = (): Set<string> => new Set([...directory.list().map((status) => status.camera), ...hub.cameras()]);
   const fanout = new ViewerFanout({

@@ -51,6 +51,8 @@ export interface StreamOptions {
   headers: Record<string, string>;
   /** Who asked: the stream ends if their account is removed. */
   viewer: ViewerIdentity;
+  /** The viewer's key for the per-viewer job limit (jobOwner). */
+  owner: string;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface StreamOptions {
  * that goes away ends FFmpeg. Returns false when the job limit is reached (nothing was sent).
  */
 export function streamFfmpeg(jobs: FfmpegJobs, response: Response, options: StreamOptions): boolean {
-  const job = jobs.start(options.purpose, options.args, options.viewer);
+  const job = jobs.start(options.purpose, options.args, options.owner, options.viewer);
   if (!job) return false;
   response.on('close', () => job.kill());
   job.child.stdout.once('data', () => response.writeHead(200, options.headers));
@@ -83,25 +85,30 @@ export async function snapshotAt(
   jobs: FfmpegJobs,
   segment: PathedSegment,
   offsetMs: number,
+  owner: string,
 ): Promise<{ jpeg: Buffer } | { busy: true } | { error: string } | undefined> {
-  const job = jobs.start('snapshot', [
-    // Before -i: seeks to the keyframe before, then decodes up to the exact time.
-    '-ss',
-    seconds(offsetMs),
-    '-i',
-    segment.path,
-    '-map',
-    '0:v:0',
-    '-frames:v',
-    '1',
-    '-c:v',
-    'mjpeg',
-    '-q:v',
-    '2',
-    '-f',
-    'image2pipe',
-    'pipe:1',
-  ]);
+  const job = jobs.start(
+    'snapshot',
+    [
+      // Before -i: seeks to the keyframe before, then decodes up to the exact time.
+      '-ss',
+      seconds(offsetMs),
+      '-i',
+      segment.path,
+      '-map',
+      '0:v:0',
+      '-frames:v',
+      '1',
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '2',
+      '-f',
+      'image2pipe',
+      'pipe:1',
+    ],
+    owner,
+  );
   if (!job) return { busy: true };
   job.child.stdin.end();
   const chunks: Buffer[] = [];

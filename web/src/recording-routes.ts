@@ -48,6 +48,11 @@ export interface RecordingRoutesOptions {
 class BadRequest extends Error {}
 
 export function recordingRoutes({ store, jobs, currentMotion, viewerOf, log }: RecordingRoutesOptions): express.Router {
+  /** Whose FFmpeg runs count together: an account's, or (shared password, no login) one address's. */
+  const jobOwner = (request: Request): string => {
+    const user = viewerOf(request).user;
+    return user === undefined ? `address ${request.ip ?? ''}` : `user ${user}`;
+  };
   const router = express.Router();
   const noRecordings = 'no recordings: RECORD_DIR is not set on the relay';
 
@@ -86,6 +91,7 @@ export function recordingRoutes({ store, jobs, currentMotion, viewerOf, log }: R
     const started = streamFfmpeg(jobs, response, {
       purpose: 'clip',
       viewer: viewerOf(request),
+      owner: jobOwner(request),
       args: clipArgs(),
       input: concatList(segments, from, to),
       headers: {
@@ -101,7 +107,7 @@ export function recordingRoutes({ store, jobs, currentMotion, viewerOf, log }: R
     const id = camera(request);
     const at = time(request.query.at, 'at');
     const segment = (await store.segmentsBetween(id, at, at)).at(-1);
-    const shot = segment ? await snapshotAt(jobs, segment, at - segment.start) : undefined;
+    const shot = segment ? await snapshotAt(jobs, segment, at - segment.start, jobOwner(request)) : undefined;
     if (shot === undefined) {
       response.status(404).json({ error: `nothing of ${id} was recorded at ${iso(at)}` });
     } else if ('busy' in shot) busy(response);
@@ -129,6 +135,7 @@ export function recordingRoutes({ store, jobs, currentMotion, viewerOf, log }: R
     const started = streamFfmpeg(jobs, response, {
       purpose: 'mjpeg playback',
       viewer: viewerOf(request),
+      owner: jobOwner(request),
       args: mjpegPlaybackArgs(),
       input: concatList(playable, from, from + MAX_PLAYBACK_MS),
       headers: { 'Content-Type': MJPEG_PLAYBACK_TYPE, 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' },

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -221,26 +222,43 @@ test('JPEG-format recordings: MJPEG playback from a time, clips of the JPEGs as 
   assert.ok(Math.abs(read.duration - 2) <= 0.2, `clip is ${read.duration} s`);
 });
 
-test('FFmpeg jobs are bounded: one over the limit is told to come back, and a slot frees when a client leaves', async () => {
-  const aborts: AbortController[] = [];
-  // Four playbacks (each runs for the 5 s it plays): a slot a test before this one used may take a moment to free.
-  for (let stream = 0; stream < 4; stream += 1) {
-    for (;;) {
-      const abort = new AbortController();
-      const answer = await fetch(`${baseUrl}/api/recordings/jpegcam/play.mjpg?from=${T0}`, { headers: auth, signal: abort.signal });
-      if (answer.status === 200) {
-        aborts.push(abort);
-        break;
-      }
-      assert.equal(answer.status, 503);
-      await answer.arrayBuffer();
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+/** A GET from one loopback address (a viewer of its own for the per-viewer limit); resolves at the response's head. */
+async function getFrom(localAddress: string, path: string): Promise<{ status: number; close: () => void }> {
+  const url = new URL(`${baseUrl}${path}`);
+  return await new Promise((resolve, reject) => {
+    const request = httpGet(url, { localAddress, headers: auth }, (response) => {
+      response.resume();
+      resolve({ status: response.statusCode ?? 0, close: () => request.destroy() });
+    });
+    request.on('error', reject);
+  });
+}
+
+/** Holds a playback open from `address` (retrying while a slot an earlier test used frees). */
+async function holdPlayback(address: string): Promise<() => void> {
+  for (;;) {
+    const answer = await getFrom(address, `/api/recordings/jpegcam/play.mjpg?from=${T0}`);
+    if (answer.status === 200) return answer.close;
+    answer.close();
+    assert.equal(answer.status, 503);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  const busy = await get(`/api/recordings/cam1/snapshot.jpg?at=${T0 + 1000}`);
-  assert.equal(busy.status, 503);
-  assert.equal(busy.headers.get('retry-after'), '5');
-  for (const abort of aborts) abort.abort();
+}
+
+test('FFmpeg jobs are bounded, per viewer and in all: one over a limit is told to come back, and a slot frees when a client leaves', async () => {
+  // Playbacks run for the 5 s they play. Two per viewer (here: per address, the shared password).
+  const closers = [await holdPlayback('127.0.0.1'), await holdPlayback('127.0.0.1')];
+  const third = await getFrom('127.0.0.1', `/api/recordings/jpegcam/play.mjpg?from=${T0}`);
+  third.close();
+  assert.equal(third.status, 503, 'a third from the same viewer waits, though slots are free');
+  closers.push(await holdPlayback('127.0.0.2'), await holdPlayback('127.0.0.2'));
+  const busy = await getFrom('127.0.0.3', `/api/recordings/cam1/snapshot.jpg?at=${T0 + 1000}`);
+  busy.close();
+  assert.equal(busy.status, 503, 'all four slots taken: another viewer waits too');
+  const retryAfter = await get(`/api/recordings/cam1/snapshot.jpg?at=${T0 + 1000}`);
+  await retryAfter.arrayBuffer();
+  assert.equal(retryAfter.headers.get('retry-after'), '5');
+  for (const close of closers) close();
   const answer = await waitForStatus(`/api/recordings/cam1/snapshot.jpg?at=${T0 + 1000}`, 200);
   assert.equal(answer, 200);
   assert.ok((await metric(baseUrl, 'camqtt_web_recording_jobs_total', { kind: 'snapshot', result: 'busy' }, { headers: auth })) >= 1);
