@@ -313,7 +313,7 @@ export const settings = {
     pictureRects,
   ),
   MOTION_FPS: setting(
-    'Most motion detections per second per camera (the frames in between are not looked at; one costs about 0.3 ms at 640x480).',
+    'Most motion detections per second per camera (the frames in between are not looked at; higher starts an event sooner, at a cost the README gives under Motion events).',
     '10',
     int(1, 60),
   ),
