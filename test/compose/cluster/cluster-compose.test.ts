@@ -63,7 +63,11 @@ describe('docker compose -f docker-compose.cluster.yml up', () => {
   });
 
   test('Redis refuses a client without its password', async () => {
-    const answer = await project.exec('redis', ['redis-cli', 'ping']).catch((error: unknown) => String(error));
+    // redis-cli exits non-zero on an error reply: the reply is in the failed command's output.
+    const answer = await project.exec('redis', ['redis-cli', 'ping']).catch((error: unknown) => {
+      const failed = error as { message?: string; stdout?: string; stderr?: string };
+      return `${failed.message ?? ''}${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+    });
     assert.match(answer, /NOAUTH/);
   });
 
