@@ -47,7 +47,8 @@ test('without the password: /healthz answers, everything else is refused', async
   assert.equal(await upgradeStatus(baseUrl, {}), 401);
   assert.equal(await upgradeStatus(baseUrl, { Authorization: basic('wrong') }), 401);
   assert.equal((await fetch(`${baseUrl}/api/cameras`, { headers: { Authorization: basic('wrong') } })).status, 401);
-  assert.ok(relay.lines.some((line) => line.msg === 'wrong viewer password'));
+  // The log line is written after the answer: wait for it rather than look once.
+  await relay.waitForLog((line) => line.msg === 'wrong viewer password');
   assert.ok(!relay.lines.some((line) => typeof line.msg === 'string' && line.msg.startsWith('no VIEWER_PASSWORD')));
   assert.ok(relay.lines.some((line) => line.msg === 'viewer login: VIEWER_PASSWORD (HTTP basic auth with any user name)'));
   // No user name field without a users file.
