@@ -11,6 +11,7 @@ import { NewestWinsGate } from '@camqtt/wire';
 import type { MotionEvent, RecordingStatus, ViewerEvent } from '@camqtt/wire';
 import type { ClockOffset } from './clock-offset.js';
 import { decodeJpeg, type DecoderKind } from './frame-decoder.js';
+import { element } from './dom.js';
 
 /** From the wire module, so the page never pulls in the Node-side status schema. */
 export type CameraStatus = Extract<ViewerEvent, { type: 'hello' }>['cameras'][number];
@@ -243,12 +244,6 @@ export class CameraTile {
     }
     this.context.drawImage(image, 0, 0);
   }
-}
-
-function element(tag: string, className: string): HTMLElement {
-  const node = document.createElement(tag);
-  node.className = className;
-  return node;
 }
 
 function stat(parent: HTMLElement, name: string, initial: string, title: string): HTMLElement {

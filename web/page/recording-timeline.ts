@@ -8,6 +8,7 @@
  * Space plays from the cursor.
  */
 import { formatClock } from './time-format.js';
+import { element } from './dom.js';
 
 export const DAY_MS = 86_400_000;
 const TICK_STEPS_MS = [60_000, 5 * 60_000, 15 * 60_000, 3_600_000, 3 * 3_600_000];
@@ -160,10 +161,4 @@ function mergeTouching(spans: Span[]): Span[] {
     else merged.push({ ...span });
   }
   return merged;
-}
-
-function element(tag: string, className: string): HTMLElement {
-  const node = document.createElement(tag);
-  node.className = className;
-  return node;
 }

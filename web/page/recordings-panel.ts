@@ -8,14 +8,16 @@
 import type { MotionEvent, RecordingStatus } from '@camqtt/wire';
 import { RecordingPlayer, type PlayableSegment } from './recording-player.js';
 import { DAY_MS, RecordingTimeline } from './recording-timeline.js';
-import { formatBytes, formatClock, fromLocalInput, toLocalInput } from './time-format.js';
+import { RecordingDownloads } from './recording-downloads.js';
+import { button, element, labelled } from './dom.js';
+import { formatBytes, formatClock } from './time-format.js';
 
 /** How often the open day is read again while shown, for new segments and events. */
 const REFRESH_MS = 30_000;
 /** Playing a motion event starts this much before it. */
 const EVENT_LEAD_MS = 2_000;
-const DEFAULT_CLIP_MS = 30_000;
-const MAX_CLIP_MS = 60 * 60_000;
+/** A new day's cursor starts this long before its last recorded moment. */
+const NEW_DAY_CURSOR_LEAD_MS = 30_000;
 const ZOOMS: [string, number][] = [
   ['24 h', DAY_MS],
   ['6 h', 6 * 3_600_000],
@@ -34,8 +36,6 @@ export class RecordingsPanel {
   private day: string | undefined;
   private listing: DayListing = { segments: [], events: [] };
   private refreshTimer: number | undefined;
-  /** Once the viewer typed clip times, the cursor no longer moves them. */
-  private clipEdited = false;
   private readonly status: HTMLElement;
   private readonly daySelect: HTMLSelectElement;
   private readonly message: HTMLElement;
@@ -44,10 +44,7 @@ export class RecordingsPanel {
   private readonly playButton: HTMLButtonElement;
   private readonly liveButton: HTMLButtonElement;
   private readonly position: HTMLElement;
-  private readonly snapshot: HTMLAnchorElement;
-  private readonly clipFrom: HTMLInputElement;
-  private readonly clipTo: HTMLInputElement;
-  private readonly clip: HTMLAnchorElement;
+  private readonly downloads = new RecordingDownloads();
   readonly player: RecordingPlayer;
 
   constructor(
@@ -100,18 +97,7 @@ export class RecordingsPanel {
     this.liveButton.addEventListener('click', () => this.goLive());
     this.position = element('span', 'rec-position');
     this.position.dataset.role = 'position';
-    this.snapshot = link('snapshot-at', 'Snapshot');
-    this.clipFrom = timeInput('clip-from');
-    this.clipTo = timeInput('clip-to');
-    for (const input of [this.clipFrom, this.clipTo])
-      input.addEventListener('input', () => {
-        this.clipEdited = true;
-        this.updateClip();
-      });
-    this.clip = link('clip', 'Download clip');
-    const clipGroup = element('span', 'rec-clip');
-    clipGroup.append(labelled('Clip from', this.clipFrom), labelled('to', this.clipTo), this.clip);
-    actions.append(this.playButton, this.liveButton, this.position, this.snapshot, clipGroup);
+    actions.append(this.playButton, this.liveButton, this.position, this.downloads.snapshot, this.downloads.clipGroup);
 
     this.player = new RecordingPlayer(
       (time) => this.onPosition(time),
@@ -131,7 +117,7 @@ export class RecordingsPanel {
     if (camera === this.camera && !again) return;
     if (camera !== this.camera) this.goLive();
     this.camera = camera;
-    this.clipEdited = false;
+    this.downloads.setCamera(camera);
     this.day = undefined;
     window.clearInterval(this.refreshTimer);
     this.updateVisibility();
@@ -202,7 +188,7 @@ export class RecordingsPanel {
     this.timeline.show(dayStart, listing.segments, events);
     // A new day starts the cursor a little before its last recorded moment.
     const last = listing.segments.at(-1);
-    if (fresh) this.timeline.setCursor(last ? Math.max(last.start, last.end - DEFAULT_CLIP_MS) : dayStart);
+    if (fresh) this.timeline.setCursor(last ? Math.max(last.start, last.end - NEW_DAY_CURSOR_LEAD_MS) : dayStart);
     this.message.textContent = `${listing.segments.length} segment${listing.segments.length === 1 ? '' : 's'}, ${listing.events.length} motion event${listing.events.length === 1 ? '' : 's'}`;
     this.renderEvents(listing.events);
   }
@@ -269,35 +255,7 @@ export class RecordingsPanel {
 
   /** The snapshot is of the moment playing, else of the cursor; the clip starts there unless set. */
   private updateLinks(): void {
-    const camera = this.camera;
-    if (!camera) return;
-    const at = Math.round(this.player.position ?? this.timeline.cursor);
-    this.snapshot.href = `api/recordings/${encodeURIComponent(camera)}/snapshot.jpg?at=${at}`;
-    this.snapshot.download = `${camera}-${new Date(at).toISOString().replace(/[:.]/g, '-')}.jpg`;
-    this.snapshot.textContent = `Snapshot at ${formatClock(at)}`;
-    if (!this.clipEdited) {
-      this.clipFrom.value = toLocalInput(at);
-      this.clipTo.value = toLocalInput(at + DEFAULT_CLIP_MS);
-    }
-    this.updateClip();
-  }
-
-  private updateClip(): void {
-    const camera = this.camera;
-    const from = fromLocalInput(this.clipFrom.value);
-    const to = fromLocalInput(this.clipTo.value);
-    const problem =
-      !camera || Number.isNaN(from) || Number.isNaN(to)
-        ? 'set both times'
-        : to <= from
-          ? '"to" must be after "from"'
-          : to - from > MAX_CLIP_MS
-            ? 'at most 60 minutes'
-            : '';
-    this.clip.title = problem || `an MP4 of ${Math.round((to - from) / 1000)} s, as recorded (starts at the keyframe before)`;
-    this.clip.setAttribute('aria-disabled', String(problem !== ''));
-    if (problem || !camera) this.clip.removeAttribute('href');
-    else this.clip.href = `api/recordings/${encodeURIComponent(camera)}/clip.mp4?from=${from}&to=${to}`;
+    this.downloads.showMoment(Math.round(this.player.position ?? this.timeline.cursor));
   }
 
   private async fetchJson<T>(url: string): Promise<T | undefined> {
@@ -325,40 +283,4 @@ const STATE_TEXT: Record<RecordingStatus['state'], string> = {
 function eventLabel(event: MotionEvent): string {
   const length = event.end === undefined ? 'now' : `${Math.max(1, Math.round((event.end - event.start) / 1000))} s`;
   return `${formatClock(event.start)} · motion ${length}`;
-}
-
-function element(tag: string, className: string): HTMLElement {
-  const node = document.createElement(tag);
-  node.className = className;
-  return node;
-}
-
-function button(action: string, text: string): HTMLButtonElement {
-  const node = document.createElement('button');
-  node.type = 'button';
-  node.dataset.action = action;
-  node.textContent = text;
-  return node;
-}
-
-function link(action: string, text: string): HTMLAnchorElement {
-  const node = document.createElement('a');
-  node.className = 'button';
-  node.dataset.action = action;
-  node.textContent = text;
-  node.download = '';
-  return node;
-}
-
-function timeInput(role: string): HTMLInputElement {
-  const node = document.createElement('input');
-  Object.assign(node, { type: 'datetime-local', step: '1' });
-  node.dataset.role = role;
-  return node;
-}
-
-function labelled(text: string, control: HTMLElement): HTMLLabelElement {
-  const label = document.createElement('label');
-  label.append(`${text} `, control);
-  return label;
 }

@@ -5,6 +5,7 @@
  * (and the picture itself) shows the result.
  */
 import type { CameraTile } from './camera-tile.js';
+import { button } from './dom.js';
 
 const FPS_CHOICES = [1, 2, 5, 10, 15, 20, 25, 30];
 const RESOLUTIONS = ['160x120', '320x240', '640x480', '800x600', '1280x720', '1920x1080'];
@@ -129,14 +130,6 @@ export class SingleViewBar {
       return false;
     }
   }
-}
-
-function button(action: string, text: string): HTMLButtonElement {
-  const node = document.createElement('button');
-  node.type = 'button';
-  node.dataset.action = action;
-  node.textContent = text;
-  return node;
 }
 
 function select(control: string, values: string[], label: (value: string) => string): HTMLSelectElement {
