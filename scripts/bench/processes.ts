@@ -3,8 +3,6 @@
  * ServiceProcess, so every one is registered and a crash or Ctrl-C of the bench still stops them.
  */
 import type { SpawnOptions } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { spawnWithDeathSignal } from '@camqtt/service-kit';
 import { repoRoot, ServiceProcess } from '@camqtt/test-support';
 
@@ -18,17 +16,7 @@ export function startService(name: string, label: string, env: Record<string, st
   return ServiceProcess.start(name, env, [], { label, nodeArgs });
 }
 
-/** A free loopback TCP port (for Mosquitto, which cannot report a port it picked itself). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+export { freePort } from '@camqtt/test-support';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

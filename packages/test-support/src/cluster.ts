@@ -11,28 +11,15 @@
  * `relays` (the relays' own MQTT link) the last broker, `web` the last relay; `mqtts` spreads over
  * all brokers (roundrobin), as a deployment would.
  */
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loopbackBrokerEnv, stackAccounts } from './loopback-broker.js';
 import { ServiceProcess } from './service-process.js';
 import { waitFor } from './wait.js';
-
-/** A free loopback TCP port (for programs that cannot report a port they picked themselves). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
+import { freePort } from './free-port.js';
 
 /** One broker or relay of the cluster: its fixed ports, and its process while it runs. */
 export interface ClusterMember {

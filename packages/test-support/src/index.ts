@@ -8,4 +8,5 @@ export * from './silent-link-proxy.js';
 export * from './cameras.js';
 export * from './frame-stamp.js';
 export * from './cluster.js';
+export * from './free-port.js';
 export * from './reconnecting-viewer.js';
